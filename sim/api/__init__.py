@@ -1,0 +1,1 @@
+"""The simulated API's object model: objects, selectors, quantities, store and clients."""

@@ -1,0 +1,369 @@
+"""Kubernetes manifests (dicts from YAML) -> typed API objects, with located errors.
+
+Models the API server's decoding, defaulting and validation for the kinds the simulator
+runs: defaults as ``pkg/apis/core/v1/defaults.go`` and ``pkg/apis/apps/v1/defaults.go`` set
+them (requests default to limits, Deployment strategy 25%/25%, probe period 10s, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from sim.api.objects import (
+    Container,
+    Deployment,
+    DeploymentStrategy,
+    ObjectMeta,
+    Pod,
+    PodSpec,
+    PodTemplate,
+    Probe,
+    ReplicaSet,
+    Service,
+    Toleration,
+    WorkloadBehavior,
+)
+from sim.api.quantity import QuantityError, resource_value
+from sim.api.selectors import OPERATORS, Requirement, Selector
+from sim.yamlio import Located, SourceError
+
+__all__ = ["SUPPORTED_KINDS", "parse_manifest", "template_hash"]
+
+SUPPORTED_KINDS = {
+    "Pod": "v1",
+    "Service": "v1",
+    "ReplicaSet": "apps/v1",
+    "Deployment": "apps/v1",
+}
+
+_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's SafeEncodeString alphabet
+Path = tuple[str | int, ...]
+
+
+class _Reader:
+    """Reads typed fields out of one manifest document, raising located errors."""
+
+    def __init__(self, doc: Located, base: Path) -> None:
+        self.doc = doc
+        self.base = base
+
+    def fail(self, path: Path, message: str) -> SourceError:
+        return self.doc.error((*self.base, *path), message)
+
+    def mapping(self, value: Any, path: Path) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def sequence(self, value: Any, path: Path) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected a list, got {type(value).__name__}")
+        return value
+
+    def string(self, value: Any, path: Path, required: bool = False) -> str:
+        if value is None:
+            if required:
+                raise self.fail(path, "required field is missing")
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, got {value!r}")
+        return value
+
+    def number(self, value: Any, path: Path, default: float, minimum: float = 0) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"expected a number, got {value!r}")
+        if value < minimum:
+            raise self.fail(path, f"must be >= {minimum:g}, got {value!r}")
+        return float(value)
+
+    def labels(self, value: Any, path: Path) -> dict[str, str]:
+        out = {}
+        for key, val in self.mapping(value, path).items():
+            if not isinstance(val, str | int | float) or isinstance(val, bool):
+                raise self.fail((*path, key), f"label values are strings, got {val!r}")
+            out[str(key)] = str(val)
+        return out
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """A stable short hash of a pod template (the ``pod-template-hash`` label's role)."""
+    digest = zlib.crc32(json.dumps(template, sort_keys=True, default=str).encode())
+    out = ""
+    for _ in range(10):
+        digest, rem = divmod(digest, len(_SAFE_ALPHABET))
+        out += _SAFE_ALPHABET[rem]
+        if digest == 0:
+            break
+    return out
+
+
+def _resources(r: _Reader, value: Any, path: Path) -> tuple[tuple[str, int], ...]:
+    out = []
+    for name, qty in sorted(r.mapping(value, path).items()):
+        try:
+            out.append((str(name), resource_value(str(name), qty)))
+        except QuantityError as exc:
+            raise r.fail((*path, name), str(exc)) from None
+    return tuple(out)
+
+
+def _probe(r: _Reader, value: Any, path: Path) -> Probe | None:
+    if value is None:
+        return None
+    m = r.mapping(value, path)
+    return Probe(
+        initial_delay_seconds=r.number(m.get("initialDelaySeconds"), (*path, "initialDelaySeconds"), 0),
+        period_seconds=r.number(m.get("periodSeconds"), (*path, "periodSeconds"), 10, 1),
+        timeout_seconds=r.number(m.get("timeoutSeconds"), (*path, "timeoutSeconds"), 1, 1),
+        success_threshold=int(r.number(m.get("successThreshold"), (*path, "successThreshold"), 1, 1)),
+        failure_threshold=int(r.number(m.get("failureThreshold"), (*path, "failureThreshold"), 3, 1)),
+    )
+
+
+def _container(r: _Reader, value: Any, path: Path) -> Container:
+    m = r.mapping(value, path)
+    name = r.string(m.get("name"), (*path, "name"), required=True)
+    image = r.string(m.get("image"), (*path, "image"), required=True)
+    res = r.mapping(m.get("resources"), (*path, "resources"))
+    limits = _resources(r, res.get("limits"), (*path, "resources", "limits"))
+    requests = dict(_resources(r, res.get("requests"), (*path, "resources", "requests")))
+    for name_, amount in limits:  # core/v1 defaulting: requests default to limits
+        requests.setdefault(name_, amount)
+    tag = image.rsplit("/", 1)[-1]
+    default_policy = "Always" if (":" not in tag or tag.endswith(":latest")) and "@" not in tag else "IfNotPresent"
+    policy = r.string(m.get("imagePullPolicy"), (*path, "imagePullPolicy")) or default_policy
+    if policy not in ("Always", "IfNotPresent", "Never"):
+        raise r.fail((*path, "imagePullPolicy"), f"expected Always, IfNotPresent or Never, got {policy!r}")
+    ports = tuple(
+        int(p["hostPort"]) for p in r.sequence(m.get("ports"), (*path, "ports"))
+        if isinstance(p, dict) and p.get("hostPort")
+    )
+    return Container(
+        name=name,
+        image=image,
+        requests=tuple(sorted(requests.items())),
+        limits=limits,
+        image_pull_policy=policy,
+        readiness_probe=_probe(r, m.get("readinessProbe"), (*path, "readinessProbe")),
+        host_ports=ports,
+    )
+
+
+def _pod_requests(containers: tuple[Container, ...], inits: tuple[Container, ...]) -> tuple[tuple[str, int], ...]:
+    total: dict[str, int] = {}
+    for c in containers:
+        for name, amount in c.requests:
+            total[name] = total.get(name, 0) + amount
+    for c in inits:
+        for name, amount in c.requests:
+            total[name] = max(total.get(name, 0), amount)
+    return tuple(sorted(total.items()))
+
+
+def _requirements(r: _Reader, value: Any, path: Path) -> tuple[Requirement, ...]:
+    reqs = []
+    for i, expr in enumerate(r.sequence(value, path)):
+        e = r.mapping(expr, (*path, i))
+        op = r.string(e.get("operator"), (*path, i, "operator"), required=True)
+        if op not in OPERATORS:
+            raise r.fail((*path, i, "operator"), f"expected one of {', '.join(OPERATORS)}, got {op!r}")
+        values = tuple(str(v) for v in r.sequence(e.get("values"), (*path, i, "values")))
+        reqs.append(Requirement(r.string(e.get("key"), (*path, i, "key"), required=True), op, values))
+    return tuple(reqs)
+
+
+def _label_selector(r: _Reader, value: Any, path: Path) -> Selector:
+    m = r.mapping(value, path)
+    reqs = [Requirement(k, "In", (v,)) for k, v in sorted(r.labels(m.get("matchLabels"), (*path, "matchLabels")).items())]
+    reqs += _requirements(r, m.get("matchExpressions"), (*path, "matchExpressions"))
+    return Selector(tuple(reqs))
+
+
+def _affinity(r: _Reader, value: Any, path: Path) -> tuple[tuple[Selector, ...], tuple[tuple[int, Selector], ...]]:
+    na = r.mapping(r.mapping(value, path).get("nodeAffinity"), (*path, "nodeAffinity"))
+    base = (*path, "nodeAffinity")
+    req_path = (*base, "requiredDuringSchedulingIgnoredDuringExecution")
+    required = r.mapping(na.get("requiredDuringSchedulingIgnoredDuringExecution"), req_path)
+    terms = tuple(
+        Selector(_requirements(r, r.mapping(t, (*req_path, "nodeSelectorTerms", i)).get("matchExpressions"),
+                               (*req_path, "nodeSelectorTerms", i, "matchExpressions")))
+        for i, t in enumerate(r.sequence(required.get("nodeSelectorTerms"), (*req_path, "nodeSelectorTerms")))
+    )
+    pref_path = (*base, "preferredDuringSchedulingIgnoredDuringExecution")
+    preferred = []
+    for i, t in enumerate(r.sequence(na.get("preferredDuringSchedulingIgnoredDuringExecution"), pref_path)):
+        term = r.mapping(t, (*pref_path, i))
+        weight = int(r.number(term.get("weight"), (*pref_path, i, "weight"), 1, 1))
+        pref = r.mapping(term.get("preference"), (*pref_path, i, "preference"))
+        preferred.append((weight, Selector(_requirements(r, pref.get("matchExpressions"),
+                                                         (*pref_path, i, "preference", "matchExpressions")))))
+    return terms, tuple(preferred)
+
+
+def _tolerations(r: _Reader, value: Any, path: Path) -> tuple[Toleration, ...]:
+    out = []
+    for i, t in enumerate(r.sequence(value, path)):
+        m = r.mapping(t, (*path, i))
+        op = r.string(m.get("operator"), (*path, i, "operator")) or "Equal"
+        if op not in ("Equal", "Exists"):
+            raise r.fail((*path, i, "operator"), f"expected Equal or Exists, got {op!r}")
+        seconds = m.get("tolerationSeconds")
+        out.append(Toleration(
+            key=r.string(m.get("key"), (*path, i, "key")),
+            operator=op,
+            value=str(m.get("value") or ""),
+            effect=r.string(m.get("effect"), (*path, i, "effect")),
+            toleration_seconds=None if seconds is None else r.number(seconds, (*path, i, "tolerationSeconds"), 0),
+        ))
+    return tuple(out)
+
+
+def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavior) -> PodSpec:
+    """core/v1 PodSpec -> the shared, frozen ``PodSpec``."""
+    m = r.mapping(value, path)
+    containers = tuple(_container(r, c, (*path, "containers", i))
+                       for i, c in enumerate(r.sequence(m.get("containers"), (*path, "containers"))))
+    if not containers:
+        raise r.fail((*path, "containers"), "a pod needs at least one container")
+    inits = tuple(_container(r, c, (*path, "initContainers", i))
+                  for i, c in enumerate(r.sequence(m.get("initContainers"), (*path, "initContainers"))))
+    required, preferred = _affinity(r, m.get("affinity"), (*path, "affinity"))
+    restart = r.string(m.get("restartPolicy"), (*path, "restartPolicy")) or "Always"
+    if restart not in ("Always", "OnFailure", "Never"):
+        raise r.fail((*path, "restartPolicy"), f"expected Always, OnFailure or Never, got {restart!r}")
+    return PodSpec(
+        containers=containers,
+        init_containers=inits,
+        requests=_pod_requests(containers, inits),
+        node_selector=tuple(sorted(r.labels(m.get("nodeSelector"), (*path, "nodeSelector")).items())),
+        required_node_affinity=required,
+        preferred_node_affinity=preferred,
+        tolerations=_tolerations(r, m.get("tolerations"), (*path, "tolerations")),
+        node_name=r.string(m.get("nodeName"), (*path, "nodeName")),
+        scheduler_name=r.string(m.get("schedulerName"), (*path, "schedulerName")) or "default-scheduler",
+        priority=int(r.number(m.get("priority"), (*path, "priority"), 0, -(2**31))),
+        priority_class_name=r.string(m.get("priorityClassName"), (*path, "priorityClassName")),
+        restart_policy=restart,
+        termination_grace_period_seconds=r.number(
+            m.get("terminationGracePeriodSeconds"), (*path, "terminationGracePeriodSeconds"), 30),
+        behavior=behavior,
+    )
+
+
+def _meta(r: _Reader, value: Any, namespace: str) -> ObjectMeta:
+    m = r.mapping(value, ("metadata",))
+    name = r.string(m.get("name"), ("metadata", "name"), required=True)
+    return ObjectMeta(
+        name=name,
+        namespace=r.string(m.get("namespace"), ("metadata", "namespace")) or namespace,
+        labels=r.labels(m.get("labels"), ("metadata", "labels")),
+        annotations=r.labels(m.get("annotations"), ("metadata", "annotations")),
+    )
+
+
+def parse_template(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavior) -> PodTemplate:
+    """spec.template of a ReplicaSet or Deployment."""
+    m = r.mapping(value, path)
+    if not m:
+        raise r.fail(path, "required field is missing")
+    meta = r.mapping(m.get("metadata"), (*path, "metadata"))
+    labels = r.labels(meta.get("labels"), (*path, "metadata", "labels"))
+    return PodTemplate(
+        labels=tuple(sorted(labels.items())),
+        annotations=tuple(sorted(r.labels(meta.get("annotations"), (*path, "metadata", "annotations")).items())),
+        spec=parse_pod_spec(r, m.get("spec"), (*path, "spec"), behavior),
+        hash=template_hash(m),
+    )
+
+
+def _workload_common(r: _Reader, spec: dict[str, Any], behavior: WorkloadBehavior) -> tuple[int, Selector, PodTemplate]:
+    replicas = int(r.number(spec.get("replicas"), ("spec", "replicas"), 1))
+    if spec.get("selector") is None:
+        raise r.fail(("spec", "selector"), "required field is missing")
+    selector = _label_selector(r, spec.get("selector"), ("spec", "selector"))
+    template = parse_template(r, spec.get("template"), ("spec", "template"), behavior)
+    if selector.empty or not selector.matches(dict(template.labels)):
+        raise r.fail(("spec", "selector"),
+                     f"selector {str(selector) or '<empty>'} does not match template labels "
+                     f"{dict(template.labels)} (the API server rejects this)")
+    return replicas, selector, template
+
+
+def _strategy(r: _Reader, value: Any) -> DeploymentStrategy:
+    m = r.mapping(value, ("spec", "strategy"))
+    kind = r.string(m.get("type"), ("spec", "strategy", "type")) or "RollingUpdate"
+    if kind not in ("RollingUpdate", "Recreate"):
+        raise r.fail(("spec", "strategy", "type"), f"expected RollingUpdate or Recreate, got {kind!r}")
+    ru = r.mapping(m.get("rollingUpdate"), ("spec", "strategy", "rollingUpdate"))
+    values = []
+    for key in ("maxSurge", "maxUnavailable"):
+        v = ru.get(key, "25%")
+        ok = (isinstance(v, int) and not isinstance(v, bool) and v >= 0) or (
+            isinstance(v, str) and v.endswith("%") and v[:-1].isdigit())
+        if not ok:
+            raise r.fail(("spec", "strategy", "rollingUpdate", key),
+                         f"expected a non-negative integer or a percentage like '25%', got {v!r}")
+        values.append(v)
+    return DeploymentStrategy(kind, values[0], values[1])
+
+
+def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
+                   base: Path = ()) -> Pod | ReplicaSet | Deployment | Service:
+    """One manifest document -> a typed object; raises ``SourceError`` with file and line."""
+    r = _Reader(doc, base)
+    data = doc.data
+    for part in base:
+        data = data[part]
+    m = r.mapping(data, ())
+    kind = r.string(m.get("kind"), ("kind",), required=True)
+    api_version = r.string(m.get("apiVersion"), ("apiVersion",), required=True)
+    if kind not in SUPPORTED_KINDS:
+        raise r.fail(("kind",), f"unsupported kind {kind!r}; supported: {', '.join(sorted(SUPPORTED_KINDS))}")
+    if api_version != SUPPORTED_KINDS[kind]:
+        raise r.fail(("apiVersion",), f"{kind} is served as {SUPPORTED_KINDS[kind]!r}, got {api_version!r}")
+    meta = _meta(r, m.get("metadata"), namespace)
+    spec = r.mapping(m.get("spec"), ("spec",))
+    if kind == "Pod":
+        pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
+        return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)
+    if kind == "Service":
+        selector = r.labels(spec.get("selector"), ("spec", "selector"))
+        ports = tuple(int(p.get("port", 0)) for p in r.sequence(spec.get("ports"), ("spec", "ports"))
+                      if isinstance(p, dict))
+        return Service(meta=meta, selector=Selector.from_labels(selector), ports=ports,
+                       type=r.string(spec.get("type"), ("spec", "type")) or "ClusterIP")
+    replicas, selector, template = _workload_common(r, spec, behavior)
+    min_ready = r.number(spec.get("minReadySeconds"), ("spec", "minReadySeconds"), 0)
+    if kind == "ReplicaSet":
+        return ReplicaSet(meta=meta, replicas=replicas, selector=selector, template=template,
+                          min_ready_seconds=min_ready)
+    return Deployment(
+        meta=meta, replicas=replicas, selector=selector, template=template,
+        strategy=_strategy(r, spec.get("strategy")),
+        min_ready_seconds=min_ready,
+        revision_history_limit=int(r.number(spec.get("revisionHistoryLimit"), ("spec", "revisionHistoryLimit"), 10)),
+        progress_deadline_seconds=r.number(spec.get("progressDeadlineSeconds"), ("spec", "progressDeadlineSeconds"), 600),
+        paused=bool(spec.get("paused", False)),
+        raw_template=spec.get("template") or {},
+    )
+
+
+def template_with_image(raw_template: dict[str, Any], container: str | None, image: str,
+                        behavior: WorkloadBehavior) -> tuple[dict[str, Any], PodTemplate]:
+    """A Deployment's template with one container's image changed (``kubectl set image``)."""
+    raw = json.loads(json.dumps(raw_template))
+    containers = raw.get("spec", {}).get("containers", [])
+    target = next((c for c in containers if container is None or c.get("name") == container), None)
+    if target is None:
+        raise ValueError(f"no container {container!r} in the template")
+    target["image"] = image
+    doc = Located(raw, "<setImage>")
+    return raw, parse_template(_Reader(doc, ()), raw, (), behavior)

@@ -1,0 +1,230 @@
+"""kube-apiserver: request handling, max-inflight limits, the etcd write path and watches.
+
+Models ``staging/src/k8s.io/apiserver``: a mutating request waits for a seat under
+``--max-mutating-requests-inflight`` (excess requests queue), spends its handler time
+(authn/z, admission, encoding), is committed by etcd, and its change then reaches every
+matching watch after the watch cache's delivery delay. Pod watches are indexed by
+``spec.nodeName`` as the watch cache indexes them, so a kubelet only hears of its own pods.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from sim.api.client import Client
+from sim.api.objects import Pod
+from sim.api.store import Store
+from sim.clock import call_later
+from sim.config import ControlPlane
+from sim.distributions import Sampler
+from sim.etcd import OBJECT_BYTES, Etcd
+from sim.rng import Streams
+from sim.trace import Trace
+
+__all__ = ["ADDED", "DELETED", "MODIFIED", "ApiServer", "Watch"]
+
+ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+Done = Callable[[bool], None] | None
+Record = tuple[str, str, str]  # (event, reason, message) written to the trace at commit
+
+
+class Watch:
+    """One informer's watch: a handler called with batches of (type, object) events."""
+
+    __slots__ = ("handler", "last_delivery")
+
+    def __init__(self, handler: Callable[[list[tuple[str, Any]]], None]) -> None:
+        self.handler = handler
+        self.last_delivery = 0.0
+
+
+class _Request:
+    __slots__ = ("admitted", "apply", "on_done")
+
+    def __init__(self, apply: Callable[[], tuple[str, Any] | None], on_done: Done) -> None:
+        self.apply = apply
+        self.on_done = on_done
+        self.admitted = 0.0
+
+
+class ApiServer:
+    """The simulated API server in front of a simulated etcd."""
+
+    def __init__(self, env: simpy.Environment, config: ControlPlane, streams: Streams,
+                 trace: Trace) -> None:
+        self.env = env
+        self.trace = trace
+        self.store = Store()
+        self.etcd = Etcd(env, config.etcd, streams.get("etcd"), self._committed)
+        self._handler_time = Sampler(config.api_server.request_latency, streams.get("apiserver"))
+        self._watch_delay = Sampler(config.api_server.watch_latency, streams.get("watch"))
+        self.max_mutating_inflight = config.api_server.max_mutating_requests_inflight
+        self.inflight = 0
+        self._waiting: deque[_Request] = deque()
+        self._kind_watches: dict[str, list[Watch]] = defaultdict(list)
+        self._node_watches: dict[str, Watch] = {}
+        self._next_uid = 1
+        self.latencies = array("d")
+        self.live_bytes = 0
+        self.peak_queue = 0
+
+    # ------------------------------------------------------------------ watches
+    def watch(self, kind: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
+        """Watch every object of ``kind`` (an informer)."""
+        w = Watch(handler)
+        self._kind_watches[kind].append(w)
+        return w
+
+    def watch_node_pods(self, node_name: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
+        """Watch the pods bound to one node (``fieldSelector=spec.nodeName=...``)."""
+        w = Watch(handler)
+        self._node_watches[node_name] = w
+        return w
+
+    @property
+    def db_size_bytes(self) -> int:
+        """Live objects plus history not yet compacted."""
+        return self.live_bytes + self.etcd.bytes_since_compaction
+
+    # ------------------------------------------------------------------ verbs
+    def create(self, client: Client, obj: Any, on_done: Done = None) -> None:
+        """POST: store a new object; its uid and creationTimestamp are set at commit."""
+        def apply() -> tuple[str, Any] | None:
+            if self.store.get(obj.kind, obj.meta.namespace, obj.meta.name) is not None:
+                return None  # AlreadyExists
+            obj.meta.uid = self._next_uid
+            self._next_uid += 1
+            obj.meta.creation_time = self.env.now
+            obj.meta.resource_version = self.etcd.revision
+            self.store.add(obj)
+            self.live_bytes += OBJECT_BYTES.get(obj.kind, 1024)
+            self._record(obj, "created")
+            return ADDED, obj
+        self._submit(client, apply, on_done, OBJECT_BYTES.get(obj.kind, 1024))
+
+    def update(self, client: Client, obj: Any, mutate: Callable[[Any], None], on_done: Done = None,
+               record: Record | list[Record] | None = None) -> None:
+        """PUT/PATCH: apply ``mutate`` to the stored object at commit (NotFound if it is gone)."""
+        def apply() -> tuple[str, Any] | None:
+            if not self.store.exists(obj):
+                return None
+            mutate(obj)
+            obj.meta.resource_version = self.etcd.revision
+            for rec in [record] if isinstance(record, tuple) else record or ():
+                self._record(obj, *rec)
+            return MODIFIED, obj
+        self._submit(client, apply, on_done, OBJECT_BYTES.get(obj.kind, 1024))
+
+    def bind(self, client: Client, pod: Pod, node_name: str, on_done: Done = None) -> None:
+        """POST pods/binding: set ``spec.nodeName`` (Conflict if already bound or deleted)."""
+        def apply() -> tuple[str, Any] | None:
+            if not self.store.exists(pod) or pod.node_name or pod.terminating:
+                return None
+            pod.node_name = node_name
+            pod.meta.resource_version = self.etcd.revision
+            self._record(pod, "bound", "Scheduled", f"Successfully assigned {pod.meta.namespace}/"
+                         f"{pod.meta.name} to {node_name}")
+            return MODIFIED, pod
+        self._submit(client, apply, on_done, OBJECT_BYTES["Pod"])
+
+    def delete(self, client: Client, obj: Any, grace: float | None = None, on_done: Done = None) -> None:
+        """DELETE: a running pod with a grace period only gets its deletionTimestamp set."""
+        def apply() -> tuple[str, Any] | None:
+            if not self.store.exists(obj):
+                return None
+            period = grace if grace is not None else getattr(getattr(obj, "spec", None),
+                                                              "termination_grace_period_seconds", 0)
+            if isinstance(obj, Pod) and obj.node_name and period > 0 and obj.phase in ("Pending", "Running"):
+                if obj.terminating:
+                    return None
+                obj.meta.deletion_time = self.env.now
+                obj.meta.deletion_grace_seconds = period
+                self._record(obj, "terminating", "Killing", f"grace period {period:g}s")
+                return MODIFIED, obj
+            self.store.remove(obj)
+            self.live_bytes -= OBJECT_BYTES.get(obj.kind, 1024)
+            self._record(obj, "deleted")
+            return DELETED, obj
+        self._submit(client, apply, on_done, 256)
+
+    def write_bulk(self, count: int, size: int) -> None:
+        """Writes that load etcd but no watcher reads (node leases); they skip workload seats."""
+        self.etcd.propose(None, weight=count, size=count * size)
+
+    # ------------------------------------------------------------------ request path
+    def _record(self, obj: Any, event: str, reason: str = "", message: str = "") -> None:
+        node = getattr(obj, "node_name", "") if obj.kind == "Pod" else ""
+        self.trace.record(self.env.now, obj.kind, obj.meta.namespace, obj.meta.name, event,
+                          node, reason, message)
+
+    def _submit(self, client: Client, apply: Callable[[], tuple[str, Any] | None], on_done: Done,
+                size: int) -> None:
+        request = _Request(apply, on_done)
+        self.etcd.bytes_since_compaction += size
+        wait = client.reserve(self.env.now)
+        if wait > 0:
+            call_later(self.env, wait, self._admit, request)
+        else:
+            self._admit(request)
+
+    def _admit(self, request: _Request) -> None:
+        request.admitted = self.env.now
+        if self.inflight < self.max_mutating_inflight:
+            self._start(request)
+        else:
+            self._waiting.append(request)
+            self.peak_queue = max(self.peak_queue, len(self._waiting))
+
+    def _start(self, request: _Request) -> None:
+        self.inflight += 1
+        call_later(self.env, self._handler_time(), self.etcd.propose, request)
+
+    def _committed(self, batch: list[_Request | None]) -> None:
+        now = self.env.now
+        events: list[tuple[str, Any]] = []
+        finished: list[tuple[_Request, bool]] = []
+        for request in batch:
+            if request is None:
+                continue
+            event = request.apply()
+            if event is not None:
+                events.append(event)
+            finished.append((request, event is not None))
+        for request, ok in finished:
+            self.inflight -= 1
+            self.latencies.append(now - request.admitted)
+            if request.on_done is not None:
+                request.on_done(ok)
+        while self._waiting and self.inflight < self.max_mutating_inflight:
+            self._start(self._waiting.popleft())
+        if events:
+            self._fan_out(events)
+
+    def _fan_out(self, events: list[tuple[str, Any]]) -> None:
+        targets: dict[int, tuple[Watch, list[tuple[str, Any]]]] = {}
+        for event in events:
+            obj = event[1]
+            for w in self._kind_watches.get(obj.kind, ()):
+                entry = targets.get(id(w))
+                if entry is None:
+                    targets[id(w)] = (w, [event])
+                else:
+                    entry[1].append(event)
+            if obj.kind == "Pod" and obj.node_name:
+                w = self._node_watches.get(obj.node_name)
+                if w is not None:
+                    entry = targets.get(id(w))
+                    if entry is None:
+                        targets[id(w)] = (w, [event])
+                    else:
+                        entry[1].append(event)
+        now = self.env.now
+        for w, batch in targets.values():
+            at = max(now + self._watch_delay(), w.last_delivery)
+            w.last_delivery = at
+            call_later(self.env, at - now, w.handler, batch)

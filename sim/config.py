@@ -1,0 +1,160 @@
+"""The control plane's timings and limits, each defaulting to upstream's value.
+
+Every field here is a knob a what-if can turn (``--set controlPlane.etcd.fsync=10ms``).
+Defaults are Kubernetes 1.36's, cited per field; ``CALIBRATION.md`` in the docs lists them
+with sources. Latency distributions that upstream does not fix (fsync, RTT, request
+handling) default to values typical of a small cloud cluster on SSDs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from sim.distributions import ByteSize, Dist, Duration
+
+__all__ = [
+    "KUBERNETES_VERSION",
+    "ApiServerConfig",
+    "ControlPlane",
+    "ControllerManagerConfig",
+    "EtcdConfig",
+    "KubeletConfig",
+    "Model",
+    "SchedulerConfig",
+]
+
+KUBERNETES_VERSION = "1.36"
+"""The upstream release whose defaults and behaviour the model follows."""
+
+
+class Model(BaseModel):
+    """Base for scenario models: frozen, camelCase keys, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
+    )
+
+
+def _lognormal(median: str, p99: str) -> Dist:
+    return Dist(dist="lognormal", median=median, p99=p99)
+
+
+class EtcdConfig(Model):
+    """etcd: raft commit = leader fsync in parallel with the quorum's RTT + follower fsync."""
+
+    members: int = Field(3, ge=1, le=7, description="Cluster size; a write needs a quorum.")
+    fsync: Dist = Field(
+        default_factory=lambda: _lognormal("2ms", "8ms"),
+        description="WAL fdatasync latency (etcd guidance: p99 < 10ms on SSD).",
+    )
+    rtt: Dist = Field(
+        default_factory=lambda: _lognormal("500us", "2ms"),
+        description="Leader-follower round trip (same region).",
+    )
+    heartbeat_interval: Duration = Field(0.1, description="etcd --heartbeat-interval (100ms).")
+    election_timeout: Duration = Field(1.0, description="etcd --election-timeout (1000ms).")
+    quota_backend_bytes: ByteSize = Field(2 * 1024**3, description="etcd --quota-backend-bytes (2 GiB).")
+    compaction_interval: Duration = Field(
+        300.0, description="kube-apiserver --etcd-compaction-interval (5m)."
+    )
+
+
+class ApiServerConfig(Model):
+    """kube-apiserver: request handling, inflight limits and watch delivery."""
+
+    max_requests_inflight: int = Field(400, ge=1, description="--max-requests-inflight.")
+    max_mutating_requests_inflight: int = Field(
+        200, ge=1, description="--max-mutating-requests-inflight."
+    )
+    request_latency: Dist = Field(
+        default_factory=lambda: _lognormal("1ms", "5ms"),
+        description="Handler time outside etcd: authn/z, admission, (de)serialisation.",
+    )
+    watch_latency: Dist = Field(
+        default_factory=lambda: _lognormal("2ms", "10ms"),
+        description="Commit to informer delivery via the watch cache.",
+    )
+
+
+class SchedulerConfig(Model):
+    """kube-scheduler (KubeSchedulerConfiguration v1 defaults)."""
+
+    percentage_of_nodes_to_score: int = Field(
+        0, ge=0, le=100, description="0 = adaptive (50 - nodes/125, at least 5%)."
+    )
+    pod_initial_backoff: Duration = Field(1.0, description="podInitialBackoffSeconds (1s).")
+    pod_max_backoff: Duration = Field(10.0, description="podMaxBackoffSeconds (10s).")
+    qps: float = Field(50.0, gt=0, description="clientConnection.qps (50).")
+    burst: int = Field(100, ge=1, description="clientConnection.burst (100).")
+    cycle_base: Duration = Field(
+        300e-6, description="Fixed cost of one scheduling cycle (queue pop, snapshot, assume)."
+    )
+    per_node_cost: Duration = Field(
+        2e-6,
+        description="Filter+score cost per node evaluated; with the base, about 750 pods/s "
+        "at 5000 nodes, as scheduler_perf SchedulingBasic (threshold 680 pods/s).",
+    )
+    unschedulable_flush_interval: Duration = Field(
+        30.0, description="How often pods long in unschedulablePods are flushed (30s)."
+    )
+    pod_max_in_unschedulable_pods: Duration = Field(
+        300.0, description="DefaultPodMaxInUnschedulablePodsDuration (5m)."
+    )
+
+
+class ControllerManagerConfig(Model):
+    """kube-controller-manager: one client rate limit shared by all controllers."""
+
+    qps: float = Field(20.0, gt=0, description="--kube-api-qps (20).")
+    burst: int = Field(30, ge=1, description="--kube-api-burst (30).")
+    concurrent_replicaset_syncs: int = Field(5, ge=1, description="(5)")
+    concurrent_deployment_syncs: int = Field(5, ge=1, description="(5)")
+    sync_latency: Dist = Field(
+        default_factory=lambda: Dist(dist="constant", value="1ms"),
+        description="CPU time of one controller sync before its API calls.",
+    )
+    burst_replicas: int = Field(500, ge=1, description="ReplicaSet BurstReplicas (500 per sync).")
+
+
+class KubeletConfig(Model):
+    """kubelet (KubeletConfiguration v1beta1 defaults) and the container runtime."""
+
+    node_status_update_frequency: Duration = Field(10.0, description="(10s)")
+    node_status_report_frequency: Duration = Field(300.0, description="(5m)")
+    node_lease_duration_seconds: int = Field(40, ge=1, description="(40); renewed every 1/4.")
+    kube_api_qps: float = Field(50.0, gt=0, description="kubeAPIQPS (50).")
+    kube_api_burst: int = Field(100, ge=1, description="kubeAPIBurst (100).")
+    serialize_image_pulls: bool = Field(True, description="One image pull at a time (true).")
+    registry_bandwidth: ByteSize = Field(
+        100 * 1024**2, gt=0, description="Bytes/s one node pulls from the registry."
+    )
+    image_pull_overhead: Dist = Field(
+        default_factory=lambda: _lognormal("300ms", "1s"),
+        description="Registry round trips per pull (manifest, auth) before the bytes flow.",
+    )
+    sandbox_start: Dist = Field(
+        default_factory=lambda: _lognormal("400ms", "1.5s"),
+        description="Pod worker start: RunPodSandbox (pause container, CNI) and volumes.",
+    )
+    pleg_relist_period: Duration = Field(
+        1.0, description="Generic PLEG relist (1s): container state is seen at the next relist."
+    )
+    default_image_size: ByteSize = Field(
+        50 * 1024**2, gt=0, description="Size of an image a workload does not describe."
+    )
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] | None = Field(
+        None, description="Override every container's imagePullPolicy (default: manifest's)."
+    )
+
+
+class ControlPlane(Model):
+    """Every timing and limit of the simulated control plane."""
+
+    etcd: EtcdConfig = Field(default_factory=EtcdConfig)
+    api_server: ApiServerConfig = Field(default_factory=ApiServerConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    controller_manager: ControllerManagerConfig = Field(default_factory=ControllerManagerConfig)
+    kubelet: KubeletConfig = Field(default_factory=KubeletConfig)

@@ -1,0 +1,197 @@
+"""The simulation: wires the control plane from a scenario and runs it on SimPy.
+
+Components talk only through the simulated API server, as in Kubernetes: the timeline
+(a user with kubectl) creates objects, controllers and the scheduler watch and write them,
+kubelets run what is bound to their node. Every component draws from its own random
+stream derived from the seed, so a scenario and a seed give the same trace every time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.api.client import Client
+from sim.api.objects import Node, ObjectMeta, Taint
+from sim.api.quantity import resource_value
+from sim.apiserver import ApiServer
+from sim.config import KUBERNETES_VERSION
+from sim.controllers.deployment import DeploymentController
+from sim.controllers.garbagecollector import GarbageCollector
+from sim.controllers.replicaset import ReplicaSetController
+from sim.distributions import Sampler
+from sim.kubelet import Kubelet, LeaseHeartbeats, _Samplers
+from sim.rng import Streams
+from sim.scenario import NodePool, Scenario
+from sim.scheduler.scheduler import Scheduler
+from sim.timeline import Timeline
+from sim.trace import Trace
+
+__all__ = ["Result", "Simulation", "build_nodes", "run"]
+
+POOL_LABEL = "kubesim.io/node-pool"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+DEFAULT_MAX_PODS = 110
+ALLOCATION_MATRIX_MAX_NODES = 1000
+
+
+def build_nodes(pools: list[NodePool]) -> list[Node]:
+    """Node objects for every pool: names ``<pool>-<i>``, zones round-robin, standard labels."""
+    nodes = []
+    for pool in pools:
+        capacity = {name: resource_value(name, qty) for name, qty in pool.capacity.items()}
+        capacity.setdefault("pods", DEFAULT_MAX_PODS)
+        allocatable = dict(capacity)
+        for name, qty in (pool.allocatable or {}).items():
+            allocatable[name] = resource_value(name, qty)
+        taints = tuple(Taint(t.key, t.value, t.effect) for t in pool.taints)
+        for i in range(pool.count):
+            name = f"{pool.name}-{i}"
+            labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                      "kubernetes.io/arch": "amd64", POOL_LABEL: pool.name, **pool.labels}
+            if pool.zones:
+                labels[ZONE_LABEL] = pool.zones[i % len(pool.zones)]
+            nodes.append(Node(meta=ObjectMeta(name=name, namespace="", labels=labels),
+                              allocatable=dict(allocatable), capacity=dict(capacity), taints=taints,
+                              pool=pool.name, price_per_hour=pool.price_per_hour,
+                              images=frozenset(pool.images)))
+    return nodes
+
+
+@dataclass
+class Result:
+    """A finished run: the trace, its summary figures and the simulation that made them."""
+
+    scenario: Scenario
+    seed: int
+    trace: Trace
+    summary: dict[str, Any]
+    simulation: Simulation = field(repr=False)
+
+    def to_frame(self) -> Any:
+        """The trace's events as a pandas DataFrame."""
+        return self.trace.to_frame()
+
+    def pods(self) -> Any:
+        """One row per pod with its lifecycle times."""
+        return self.trace.pods_frame()
+
+
+class Simulation:
+    """One run of a scenario: build with a scenario (and seed), then ``run()``."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.env = simpy.Environment()
+        self.streams = Streams(self.seed)
+        self.trace = Trace({"scenario": scenario.name, "seed": self.seed, "source": "kubesim",
+                            "kubernetesVersion": KUBERNETES_VERSION, "duration_s": scenario.duration})
+        cp = scenario.control_plane
+        env, streams = self.env, self.streams
+        self.api = ApiServer(env, cp, streams, self.trace)
+        self.nodes = build_nodes(scenario.cluster.node_pools)
+        self.scheduler = Scheduler(env, self.api, cp.scheduler, self._resource_names(),
+                                   streams.get("scheduler"), self.trace)
+        kcm = cp.controller_manager
+        self.kcm_client = Client("kube-controller-manager", kcm.qps, kcm.burst)
+        sync_latency = Sampler(kcm.sync_latency, streams.get("controller-manager"))
+        self.replicaset_controller = ReplicaSetController(
+            env, self.api, self.kcm_client, kcm.concurrent_replicaset_syncs, sync_latency,
+            kcm.burst_replicas, streams.get("replicaset"))
+        self.deployment_controller = DeploymentController(
+            env, self.api, self.kcm_client, kcm.concurrent_deployment_syncs, sync_latency)
+        self.garbage_collector = GarbageCollector(env, self.api, self.kcm_client)
+        self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
+        self.kubelets = self._start_kubelets()
+        self.timeline = Timeline(env, self.api, scenario, self.trace)
+        interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
+        self.sample_interval = interval
+        env.process(self._sample())
+        env.process(self._compact())
+        self.wall_time_s = 0.0
+
+    def _resource_names(self) -> list[str]:
+        names = {name for node in self.nodes for name in node.allocatable}
+        names |= {name for _, obj in self.scenario.objects for name, _ in _requests_of(obj)}
+        return sorted(names)
+
+    def _start_kubelets(self) -> dict[str, Kubelet]:
+        rng = self.streams.get("kubelet")
+        samplers = _Samplers(self.scenario.control_plane.kubelet, rng)
+        period = self.scenario.control_plane.kubelet.pleg_relist_period
+        phases = rng.uniform(0, period, len(self.nodes)).tolist()
+        kubelets = {}
+        for node, phase in zip(self.nodes, phases, strict=True):
+            kubelet = Kubelet(self.env, self.api, node, self.scenario.control_plane.kubelet, samplers,
+                              self.trace, phase)
+            kubelet.register()
+            kubelets[node.meta.name] = kubelet
+        self.leases.add_nodes(len(self.nodes))
+        return kubelets
+
+    # ------------------------------------------------------------------ sampling
+    def _sample(self):  # type: ignore[no-untyped-def]
+        trace, api, table = self.trace, self.api, self.scheduler.table
+        etcd_seen = api_seen = 0
+        gpu_col = table.column.get("nvidia.com/gpu")
+        while True:
+            now = self.env.now
+            trace.sample("apiserver_inflight", now, api.inflight)
+            trace.sample("apiserver_queued", now, len(api._waiting))
+            trace.sample("etcd_db_size_bytes", now, api.db_size_bytes)
+            trace.sample("scheduler_pending", now, len(self.scheduler.queue))
+            commits = np.array(api.etcd.commit_latencies[etcd_seen:], dtype=np.float64)
+            etcd_seen += len(commits)
+            trace.sample("etcd_commit_p99_s", now, float(np.percentile(commits, 99)) if len(commits) else 0.0)
+            lat = np.array(api.latencies[api_seen:], dtype=np.float64)
+            api_seen += len(lat)
+            trace.sample("apiserver_request_p99_s", now, float(np.percentile(lat, 99)) if len(lat) else 0.0)
+            n = table.n
+            if 0 < n <= ALLOCATION_MATRIX_MAX_NODES:
+                alloc = np.maximum(table.allocatable[:n], 1)
+                cpu = table.requested[:n, 0] / alloc[:, 0]
+                trace.sample_row("node_cpu_allocation", table.names[:n], now, cpu)
+                if gpu_col is not None:
+                    has = table.allocatable[:n, gpu_col] > 0
+                    gpu = np.where(has, table.requested[:n, gpu_col] / alloc[:, gpu_col], np.nan)
+                    trace.sample_row("node_gpu_allocation", table.names[:n], now, gpu)
+            yield self.env.timeout(self.sample_interval)
+
+    def _compact(self):  # type: ignore[no-untyped-def]
+        while True:
+            yield self.env.timeout(self.scenario.control_plane.etcd.compaction_interval)
+            self.api.etcd.compact()
+
+    # ------------------------------------------------------------------ run
+    def run(self, progress: Callable[[float], None] | None = None, steps: int = 200) -> Result:
+        """Run to the scenario's duration; ``progress`` gets the fraction done after each step."""
+        from sim.metrics import summarize
+
+        duration = self.scenario.duration
+        start = time.perf_counter()
+        for i in range(1, steps + 1):
+            self.env.run(until=duration * i / steps)
+            if progress is not None:
+                progress(i / steps)
+        self.wall_time_s = time.perf_counter() - start
+        summary = summarize(self)
+        return Result(self.scenario, self.seed, self.trace, summary, self)
+
+
+def _requests_of(obj: Any) -> list[tuple[str, int]]:
+    spec = getattr(obj, "spec", None)
+    if hasattr(obj, "template"):
+        spec = obj.template.spec
+    return list(getattr(spec, "requests", ()) or ())
+
+
+def run(scenario: Scenario, seed: int | None = None,
+        progress: Callable[[float], None] | None = None) -> Result:
+    """Run a scenario once and return its ``Result``."""
+    return Simulation(scenario, seed=seed).run(progress)

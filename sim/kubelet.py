@@ -1,0 +1,250 @@
+"""The kubelet and container runtime of every node: models pkg/kubelet (pod workers,
+image manager, PLEG, prober, status manager) and the node lease controller.
+
+A pod bound to a node is admitted, gets its sandbox, pulls its images (serialised per
+node by default, cached afterwards), starts its containers, is seen running at the next
+PLEG relist, and becomes Ready at the first readiness probe after the app has warmed up.
+Each step is a scheduled callback, not a process, so an idle node costs nothing; all node
+leases renew from one heartbeat process.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.api.client import Client
+from sim.api.objects import FAILED, RUNNING, SUCCEEDED, Node, Pod
+from sim.apiserver import DELETED, ApiServer
+from sim.clock import call_later
+from sim.config import KubeletConfig
+from sim.distributions import Dist, Sampler
+from sim.etcd import OBJECT_BYTES
+from sim.trace import Trace
+
+__all__ = ["Kubelet", "LeaseHeartbeats", "probe_ready_time"]
+
+
+def probe_ready_time(worker_start: float, started: float, warmup: float, initial_delay: float,
+                     period: float, success_threshold: int) -> float:
+    """When a readiness probe first reports success.
+
+    The probe worker ticks every ``period`` from ``worker_start``; ticks before
+    ``started + initial_delay`` give no result, ticks before ``started + warmup`` fail.
+    """
+    earliest = max(started + initial_delay, started + warmup)
+    k = max(0, math.ceil((earliest - worker_start) / period - 1e-9))
+    return worker_start + (k + success_threshold - 1) * period
+
+
+class _Samplers:
+    """The runtime's delay samplers, shared by all kubelets (one stream for the node fleet)."""
+
+    def __init__(self, config: KubeletConfig, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.sandbox = Sampler(config.sandbox_start, rng)
+        self.pull_overhead = Sampler(config.image_pull_overhead, rng)
+        self._by_dist: dict[int, Sampler] = {}
+
+    def of(self, dist: Dist) -> Sampler:
+        sampler = self._by_dist.get(id(dist))
+        if sampler is None:
+            sampler = self._by_dist[id(dist)] = Sampler(dist, self.rng)
+        return sampler
+
+
+class Kubelet:
+    """One node's kubelet: registers the node, then runs the pods bound to it."""
+
+    def __init__(self, env: simpy.Environment, api: ApiServer, node: Node, config: KubeletConfig,
+                 samplers: _Samplers, trace: Trace, pleg_phase: float) -> None:
+        self.env = env
+        self.api = api
+        self.node = node
+        self.config = config
+        self.samplers = samplers
+        self.trace = trace
+        self.client = Client(f"kubelet/{node.meta.name}", config.kube_api_qps, config.kube_api_burst)
+        self.images: set[str] = set(node.images)
+        self._pulling: dict[str, float] = {}
+        self._pull_free_at = 0.0
+        self._pleg_phase = pleg_phase
+        self._pods: dict[int, int] = {}  # uid -> generation of its pipeline
+        self.crashed = False
+        api.watch_node_pods(node.meta.name, self._on_pods)
+
+    def register(self) -> None:
+        """Create this node's Node object (kubelet self-registration)."""
+        self.api.create(self.client, self.node)
+
+    # ------------------------------------------------------------------ events
+    def _on_pods(self, events: list[tuple[str, Any]]) -> None:
+        for etype, pod in events:
+            uid = pod.meta.uid
+            if etype == DELETED:
+                self._pods.pop(uid, None)
+            elif uid not in self._pods and not pod.terminating:
+                self._pods[uid] = 0
+                self._admit(pod)
+            elif pod.terminating and self._pods.get(uid, -1) >= 0:
+                self._pods[uid] = -1  # stop the pipeline; kill containers
+                stop = min(self.samplers.of(pod.spec.behavior.stop_time)(), pod.meta.deletion_grace_seconds or 0)
+                call_later(self.env, stop, self._killed, pod)
+
+    def _alive(self, pod: Pod) -> bool:
+        return self._pods.get(pod.meta.uid, -1) >= 0 and not pod.terminating
+
+    # ------------------------------------------------------------------ start-up pipeline
+    def _admit(self, pod: Pod) -> None:
+        call_later(self.env, self.samplers.sandbox(), self._pull_images, pod, 0)
+
+    def _pull_images(self, pod: Pod, index: int) -> None:
+        if not self._alive(pod):
+            return
+        containers = pod.spec.init_containers + pod.spec.containers
+        if index == len(containers):
+            self._start_containers(pod)
+            return
+        container = containers[index]
+        policy = self.config.image_pull_policy or container.image_pull_policy
+        image = container.image
+        now = self.env.now
+        if policy == "Never" and image not in self.images:
+            self._fail(pod, "ErrImageNeverPull", f'Container image "{image}" is not present with pull policy of Never')
+            return
+        if policy == "IfNotPresent" and image in self.images:
+            self._record(pod, "pulled", "Pulled", f'Container image "{image}" already present on machine')
+            self._pull_images(pod, index + 1)
+            return
+        # The Pulling event is emitted when the pull is requested, before any wait in the
+        # serial puller's queue; a pull of an image already in flight shares its bytes.
+        self._record(pod, "pulling", "Pulling", f'Pulling image "{image}"')
+        in_flight = self._pulling.get(image)
+        size = 0 if image in self.images or in_flight is not None else (
+            pod.spec.behavior.image_size or self.config.default_image_size)
+        start = max(now, self._pull_free_at) if self.config.serialize_image_pulls else now
+        end = start + self.samplers.pull_overhead() + size / self.config.registry_bandwidth
+        if in_flight is not None:
+            end = max(end, in_flight)
+        if self.config.serialize_image_pulls:
+            self._pull_free_at = end
+        self._pulling[image] = max(end, in_flight or 0.0)
+        call_later(self.env, end - now, self._pulled, pod, index, image, end - start, end - now)
+
+    def _pulled(self, pod: Pod, index: int, image: str, took: float, waited: float) -> None:
+        self.images.add(image)
+        if self._pulling.get(image, 0.0) <= self.env.now:
+            self._pulling.pop(image, None)
+        if self._alive(pod):
+            self._record(pod, "pulled", "Pulled",
+                         f'Successfully pulled image "{image}" in {took:.3f}s ({waited:.3f}s including waiting)')
+        self._pull_images(pod, index + 1)
+
+    def _start_containers(self, pod: Pod) -> None:
+        start = self.samplers.of(pod.spec.behavior.container_start)
+        delay = sum(start() for _ in pod.spec.containers)
+        call_later(self.env, delay, self._started, pod)
+
+    def _started(self, pod: Pod) -> None:
+        if not self._alive(pod):
+            return
+        now = self.env.now
+        period = self.config.pleg_relist_period
+        seen = self._pleg_phase + math.ceil((now - self._pleg_phase) / period) * period
+        call_later(self.env, seen - now, self._report_running, pod, now)
+
+    def _report_running(self, pod: Pod, started: float) -> None:
+        if not self._alive(pod):
+            return
+        ready_at = self._ready_time(pod, started)
+        immediately = ready_at <= self.env.now
+
+        def running(p: Pod) -> None:
+            p.phase, p.start_time = RUNNING, started
+            if immediately:
+                p.ready, p.ready_time = True, self.env.now
+
+        records = [("started", "Started", "Started container(s)")]
+        if immediately:
+            records.append(("ready", "", "Ready"))
+        self.api.update(self.client, pod, running, record=records)
+        if not immediately:
+            call_later(self.env, ready_at - self.env.now, self._report_ready, pod)
+        run = pod.spec.behavior.run_duration
+        if run is not None and pod.spec.restart_policy != "Always":
+            call_later(self.env, self.samplers.of(run)(), self._completed, pod)
+
+    def _ready_time(self, pod: Pod, started: float) -> float:
+        warmup = self.samplers.of(pod.spec.behavior.readiness)()
+        probes = [c.readiness_probe for c in pod.spec.containers if c.readiness_probe is not None]
+        if not probes:
+            return started + warmup
+        return max(probe_ready_time(started, started, warmup, p.initial_delay_seconds, p.period_seconds,
+                                    p.success_threshold) for p in probes)
+
+    def _report_ready(self, pod: Pod) -> None:
+        if not self._alive(pod):
+            return
+        def ready(p: Pod) -> None:
+            p.ready, p.ready_time = True, self.env.now
+        self.api.update(self.client, pod, ready, record=("ready", "", "Ready"))
+
+    def _completed(self, pod: Pod) -> None:
+        if not self._alive(pod):
+            return
+        def succeeded(p: Pod) -> None:
+            p.phase, p.ready = SUCCEEDED, False
+        self._pods[pod.meta.uid] = -1
+        self.api.update(self.client, pod, succeeded, record=("succeeded", "Completed", ""))
+
+    def _fail(self, pod: Pod, reason: str, message: str) -> None:
+        def failed(p: Pod) -> None:
+            p.phase, p.reason, p.message = FAILED, reason, message
+        self._pods[pod.meta.uid] = -1
+        self.api.update(self.client, pod, failed, record=("failed", reason, message))
+
+    def _killed(self, pod: Pod) -> None:
+        self.api.delete(self.client, pod, grace=0)
+
+    def _record(self, pod: Pod, event: str, reason: str, message: str) -> None:
+        if self._alive(pod):
+            self.trace.record(self.env.now, "Pod", pod.meta.namespace, pod.meta.name, event,
+                              self.node.meta.name, reason, message)
+
+
+class LeaseHeartbeats:
+    """Every node's Lease renewal (every lease duration / 4) as one bulk write per second."""
+
+    def __init__(self, env: simpy.Environment, api: ApiServer, config: KubeletConfig,
+                 rng: np.random.Generator) -> None:
+        self.env = env
+        self.api = api
+        self.interval = config.node_lease_duration_seconds * 0.25
+        self.phases: list[float] = []
+        self.renew_time: np.ndarray = np.zeros(0)
+        self.alive: np.ndarray = np.zeros(0, dtype=bool)
+        self.rng = rng
+        env.process(self._run())
+
+    def add_nodes(self, count: int) -> None:
+        """Start heartbeats for ``count`` more nodes, each at a random phase."""
+        self.phases.extend((self.rng.uniform(0, self.interval, count)).tolist())
+        self.renew_time = np.concatenate([self.renew_time, np.zeros(count)])
+        self.alive = np.concatenate([self.alive, np.ones(count, dtype=bool)])
+
+    def _run(self):  # type: ignore[no-untyped-def]
+        step = 1.0
+        while True:
+            yield self.env.timeout(step)
+            if not self.phases:
+                continue
+            now = self.env.now
+            phases = np.asarray(self.phases)
+            due = self.alive & (np.floor((now - phases) / self.interval) > np.floor((now - step - phases) / self.interval))
+            count = int(due.sum())
+            if count:
+                self.renew_time[due] = now
+                self.api.write_bulk(count, OBJECT_BYTES["Lease"])

@@ -1,0 +1,123 @@
+"""Summary figures of a run, computed from its trace (so a real trace gets the same ones).
+
+Pod startup follows SIG-Scalability's SLI: from creation to all containers started as
+observed via watch, excluding image pulls (SLO: p99 <= 5 s). Pod ready time is what users
+wait for: creation to Ready, pulls included.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.trace import Trace
+
+if TYPE_CHECKING:
+    from sim.engine import Simulation
+
+__all__ = ["pod_latencies", "pod_state_series", "summarize", "trace_metrics"]
+
+
+def _pct(values: np.ndarray, q: float) -> float | None:
+    values = values[~np.isnan(values)]
+    return round(float(np.percentile(values, q)), 6) if len(values) else None
+
+
+def pod_latencies(pods: Any) -> dict[str, np.ndarray]:
+    """Per-pod latency arrays (seconds) from a pods frame; NaN where a step never happened."""
+    pull = (pods["pulled"] - pods["pulling"]).fillna(0).clip(lower=0).to_numpy(dtype=float)
+    started = pods["started"].to_numpy(dtype=float)
+    created = pods["created"].to_numpy(dtype=float)
+    return {
+        "startup": started - created - pull,
+        "ready": pods["ready"].to_numpy(dtype=float) - created,
+        "scheduling": pods["scheduled"].to_numpy(dtype=float) - created,
+        "pull": np.where(np.isnan(pods["pulling"].to_numpy(dtype=float)), np.nan, pull),
+    }
+
+
+def _count_over_time(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step series of how many [start, end) intervals are open; NaN start = never, NaN end = open."""
+    began = ~np.isnan(starts)
+    starts, ends = starts[began], ends[began]
+    closed = ~np.isnan(ends)
+    times = np.concatenate([starts, ends[closed]])
+    steps = np.concatenate([np.ones(len(starts)), -np.ones(int(closed.sum()))])
+    order = np.lexsort((steps, times))  # at equal times, closings first
+    return times[order], np.cumsum(steps[order])
+
+
+def pod_state_series(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Pending, running and ready pod counts over time, derived from the events."""
+    pods = trace.pods_frame()
+    if pods.empty:
+        return {name: (np.zeros(0), np.zeros(0)) for name in ("pending", "running", "ready")}
+    col = {name: pods[name].to_numpy(dtype=float) for name in pods.columns if name not in ("namespace", "name", "node")}
+    ended = np.fmin(np.fmin(col["deleted"], col["succeeded"]), col["failed"])
+    return {
+        "pending": _count_over_time(col["created"], np.fmin(col["bound"], col["deleted"])),
+        "running": _count_over_time(col["started"], ended),
+        "ready": _count_over_time(col["ready"], ended),
+    }
+
+
+def trace_metrics(trace: Trace) -> dict[str, Any]:
+    """Pod counts and latency percentiles of any trace, simulated or real."""
+    pods = trace.pods_frame()
+    lat = pod_latencies(pods) if len(pods) else {k: np.zeros(0) for k in ("startup", "ready", "scheduling", "pull")}
+    bound = pods["bound"].dropna().to_numpy() if len(pods) else np.zeros(0)
+    created = pods["created"].dropna().to_numpy() if len(pods) else np.zeros(0)
+    buckets = np.bincount(np.floor(bound).astype(np.int64)) if len(bound) else np.zeros(0, np.int64)
+    active = buckets[buckets > 0]
+    final_pending = int((pods["bound"].isna() & pods["deleted"].isna()).sum()) if len(pods) else 0
+    return {
+        "pods_created": int(len(created)),
+        "pods_scheduled": int(len(bound)),
+        "pods_ready": int(pods["ready"].notna().sum()) if len(pods) else 0,
+        "pods_pending_at_end": final_pending,
+        "pod_startup_p50_s": _pct(lat["startup"], 50),
+        "pod_startup_p99_s": _pct(lat["startup"], 99),
+        "pod_ready_p50_s": _pct(lat["ready"], 50),
+        "pod_ready_p99_s": _pct(lat["ready"], 99),
+        "scheduling_latency_p50_s": _pct(lat["scheduling"], 50),
+        "scheduling_latency_p99_s": _pct(lat["scheduling"], 99),
+        "image_pull_p50_s": _pct(lat["pull"], 50),
+        "scheduling_throughput_pods_per_s": round(float(active.mean()), 3) if len(active) else None,
+        "scheduling_throughput_peak_pods_per_s": int(active.max()) if len(active) else None,
+    }
+
+
+def summarize(sim: Simulation) -> dict[str, Any]:
+    """The summary.json figures of a finished simulation."""
+    trace, api = sim.trace, sim.api
+    scenario = sim.scenario
+    hours = scenario.duration / 3600
+    cost_per_hour = sum(p.count * p.price_per_hour for p in scenario.cluster.node_pools)
+    commits = np.array(api.etcd.commit_latencies, dtype=np.float64)
+    requests = np.array(api.latencies, dtype=np.float64)
+    # SimPy numbers every scheduled event; the next id is the count processed so far.
+    events = next(sim.env._eid)  # noqa: SLF001
+    summary: dict[str, Any] = {
+        "scenario": scenario.name,
+        "seed": sim.seed,
+        "kubernetes_version": trace.header.get("kubernetesVersion"),
+        "sim_time_s": scenario.duration,
+        "wall_time_s": round(sim.wall_time_s, 3),
+        "events": int(events),
+        "events_per_wall_s": round(events / sim.wall_time_s) if sim.wall_time_s > 0 else None,
+        "nodes": len(sim.nodes),
+        **trace_metrics(trace),
+        "scheduling_attempts": sim.scheduler.attempts,
+        "scheduler_busy_fraction": round(sim.scheduler.busy_s / scenario.duration, 4),
+        "apiserver_requests": len(requests),
+        "apiserver_request_p99_s": _pct(requests, 99),
+        "apiserver_peak_queued": api.peak_queue,
+        "etcd_writes": api.etcd.writes,
+        "etcd_commit_p50_s": _pct(commits, 50),
+        "etcd_commit_p99_s": _pct(commits, 99),
+        "etcd_db_size_bytes": api.db_size_bytes,
+        "cost_per_hour": round(cost_per_hour, 4),
+        "cost_total": round(cost_per_hour * hours, 4),
+    }
+    return summary

@@ -1,0 +1,459 @@
+"""Scenario files: load, override, validate -> a frozen, typed ``Scenario``.
+
+A scenario is the KEP-140 shape: a cluster (node pools), the control plane's parameters,
+workloads written as real Kubernetes manifests, a timeline of actions and the outputs
+wanted. Every problem is reported at load time as ``file:line: field: what was expected``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from sim.api.manifests import parse_manifest
+from sim.api.objects import Deployment, Pod, ReplicaSet, Service, WorkloadBehavior, key_of
+from sim.api.quantity import QuantityError, resource_value
+from sim.config import ControlPlane, Model
+from sim.distributions import ByteSize, Dist, Duration
+from sim.yamlio import Located, SourceError, format_path, load_documents, load_text
+
+__all__ = [
+    "ACTIONS",
+    "Behavior",
+    "NodePool",
+    "Outputs",
+    "Scenario",
+    "ScenarioError",
+    "Workload",
+    "load_scenario",
+    "parse_override",
+]
+
+ScenarioError = SourceError
+PLOTS = ("timeline", "pods", "allocation", "controlplane")
+
+
+class TaintSpec(Model):
+    """A node taint, as in ``kubectl taint``."""
+
+    key: str
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class NodePool(Model):
+    """A group of identical nodes: ``count`` nodes named ``<name>-<i>``."""
+
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    count: int = Field(ge=0)
+    capacity: dict[str, str | int | float] = Field(
+        description="cpu, memory, pods and extended resources such as nvidia.com/gpu."
+    )
+    allocatable: dict[str, str | int | float] | None = Field(
+        None, description="Defaults to capacity (no system reservations)."
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[TaintSpec] = Field(default_factory=list)
+    zones: list[str] = Field(
+        default_factory=list, description="Nodes spread round-robin; sets topology.kubernetes.io/zone."
+    )
+    price_per_hour: float = Field(0.0, ge=0, description="Price of one node-hour.")
+    images: list[str] = Field(default_factory=list, description="Images already on every node.")
+
+    @field_validator("capacity", "allocatable")
+    @classmethod
+    def _quantities(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name, qty in (value or {}).items():
+            try:
+                resource_value(name, qty)
+            except QuantityError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
+
+    @field_validator("capacity")
+    @classmethod
+    def _needs_cpu_memory(cls, value: dict[str, Any]) -> dict[str, Any]:
+        missing = [r for r in ("cpu", "memory") if r not in value]
+        if missing:
+            raise ValueError(f"capacity needs {' and '.join(missing)}")
+        return value
+
+
+class Behavior(Model):
+    """Per-workload behaviour that a manifest cannot express."""
+
+    image_size: ByteSize | None = Field(None, description="Bytes to pull per image (default: kubelet's).")
+    container_start: Dist = Field(
+        default_factory=lambda: Dist(dist="lognormal", median="500ms", p99="2s"),
+        description="CreateContainer + StartContainer in the runtime.",
+    )
+    readiness: Dist = Field(
+        default_factory=lambda: Dist(dist="constant", value=0),
+        description="App warm-up after start before a readiness probe can pass (e.g. model load).",
+    )
+    run_duration: Dist | None = Field(None, description="Pods exit after this (Jobs); default: run forever.")
+    stop_time: Dist = Field(
+        default_factory=lambda: Dist(dist="constant", value="500ms"),
+        description="SIGTERM to exit; capped by terminationGracePeriodSeconds.",
+    )
+
+    def to_object(self) -> WorkloadBehavior:
+        """The frozen form carried by pod specs."""
+        return WorkloadBehavior(self.image_size, self.container_start, self.readiness,
+                                self.run_duration, self.stop_time)
+
+
+class Workload(Model):
+    """A named set of manifests (files relative to the scenario, or inline) applied at ``at``."""
+
+    name: str
+    manifests: list[str | dict[str, Any]] = Field(min_length=1)
+    namespace: str = "default"
+    at: Duration = 0.0
+    behavior: Behavior = Field(default_factory=Behavior)
+
+
+class _Action(Model):
+    at: Duration
+    target: str = Field(description="kind/name, e.g. deployment/model-server.")
+    namespace: str = "default"
+
+    @field_validator("target")
+    @classmethod
+    def _kind_name(cls, value: str) -> str:
+        if value.count("/") != 1 or not all(value.split("/")):
+            raise ValueError(f"expected kind/name such as deployment/model-server, got {value!r}")
+        return value
+
+    @property
+    def target_key(self) -> tuple[str, str, str]:
+        """(Kind, namespace, name) with the kind capitalised as the API spells it."""
+        kind, name = self.target.split("/")
+        return (_KIND_NAMES.get(kind.lower(), kind), self.namespace, name)
+
+
+_KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaSet",
+               "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service"}
+
+
+class ScaleAction(_Action):
+    """Set spec.replicas of a Deployment or ReplicaSet (``kubectl scale``)."""
+
+    action: Literal["scale"]
+    replicas: int = Field(ge=0)
+
+
+class SetImageAction(_Action):
+    """Change a container image of a Deployment (``kubectl set image``), starting a rollout."""
+
+    action: Literal["setImage"]
+    image: str
+    container: str | None = Field(None, description="Default: the first container.")
+
+
+class DeleteAction(_Action):
+    """Delete an object (``kubectl delete``); pods terminate gracefully."""
+
+    action: Literal["delete"]
+
+
+Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction], Field(discriminator="action")]
+ACTIONS = ("scale", "setImage", "delete")
+
+
+class Outputs(Model):
+    """What a run writes besides the trace and summary."""
+
+    plots: list[Literal["timeline", "pods", "allocation", "controlplane"]] = Field(
+        default_factory=lambda: list(PLOTS))
+    sample_interval: Duration | None = Field(None, description="Time-series step; default: duration/600, >= 1s.")
+    timeline_pods: int = Field(40, ge=1, description="At most this many pods in the lifecycle plot.")
+
+
+class Cluster(Model):
+    """The nodes."""
+
+    node_pools: list[NodePool] = Field(min_length=1)
+
+
+class Scenario(Model):
+    """A whole scenario file, validated."""
+
+    name: str
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    duration: Duration
+    cluster: Cluster
+    control_plane: ControlPlane = Field(default_factory=ControlPlane)
+    workloads: list[Workload] = Field(default_factory=list)
+    timeline: list[Action] = Field(default_factory=list)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+    _objects: list[tuple[float, Pod | ReplicaSet | Deployment | Service]] = PrivateAttr(default_factory=list)
+    _source: str = PrivateAttr(default="<memory>")
+    _origins: dict[tuple[str, str, str], tuple[Located, tuple[Any, ...]]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Scenario:
+        for label, names in (("node pool", [p.name for p in self.cluster.node_pools]),
+                             ("workload", [w.name for w in self.workloads])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {label} name {dupes[0]!r}")
+        return self
+
+    @property
+    def objects(self) -> list[tuple[float, Pod | ReplicaSet | Deployment | Service]]:
+        """(apply time, object) for every manifest of every workload, in file order."""
+        return self._objects
+
+    @property
+    def source(self) -> str:
+        """The file this scenario came from."""
+        return self._source
+
+    @property
+    def node_count(self) -> int:
+        """Total nodes over all pools."""
+        return sum(p.count for p in self.cluster.node_pools)
+
+
+# ---------------------------------------------------------------------------- overrides
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b.c=value`` -> (["a","b","c"], value parsed as a YAML scalar)."""
+    if "=" not in text:
+        raise SourceError(f"override {text!r} must look like path=value", "--set")
+    path, _, raw = text.partition("=")
+    parts = [p for p in path.strip().split(".") if p]
+    if not parts:
+        raise SourceError(f"override {text!r} has an empty path", "--set")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return parts, value
+
+
+def _apply_override(data: Any, parts: list[str], value: Any, text: str) -> None:
+    node = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(node, part, text)
+            if last:
+                node[index] = value
+                return
+            node = node[index]
+        elif isinstance(node, dict):
+            key = _camel_key(node, part)
+            if last:
+                node[key] = value
+                return
+            node = node.setdefault(key, {})
+        else:
+            raise SourceError(f"cannot set {'.'.join(parts)}: {'.'.join(parts[:depth])} is a value", "--set")
+
+
+def _camel_key(node: dict[str, Any], part: str) -> str:
+    if part in node:
+        return part
+    head, *rest = part.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+def _list_index(node: list[Any], part: str, text: str) -> int:
+    if part.isdigit() and int(part) < len(node):
+        return int(part)
+    for i, item in enumerate(node):
+        if isinstance(item, dict) and (item.get("name") == part or
+                                       (item.get("metadata") or {}).get("name") == part):
+            return i
+    names = [str(item.get("name")) for item in node if isinstance(item, dict) and "name" in item]
+    raise SourceError(f"no list item named {part!r} in override {text!r}"
+                      + (f"; names: {', '.join(names)}" if names else ""), "--set")
+
+
+# ---------------------------------------------------------------------------- errors
+
+def _unwrap(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (list, tuple):
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _unwrap(arg)]
+    return [annotation]
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names (camelCase) valid at the mapping that holds ``loc[-1]``."""
+    models: list[Any] = [Scenario]
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        nxt: list[Any] = []
+        for model in models:
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                for name, info in model.model_fields.items():
+                    if part in (name, info.alias):
+                        nxt += _unwrap(info.annotation)
+        models = nxt or models
+    names: list[str] = []
+    for model in models:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names += [info.alias or name for name, info in model.model_fields.items()]
+    return sorted(set(names))
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The part of a pydantic ``loc`` that names real keys (drops union tags)."""
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+    return tuple(path)
+
+
+def _explain(error: dict[str, Any], doc: Located) -> SourceError:
+    loc = tuple(error["loc"])
+    path = _data_path(doc.data, loc)
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        bad = str(loc[-1])
+        close = difflib.get_close_matches(bad, _fields_at(loc), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return doc.error(path, f"unknown field {bad!r}{hint}")
+    if kind == "missing":
+        return doc.error(path, f"required field {str(loc[-1])!r} is missing")
+    if kind == "union_tag_invalid":
+        return doc.error(path, f"unknown action; expected one of {', '.join(ACTIONS)}")
+    if kind == "union_tag_not_found":
+        return doc.error(path, f"missing 'action'; expected one of {', '.join(ACTIONS)}")
+    msg = msg.removeprefix("Value error, ")
+    got = error.get("input")
+    if kind not in ("value_error",) and not isinstance(got, dict | list):
+        msg += f", got {got!r}"
+    return doc.error(path, msg)
+
+
+# ---------------------------------------------------------------------------- loading
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, override and validate a scenario file and its manifests.
+
+    Raises:
+        SourceError: naming the file, line and field of the first problem found.
+    """
+    path = Path(path)
+    docs = load_documents(path)
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
+        raise SourceError("a scenario file holds exactly one YAML mapping", str(path),
+                          docs[1].first_line if len(docs) > 1 else 1)
+    doc = docs[0]
+    for text in overrides or []:
+        parts, value = parse_override(text)
+        _apply_override(doc.data, parts, value, text)
+    try:
+        scenario = Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        raise _explain(exc.errors()[0], doc) from None
+    scenario._source = str(path)
+    scenario._objects = _load_objects(scenario, doc, path.parent)
+    _check_references(scenario, doc)
+    return scenario
+
+
+def scenario_from_text(text: str, name: str = "<text>", base_dir: Path | None = None) -> Scenario:
+    """Validate a scenario given as YAML text (notebooks, tests)."""
+    docs = load_text(text, name)
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
+        raise SourceError("a scenario holds exactly one YAML mapping", name)
+    try:
+        scenario = Scenario.model_validate(docs[0].data)
+    except ValidationError as exc:
+        raise _explain(exc.errors()[0], docs[0]) from None
+    scenario._source = name
+    scenario._objects = _load_objects(scenario, docs[0], base_dir or Path.cwd())
+    _check_references(scenario, docs[0])
+    return scenario
+
+
+def _load_objects(scenario: Scenario, doc: Located, base_dir: Path) -> list[tuple[float, Any]]:
+    objects: list[tuple[float, Any]] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    for wi, workload in enumerate(scenario.workloads):
+        behavior = workload.behavior.to_object()
+        for mi, ref in enumerate(workload.manifests):
+            where = ("workloads", wi, "manifests", mi)
+            if isinstance(ref, str):
+                file = base_dir / ref
+                if not file.is_file():
+                    raise doc.error(where, f"manifest file {ref!r} not found (looked in {base_dir})")
+                sources = [(d, ()) for d in load_documents(file, str(file)) if d.data is not None]
+            else:
+                sources = [(doc, where)]
+            for mdoc, base in sources:
+                obj = parse_manifest(mdoc, workload.namespace, behavior, base)
+                key = key_of(obj)
+                here = f"{mdoc.file}:{mdoc.line_of(base)}"
+                if key in seen:
+                    raise mdoc.error((*base, "metadata", "name"),
+                                     f"duplicate {key[0]} {key[1]}/{key[2]} (first defined at {seen[key]})")
+                seen[key] = here
+                scenario._origins[key] = (mdoc, base)
+                objects.append((workload.at, obj))
+    return objects
+
+
+def _check_references(scenario: Scenario, doc: Located) -> None:
+    by_key = {key_of(obj): obj for _, obj in scenario.objects}
+    templates = [dict(o.template.labels) for _, o in scenario.objects if isinstance(o, Deployment | ReplicaSet)]
+    templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
+    for _, obj in scenario.objects:
+        if isinstance(obj, Service) and not obj.selector.empty:
+            if not any(obj.selector.matches(labels) for labels in templates):
+                mdoc, base = scenario._origins[key_of(obj)]
+                raise mdoc.error((*base, "spec", "selector"),
+                                 f"Service {obj.meta.name!r} selector {obj.selector} "
+                                 "matches no pod of the scenario")
+    for i, action in enumerate(scenario.timeline):
+        target = by_key.get(action.target_key)
+        where = ("timeline", i, "target")
+        if target is None:
+            known = sorted(f"{k[0].lower()}/{k[2]}" for k in by_key)
+            close = difflib.get_close_matches(action.target.lower(), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise doc.error(where, f"no object {action.target!r} in namespace {action.namespace!r}{hint}")
+        if isinstance(action, ScaleAction) and not isinstance(target, Deployment | ReplicaSet):
+            raise doc.error(where, f"cannot scale a {target.kind}; expected a Deployment or ReplicaSet")
+        if isinstance(action, SetImageAction):
+            if not isinstance(target, Deployment):
+                raise doc.error(where, f"setImage needs a Deployment, got a {target.kind}")
+            names = [c.name for c in target.template.spec.containers]
+            if action.container is not None and action.container not in names:
+                raise doc.error(("timeline", i, "container"),
+                                f"no container {action.container!r}; containers: {', '.join(names)}")
+        if action.at > scenario.duration:
+            raise doc.error(("timeline", i, "at"),
+                            f"action at {action.at:g}s is after the scenario ends ({scenario.duration:g}s)")
+
+
+def json_schema() -> dict[str, Any]:
+    """The scenario JSON Schema (``scenarios/schema.json``), for editors and validators."""
+    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "kubesim scenario"
+    return schema

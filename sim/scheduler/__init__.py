@@ -1,0 +1,1 @@
+"""The scheduler: queue, framework, plugins and the scheduling loop."""

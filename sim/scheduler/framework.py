@@ -1,0 +1,189 @@
+"""The scheduling framework: status codes, cycle state, profiles and one scheduling cycle.
+
+Models ``pkg/scheduler/framework`` (interface.go, runtime/framework.go) and the parts of
+``pkg/scheduler/schedule_one.go`` that pick a node: Filter over nodes starting at a
+round-robin index until ``numFeasibleNodesToFind`` pass, Score with each plugin's weight,
+then a uniformly random choice among the top scores. Plugins work on numpy arrays of node
+rows; a plugin only implements the extension points it needs.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from sim.api.objects import Pod
+from sim.scheduler.nodetable import NodeTable
+
+__all__ = [
+    "MAX_NODE_SCORE",
+    "Code",
+    "CycleState",
+    "FilterPlugin",
+    "PodInfo",
+    "Profile",
+    "ScheduleResult",
+    "ScorePlugin",
+    "fit_error_message",
+    "num_feasible_nodes_to_find",
+    "schedule_pod",
+]
+
+MAX_NODE_SCORE = 100
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+
+class Code(enum.IntEnum):
+    """A plugin's verdict, and what the scheduling queue does with the pod next."""
+
+    SUCCESS = 0
+    ERROR = 1  # internal error: retried with backoff
+    UNSCHEDULABLE = 2  # may fit after preemption or a cluster change
+    UNSCHEDULABLE_AND_UNRESOLVABLE = 3  # preemption cannot help on this node
+    WAIT = 4  # Permit: hold the pod before binding
+    SKIP = 5  # the plugin has nothing to do for this pod
+    PENDING = 6  # waiting for an external condition (e.g. gates)
+
+
+@dataclass(slots=True)
+class PodInfo:
+    """What the cycle needs of a pod, computed once per shared spec (PreFilter's work)."""
+
+    pod: Pod
+    request: np.ndarray
+    nonzero: np.ndarray
+    unknown_resources: list[str]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+class CycleState(dict[str, Any]):
+    """Per-cycle scratch space; plugins prefix their keys with their name."""
+
+
+@runtime_checkable
+class FilterPlugin(Protocol):
+    """Filter: which nodes can run the pod; reasons only when the cycle needs to explain."""
+
+    name: str
+
+    def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        """Boolean mask over ``rows``: True where the node passes."""
+
+    def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
+                rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
+        """(upstream reason text, mask of rows it applies to, code) for failing rows."""
+
+
+@runtime_checkable
+class ScorePlugin(Protocol):
+    """Score (with NormalizeScore folded in): integers in [0, MAX_NODE_SCORE] per row."""
+
+    name: str
+
+    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        """Normalised scores for the feasible ``rows``."""
+
+
+@dataclass(slots=True)
+class Profile:
+    """A scheduler profile: its name (``spec.schedulerName``) and enabled plugins."""
+
+    scheduler_name: str
+    filters: list[Any]
+    scores: list[tuple[Any, int]]
+    percentage_of_nodes_to_score: int = 0
+
+
+@dataclass(slots=True)
+class ScheduleResult:
+    """The outcome of one cycle."""
+
+    node_row: int = -1
+    evaluated: int = 0
+    feasible: int = 0
+    message: str = ""
+    scores: dict[str, np.ndarray] | None = None
+    candidates: np.ndarray | None = None
+
+
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int) -> int:
+    """How many feasible nodes to look for before scoring (adaptive when percentage is 0)."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage == 0:
+        percentage = 50 - num_all_nodes // 125
+        if percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND:
+            percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND
+    found = num_all_nodes * percentage // 100
+    return max(found, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def fit_error_message(num_nodes: int, reasons: dict[str, int]) -> str:
+    """Upstream's FitError text: ``0/6 nodes are available: 2 Insufficient cpu, ...``."""
+    parts = sorted(f"{count} {reason}" for reason, count in reasons.items())
+    return f"0/{num_nodes} nodes are available: " + ", ".join(parts) + "."
+
+
+def _diagnose(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable,
+              rows: np.ndarray) -> dict[str, int]:
+    """Each node's reasons from the first filter it fails, counted over nodes."""
+    counts: dict[str, int] = {}
+    remaining = np.ones(len(rows), dtype=bool)
+    for plugin in profile.filters:
+        if not remaining.any():
+            break
+        sub = rows[remaining]
+        passed = plugin.filter(state, pod, table, sub)
+        failed_sub = ~passed
+        if failed_sub.any():
+            for reason, mask, _code in plugin.reasons(state, pod, table, sub):
+                n = int((mask & failed_sub).sum())
+                if n:
+                    counts[reason] = counts.get(reason, 0) + n
+        idx = np.flatnonzero(remaining)
+        remaining[idx[failed_sub]] = False
+    return counts
+
+
+def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
+                 rng: np.random.Generator, explain: bool = False) -> ScheduleResult:
+    """One scheduling cycle over the present nodes, starting at row ``start`` (round robin)."""
+    state = CycleState()
+    all_rows = np.flatnonzero(table.present[: table.n])
+    n = len(all_rows)
+    if n == 0:
+        return ScheduleResult(message="0/0 nodes are available: no nodes available to schedule pods.")
+    order = np.roll(all_rows, -(start % n))
+    feasible = np.ones(n, dtype=bool)
+    for plugin in profile.filters:
+        feasible[feasible] = plugin.filter(state, pod, table, order[feasible])
+        if not feasible.any():
+            break
+    positions = np.flatnonzero(feasible)
+    if len(positions) == 0:
+        reasons = _diagnose(profile, state, pod, table, order)
+        return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons))
+    want = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
+    if not profile.scores:
+        want = 1
+    chosen = positions[:want]
+    evaluated = int(chosen[-1]) + 1 if len(chosen) == want else n
+    candidates = order[chosen]
+    if len(candidates) == 1:
+        return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates)
+    total = np.zeros(len(candidates), dtype=np.int64)
+    per_plugin: dict[str, np.ndarray] = {}
+    for plugin, weight in profile.scores:
+        scores = plugin.score(state, pod, table, candidates)
+        total += scores * weight
+        if explain:
+            per_plugin[plugin.name] = scores * weight
+    best = np.flatnonzero(total == total.max())
+    pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
+    return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),
+                          scores=(per_plugin | {"total": total}) if explain else None,
+                          candidates=candidates)

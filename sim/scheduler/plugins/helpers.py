@@ -1,0 +1,18 @@
+"""Shared plugin helpers: models pkg/scheduler/framework/plugins/helper (normalize_score.go)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.scheduler.framework import MAX_NODE_SCORE
+
+__all__ = ["default_normalize_score"]
+
+
+def default_normalize_score(scores: np.ndarray, reverse: bool) -> np.ndarray:
+    """Scale raw scores so the highest is MAX_NODE_SCORE (integer division); optionally reverse."""
+    top = int(scores.max()) if len(scores) else 0
+    if top == 0:
+        return np.full(len(scores), MAX_NODE_SCORE if reverse else 0, dtype=np.int64)
+    scaled = MAX_NODE_SCORE * scores.astype(np.int64) // top
+    return MAX_NODE_SCORE - scaled if reverse else scaled

@@ -1,0 +1,37 @@
+"""NodeUnschedulable: models pkg/scheduler/framework/plugins/nodeunschedulable.
+
+A cordoned node (``spec.unschedulable``) only takes pods that tolerate the
+``node.kubernetes.io/unschedulable:NoSchedule`` taint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.api.objects import Taint
+from sim.scheduler.framework import Code, CycleState, PodInfo
+from sim.scheduler.nodetable import NodeTable
+from sim.scheduler.plugins.names import NODE_UNSCHEDULABLE
+
+__all__ = ["NodeUnschedulable"]
+
+UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
+
+
+@dataclass
+class NodeUnschedulable:
+    """Filter plugin."""
+
+    name: str = NODE_UNSCHEDULABLE
+
+    def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        if any(t.tolerates(UNSCHEDULABLE_TAINT) for t in pod.pod.spec.tolerations):
+            return np.ones(len(rows), dtype=bool)
+        return ~table.unschedulable[rows]
+
+    def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
+                rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
+        return [("node(s) were unschedulable", ~self.filter(state, pod, table, rows),
+                 Code.UNSCHEDULABLE_AND_UNRESOLVABLE)]

@@ -1,0 +1,69 @@
+"""TaintToleration: models pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go.
+
+Filter: a node passes if the pod tolerates every NoSchedule and NoExecute taint; the
+reason names the first untolerated taint. Score: fewer intolerable PreferNoSchedule taints
+is better (reverse-normalised). Both run once per taint signature, not per node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.api.objects import Taint, Toleration
+from sim.scheduler.framework import Code, CycleState, PodInfo
+from sim.scheduler.nodetable import NodeTable
+from sim.scheduler.plugins.helpers import default_normalize_score
+from sim.scheduler.plugins.names import TAINT_TOLERATION
+
+__all__ = ["TaintToleration", "first_untolerated"]
+
+
+def first_untolerated(taints: tuple[Taint, ...], tolerations: tuple[Toleration, ...],
+                      effects: tuple[str, ...]) -> Taint | None:
+    """The first taint with one of ``effects`` that no toleration tolerates."""
+    for taint in taints:
+        if taint.effect in effects and not any(t.tolerates(taint) for t in tolerations):
+            return taint
+    return None
+
+
+def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str]]:
+    cached = pod.cache.get(TAINT_TOLERATION)
+    if cached is not None and len(cached[1]) == len(table.sig_taints):
+        return cached
+    ok, texts = [], []
+    for taints in table.sig_taints:
+        bad = first_untolerated(taints, pod.pod.spec.tolerations, ("NoSchedule", "NoExecute"))
+        ok.append(bad is None)
+        texts.append("" if bad is None else f"node(s) had untolerated taint {{{bad.key}: {bad.value}}}")
+    cached = (np.array(ok, dtype=bool), texts)
+    pod.cache[TAINT_TOLERATION] = cached
+    return cached
+
+
+@dataclass
+class TaintToleration:
+    """Filter + Score plugin (default score weight 3)."""
+
+    name: str = TAINT_TOLERATION
+
+    def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        ok, _ = _per_signature(pod, table)
+        return ok[table.taint_sig[rows]]
+
+    def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
+                rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
+        _, texts = _per_signature(pod, table)
+        sigs = table.taint_sig[rows]
+        return [(texts[s], sigs == s, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
+                for s in sorted(set(sigs.tolist())) if texts[s]]
+
+    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        prefer = tuple(t for t in pod.pod.spec.tolerations if t.effect in ("", "PreferNoSchedule"))
+        counts = np.array([
+            sum(1 for taint in taints if taint.effect == "PreferNoSchedule"
+                and not any(t.tolerates(taint) for t in prefer))
+            for taints in table.sig_taints], dtype=np.int64)
+        return default_normalize_score(counts[table.taint_sig[rows]], reverse=True)

@@ -1,0 +1,191 @@
+"""The scheduling queue: models pkg/scheduler/backend/queue (scheduling_queue.go,
+active_queue.go, backoff_queue.go).
+
+activeQ pops by PrioritySort (higher ``.spec.priority`` first, then earlier enqueue time).
+A pod that failed waits in unschedulablePods until a cluster event (node added or updated,
+an assigned pod deleted) moves it to backoffQ (or straight to activeQ when its backoff,
+1 s doubling to 10 s per attempt, is over). backoffQ is flushed every second; with
+SchedulerPopFromBackoffQ (on since 1.33) the scheduler pops from backoffQ when activeQ is
+empty. Pods left in unschedulablePods for 5 minutes are flushed every 30 seconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import simpy
+
+from sim.api.objects import Pod
+from sim.config import SchedulerConfig
+
+__all__ = ["QueuedPodInfo", "SchedulingQueue", "backoff_duration"]
+
+
+@dataclass(slots=True)
+class QueuedPodInfo:
+    """A pod in the queue with its attempt count and timestamps."""
+
+    pod: Pod
+    timestamp: float
+    attempts: int = 0
+    initial_attempt: float | None = None
+    unschedulable_since: float = 0.0
+    backoff_expiry: float = 0.0
+    seq: int = 0
+    where: str = field(default="")
+
+
+def backoff_duration(attempts: int, initial: float, maximum: float) -> float:
+    """0 before the first attempt, then initial * 2^(attempts-1), capped at maximum."""
+    if attempts == 0:
+        return 0.0
+    return min(initial * 2 ** (attempts - 1), maximum)
+
+
+class SchedulingQueue:
+    """activeQ, backoffQ and unschedulablePods, with SimPy-friendly ``pop``."""
+
+    def __init__(self, env: simpy.Environment, config: SchedulerConfig) -> None:
+        self.env = env
+        self.config = config
+        self._active: list[tuple[int, float, int, QueuedPodInfo]] = []
+        self._backoff: list[tuple[float, int, int, float, int, QueuedPodInfo]] = []
+        self._unschedulable: dict[int, QueuedPodInfo] = {}
+        self._infos: dict[int, QueuedPodInfo] = {}
+        self._waiter: simpy.Event | None = None
+        self._seq = 0
+        self.move_request_cycle = -1
+        self.scheduling_cycle = 0
+        env.process(self._flush_backoff())
+        env.process(self._flush_unschedulable())
+
+    # ------------------------------------------------------------------ sizes
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    @property
+    def pending_counts(self) -> tuple[int, int, int]:
+        """(active, backoff, unschedulable) pod counts."""
+        active = sum(1 for *_, q in self._active if q.where == "active")
+        backoff = sum(1 for *_, q in self._backoff if q.where == "backoff")
+        return active, backoff, len(self._unschedulable)
+
+    # ------------------------------------------------------------------ add / pop
+    def add(self, pod: Pod) -> None:
+        """A new pending pod (informer Add)."""
+        if pod.meta.uid in self._infos:
+            return
+        info = QueuedPodInfo(pod, self.env.now)
+        self._infos[pod.meta.uid] = info
+        self._push_active(info)
+
+    def pop(self) -> simpy.Event:
+        """An event that yields the next QueuedPodInfo to schedule."""
+        event = self.env.event()
+        info = self._take()
+        if info is not None:
+            event.succeed(info)
+        else:
+            self._waiter = event
+        return event
+
+    def _take(self) -> QueuedPodInfo | None:
+        while self._active:
+            *_, info = heapq.heappop(self._active)
+            if info.where == "active":
+                return self._popped(info)
+        while self._backoff:  # SchedulerPopFromBackoffQ: activeQ is empty
+            *_, info = heapq.heappop(self._backoff)
+            if info.where == "backoff":
+                return self._popped(info)
+        return None
+
+    def _popped(self, info: QueuedPodInfo) -> QueuedPodInfo:
+        info.where = "in-flight"
+        info.attempts += 1
+        if info.initial_attempt is None:
+            info.initial_attempt = self.env.now
+        self.scheduling_cycle += 1
+        return info
+
+    def _push_active(self, info: QueuedPodInfo) -> None:
+        info.where = "active"
+        info.timestamp = self.env.now
+        self._seq += 1
+        heapq.heappush(self._active, (-info.pod.spec.priority, info.timestamp, self._seq, info))
+        if self._waiter is not None:
+            waiter, self._waiter = self._waiter, None
+            waiter.succeed(self._take())
+
+    def _push_backoff(self, info: QueuedPodInfo) -> None:
+        info.where = "backoff"
+        info.backoff_expiry = self.env.now + backoff_duration(
+            info.attempts, self.config.pod_initial_backoff, self.config.pod_max_backoff)
+        window = int(info.backoff_expiry)  # ordering window of 1 s, then activeQ order
+        self._seq += 1
+        heapq.heappush(self._backoff, (window, -info.pod.spec.priority, info.timestamp, info.backoff_expiry,
+                                       self._seq, info))
+        if self._waiter is not None:
+            waiter, self._waiter = self._waiter, None
+            waiter.succeed(self._take())
+
+    # ------------------------------------------------------------------ outcomes
+    def done(self, pod: Pod) -> None:
+        """The pod was scheduled (or is gone): forget it."""
+        info = self._infos.pop(pod.meta.uid, None)
+        if info is not None:
+            info.where = "done"
+        self._unschedulable.pop(pod.meta.uid, None)
+
+    def add_unschedulable(self, info: QueuedPodInfo, cycle: int) -> None:
+        """After a failed attempt: to unschedulablePods, or to backoffQ if an event raced it."""
+        if info.pod.meta.uid not in self._infos:
+            return
+        if self.move_request_cycle >= cycle:
+            self._push_backoff(info)
+            return
+        info.where = "unschedulable"
+        info.unschedulable_since = self.env.now
+        self._unschedulable[info.pod.meta.uid] = info
+
+    def add_backoff(self, info: QueuedPodInfo) -> None:
+        """After an error (e.g. a failed bind): straight to backoffQ."""
+        self._infos[info.pod.meta.uid] = info
+        self._push_backoff(info)
+
+    def delete(self, pod: Pod) -> None:
+        """The pod was deleted or bound elsewhere."""
+        self.done(pod)
+
+    def move_all_to_active_or_backoff(self, event: str) -> int:
+        """A cluster event that may make pods schedulable; returns how many moved."""
+        self.move_request_cycle = self.scheduling_cycle
+        moved = list(self._unschedulable.values())
+        self._unschedulable.clear()
+        for info in moved:
+            if self.env.now >= info.unschedulable_since + backoff_duration(
+                    info.attempts, self.config.pod_initial_backoff, self.config.pod_max_backoff):
+                self._push_active(info)
+            else:
+                self._push_backoff(info)
+        return len(moved)
+
+    # ------------------------------------------------------------------ periodic flushes
+    def _flush_backoff(self):  # type: ignore[no-untyped-def]
+        while True:
+            yield self.env.timeout(1.0)
+            now = self.env.now
+            while self._backoff and self._backoff[0][0] <= now:
+                *_, info = heapq.heappop(self._backoff)
+                if info.where == "backoff":
+                    self._push_active(info)
+
+    def _flush_unschedulable(self):  # type: ignore[no-untyped-def]
+        while True:
+            yield self.env.timeout(self.config.unschedulable_flush_interval)
+            limit = self.config.pod_max_in_unschedulable_pods
+            stale = [uid for uid, info in self._unschedulable.items()
+                     if self.env.now - info.unschedulable_since > limit]
+            for uid in stale:
+                self._push_backoff(self._unschedulable.pop(uid))
