@@ -148,19 +148,21 @@ class Simulation:
             trace.sample("scheduler_pending", now, len(self.scheduler.queue))
             commits = np.array(api.etcd.commit_latencies[etcd_seen:], dtype=np.float64)
             etcd_seen += len(commits)
-            trace.sample("etcd_commit_p99_s", now, float(np.percentile(commits, 99)) if len(commits) else 0.0)
+            trace.sample("etcd_commit_p99_s", now, float(np.percentile(commits, 99)) if len(commits) else np.nan)
             lat = np.array(api.latencies[api_seen:], dtype=np.float64)
             api_seen += len(lat)
-            trace.sample("apiserver_request_p99_s", now, float(np.percentile(lat, 99)) if len(lat) else 0.0)
+            trace.sample("apiserver_request_p99_s", now, float(np.percentile(lat, 99)) if len(lat) else np.nan)
             n = table.n
             if 0 < n <= ALLOCATION_MATRIX_MAX_NODES:
-                alloc = np.maximum(table.allocatable[:n], 1)
-                cpu = table.requested[:n, 0] / alloc[:, 0]
-                trace.sample_row("node_cpu_allocation", table.names[:n], now, cpu)
+                rows = sorted(range(n), key=table.names.__getitem__)
+                names = [table.names[r] for r in rows]
+                alloc = np.maximum(table.allocatable[rows], 1)
+                requested = table.requested[rows]
+                trace.sample_row("node_cpu_allocation", names, now, requested[:, 0] / alloc[:, 0])
                 if gpu_col is not None:
-                    has = table.allocatable[:n, gpu_col] > 0
-                    gpu = np.where(has, table.requested[:n, gpu_col] / alloc[:, gpu_col], np.nan)
-                    trace.sample_row("node_gpu_allocation", table.names[:n], now, gpu)
+                    has = table.allocatable[rows, gpu_col] > 0
+                    gpu = np.where(has, requested[:, gpu_col] / alloc[:, gpu_col], np.nan)
+                    trace.sample_row("node_gpu_allocation", names, now, gpu)
             yield self.env.timeout(self.sample_interval)
 
     def _compact(self):  # type: ignore[no-untyped-def]

@@ -72,7 +72,8 @@ class Kubelet:
         self._pulling: dict[str, float] = {}
         self._pull_free_at = 0.0
         self._pleg_phase = pleg_phase
-        self._pods: dict[int, int] = {}  # uid -> generation of its pipeline
+        self._pods: dict[int, int] = {}  # uid -> 0 while its pipeline runs, -1 once stopped
+        self._admitted: dict[int, float] = {}  # uid -> when the probe workers started
         self.crashed = False
         api.watch_node_pods(node.meta.name, self._on_pods)
 
@@ -86,6 +87,7 @@ class Kubelet:
             uid = pod.meta.uid
             if etype == DELETED:
                 self._pods.pop(uid, None)
+                self._admitted.pop(uid, None)
             elif uid not in self._pods and not pod.terminating:
                 self._pods[uid] = 0
                 self._admit(pod)
@@ -99,6 +101,7 @@ class Kubelet:
 
     # ------------------------------------------------------------------ start-up pipeline
     def _admit(self, pod: Pod) -> None:
+        self._admitted[pod.meta.uid] = self.env.now  # HandlePodAdditions starts the probe workers
         call_later(self.env, self.samplers.sandbox(), self._pull_images, pod, 0)
 
     def _pull_images(self, pod: Pod, index: int) -> None:
@@ -182,7 +185,8 @@ class Kubelet:
         probes = [c.readiness_probe for c in pod.spec.containers if c.readiness_probe is not None]
         if not probes:
             return started + warmup
-        return max(probe_ready_time(started, started, warmup, p.initial_delay_seconds, p.period_seconds,
+        worker_start = self._admitted.get(pod.meta.uid, started)
+        return max(probe_ready_time(worker_start, started, warmup, p.initial_delay_seconds, p.period_seconds,
                                     p.success_threshold) for p in probes)
 
     def _report_ready(self, pod: Pod) -> None:

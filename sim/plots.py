@@ -113,13 +113,16 @@ def allocation_figure(trace: Trace) -> Figure | None:
                              squeeze=False)
     for ax, name in zip(axes[:, 0], names, strict=True):
         m = trace.matrices[name]
-        data = np.ma.masked_invalid(np.array(m.rows).T * 100)
+        values = np.array(m.rows).T * 100
+        keep = ~np.isnan(values).all(axis=1)
+        columns = [c for c, k in zip(m.columns, keep, strict=True) if k]
+        data = np.ma.masked_invalid(values[keep])
         t = np.array(m.t)
         step = t[1] - t[0] if len(t) > 1 else 1.0
         im = ax.imshow(data, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0, vmax=100,
-                       extent=(t[0], t[-1] + step, len(m.columns) - 0.5, -0.5))
-        ax.set_yticks(range(len(m.columns)))
-        ax.set_yticklabels(m.columns if len(m.columns) <= 40 else [""] * len(m.columns), fontsize=7)
+                       extent=(t[0], t[-1] + step, len(columns) - 0.5, -0.5))
+        ax.set_yticks(range(len(columns)))
+        ax.set_yticklabels(columns if len(columns) <= 40 else [""] * len(columns), fontsize=7)
         resource = "CPU" if "cpu" in name else "GPU"
         ax.set_title(f"{resource} requested / allocatable per node")
         ax.set_xlabel("time (s)")
@@ -140,7 +143,8 @@ def controlplane_figure(trace: Trace) -> Figure:
     for ax, series, scale, unit, title in panels:
         for name in series:
             t, v = trace.series_array(name)
-            ax.plot(t, v * scale, label=name.replace("_", " "), linewidth=1.2)
+            ax.plot(t, v * scale, label=name.replace("_", " "), linewidth=1.2, marker="." if scale != 1 else None,
+                    markersize=3)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit)
         ax.grid(alpha=0.3)

@@ -11,6 +11,7 @@ per event, so a 150,000-pod run stays small.
 from __future__ import annotations
 
 import json
+import math
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -181,10 +182,12 @@ class Trace:
                 rec = {k: v for k, v in rec.items() if v != "" or k in ("t", "kind", "name", "event")}
                 out.write(json.dumps({"type": "event", **rec}) + "\n")
             for name, s in sorted(self.series.items()):
-                out.write(json.dumps({"type": "series", "name": name, "t": list(s.t), "v": list(s.v)}) + "\n")
+                out.write(json.dumps({"type": "series", "name": name, "t": list(s.t),
+                                      "v": [_json_number(x) for x in s.v]}) + "\n")
             for name, m in sorted(self.matrices.items()):
+                values = [[_json_number(round(float(x), 6)) for x in row] for row in m.rows]
                 out.write(json.dumps({"type": "matrix", "name": name, "columns": m.columns, "t": m.t,
-                                      "values": [[round(float(x), 6) for x in row] for row in m.rows]}) + "\n")
+                                      "values": values}) + "\n")
 
     @classmethod
     def read_jsonl(cls, path: str | Path) -> Trace:
@@ -207,10 +210,16 @@ class Trace:
                 elif kind == "series":
                     s = trace.series[rec["name"]] = _Series()
                     s.t.extend(rec["t"])
-                    s.v.extend(rec["v"])
+                    s.v.extend(math.nan if v is None else v for v in rec["v"])
                 elif kind == "matrix":
                     m = trace.matrices[rec["name"]] = _Matrix(rec["columns"], list(rec["t"]))
-                    m.rows = [np.asarray(r, dtype=np.float32) for r in rec["values"]]
+                    m.rows = [np.array([math.nan if v is None else v for v in r], dtype=np.float32)
+                              for r in rec["values"]]
                 else:
                     raise ValueError(f"{path}:{lineno}: unknown record type {kind!r}")
         return trace
+
+
+def _json_number(x: float) -> float | None:
+    """JSON has no NaN: a missing sample is written as null."""
+    return None if math.isnan(x) else x

@@ -71,6 +71,7 @@ class ReplicaSetController(Controller):
         self.burst_replicas = burst_replicas
         self.rng = rng
         self.expectations = Expectations(env)
+        self._seen_deleting: set[int] = set()
         api.watch("ReplicaSet", self._on_replicasets)
         api.watch("Pod", self._on_pods)
 
@@ -90,8 +91,13 @@ class ReplicaSetController(Controller):
             key = (pod.meta.namespace, owner.name)
             if etype == ADDED:
                 self.expectations.observed(key, add=1)
-            elif etype == DELETED:
+            elif (etype == DELETED or pod.terminating) and pod.meta.uid not in self._seen_deleting:
+                # A graceful delete is observed when deletionTimestamp is set, not when the
+                # kubelet finally removes the pod (upstream updatePod calls deletePod).
+                self._seen_deleting.add(pod.meta.uid)
                 self.expectations.observed(key, delete=1)
+            if etype == DELETED:
+                self._seen_deleting.discard(pod.meta.uid)
             self.queue.add(key)
 
     # ------------------------------------------------------------------ sync

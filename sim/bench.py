@@ -1,0 +1,108 @@
+"""``make bench``: wall time, events per second and peak memory of reference scenarios.
+
+Each benchmark runs in a fresh Python process so its peak RSS is its own. Results are
+printed as a table and written as JSON (with the commit and the machine) to
+``bench-results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BENCHMARKS", "main"]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A scenario run measured end to end (simulation only; no plots or files)."""
+
+    name: str
+    scenario: str
+    note: str
+
+
+BENCHMARKS = [
+    Benchmark("flagship", "scenarios/serving-basic.yaml", "6 nodes, 20 pods, 10 min"),
+    Benchmark("startup-1k", "scenarios/scale/startup-1k.yaml", "1,000 nodes, 10,000 pods, 15 min"),
+]
+
+_CHILD = """
+import json, resource, sys, time
+from sim import load_scenario
+from sim.engine import Simulation
+scenario = load_scenario(sys.argv[1])
+sim = Simulation(scenario)
+result = sim.run()
+s = result.summary
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"wall_time_s": s["wall_time_s"], "sim_time_s": s["sim_time_s"], "events": s["events"],
+                  "pods": s["pods_created"], "pod_startup_p50_s": s["pod_startup_p50_s"],
+                  "pod_startup_p99_s": s["pod_startup_p99_s"], "peak_rss_bytes": rss}))
+"""
+
+
+def _measure(bench: Benchmark) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", _CHILD, bench.scenario], capture_output=True, text=True,
+                         check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{bench.name} failed:\n{out.stderr[-2000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    wall = row["wall_time_s"]
+    row["events_per_s"] = round(row["events"] / wall) if wall else None
+    row["speedup"] = round(row["sim_time_s"] / wall) if wall else None
+    return {"name": bench.name, "note": bench.note, **row}
+
+
+def _machine() -> dict[str, Any]:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            check=False).stdout.strip()
+    return {"commit": commit or None, "python": platform.python_version(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def _print_table(rows: list[dict[str, Any]], machine: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"kubesim benchmarks (commit {machine['commit']}, {machine['cpus']} cpus, "
+                        f"Python {machine['python']})")
+    for col in ("benchmark", "scenario", "wall s", "sim s", "speed-up", "events/s", "peak RSS MiB",
+                "startup p50 s", "startup p99 s"):
+        table.add_column(col, justify="left" if col in ("benchmark", "scenario") else "right")
+    for r in rows:
+        table.add_row(r["name"], r["note"], f"{r['wall_time_s']:.2f}", f"{r['sim_time_s']:g}", f"{r['speedup']:,}x",
+                      f"{r['events_per_s']:,}", f"{r['peak_rss_bytes'] / 2**20:,.0f}",
+                      f"{r['pod_startup_p50_s']:.3f}", f"{r['pod_startup_p99_s']:.3f}")
+    Console(width=160).print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks, print the table, write bench-results/bench-<time>.json."""
+    parser = argparse.ArgumentParser(prog="kubesim-bench", description=__doc__)
+    parser.add_argument("--only", action="append", help="run only these benchmarks (repeatable)")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for the JSON results")
+    args = parser.parse_args(argv)
+    chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+    rows = [_measure(b) for b in chosen]
+    machine = _machine()
+    _print_table(rows, machine)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out / f"bench-{stamp}.json"
+    path.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
+    print(f"written {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""etcd commit latency (quorum) and the API server's inflight limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import simpy
+
+from sim.api.client import Client
+from sim.api.objects import ObjectMeta, Service
+from sim.api.selectors import Selector
+from sim.apiserver import ApiServer
+from sim.config import ApiServerConfig, ControlPlane, EtcdConfig
+from sim.distributions import Dist
+from sim.etcd import Etcd
+from sim.rng import Streams
+from sim.trace import Trace
+
+
+def _etcd(members: int, fsync: float, rtt: float) -> Etcd:
+    config = EtcdConfig(members=members, fsync=Dist(value=fsync), rtt=Dist(value=rtt))
+    return Etcd(simpy.Environment(), config, np.random.default_rng(0), lambda batch: None)
+
+
+@pytest.mark.parametrize(("members", "expected"), [(1, 0.002), (3, 0.003), (5, 0.003)],
+                         ids=["single", "three", "five"])
+def test_commit_needs_leader_fsync_and_a_quorum(members: int, expected: float) -> None:
+    """Constant 2 ms fsync, 1 ms RTT: one member commits at 2 ms; a quorum waits RTT + fsync."""
+    assert _etcd(members, 0.002, 0.001).commit_latency() == pytest.approx(expected)
+
+
+def test_group_commit_batches_concurrent_writes() -> None:
+    """Writes proposed while a batch is in flight share the next fsync."""
+    config = EtcdConfig(members=1, fsync=Dist(value=0.01), rtt=Dist(value=0))
+    env = simpy.Environment()
+    applied: list[list[int]] = []
+    etcd = Etcd(env, config, np.random.default_rng(0), applied.append)
+    for i in range(5):
+        etcd.propose(i)
+    env.run()
+    assert applied == [[0], [1, 2, 3, 4]]
+    assert etcd.batches == 2 and etcd.writes == 5
+
+
+def test_requests_queue_when_inflight_seats_are_full() -> None:
+    """With 2 mutating seats and 10 ms handlers, 6 simultaneous creates are served 2 at a time."""
+    control = ControlPlane(
+        etcd=EtcdConfig(members=1, fsync=Dist(value=0), rtt=Dist(value=0)),
+        api_server=ApiServerConfig(max_mutating_requests_inflight=2, request_latency=Dist(value=0.01),
+                                   watch_latency=Dist(value=0)))
+    env = simpy.Environment()
+    api = ApiServer(env, control, Streams(0), Trace())
+    client = Client("test", qps=1000, burst=1000)
+    done: list[float] = []
+    for i in range(6):
+        svc = Service(meta=ObjectMeta(name=f"s{i}"), selector=Selector())
+        api.create(client, svc, on_done=lambda ok: done.append(env.now))
+    env.run()
+    assert api.peak_queue == 4
+    assert done == pytest.approx([0.01, 0.01, 0.02, 0.02, 0.03, 0.03])
+
+
+def test_client_rate_limit_spaces_requests() -> None:
+    """A 10 QPS, burst 2 client: two requests at once, then one every 100 ms."""
+    client = Client("c", qps=10, burst=2)
+    waits = [client.reserve(0.0) for _ in range(5)]
+    assert waits == pytest.approx([0, 0, 0.1, 0.2, 0.3])

@@ -1,0 +1,54 @@
+"""Trace: JSON-lines round trip, frames and derived pod counts."""
+
+from __future__ import annotations
+
+import math
+
+from sim.metrics import pod_state_series
+from sim.trace import Trace
+
+
+def _small_trace() -> Trace:
+    trace = Trace({"scenario": "t", "duration_s": 10.0})
+    trace.record(0.5, "Pod", "default", "a", "created")
+    trace.record(1.0, "Pod", "default", "a", "bound", "n1", "Scheduled", "Successfully assigned")
+    trace.record(2.0, "Pod", "default", "a", "started", "n1")
+    trace.record(3.0, "Pod", "default", "a", "ready", "n1")
+    trace.record(1.5, "Pod", "default", "b", "created")
+    trace.record(1.6, "Pod", "default", "b", "failedScheduling", "", "FailedScheduling", "0/1 nodes")
+    trace.record(8.0, "Pod", "default", "a", "deleted", "n1")
+    trace.sample("apiserver_inflight", 0.0, 1.0)
+    trace.sample("etcd_commit_p99_s", 0.0, math.nan)
+    return trace
+
+
+def test_jsonl_round_trip_keeps_events_and_series(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Writing and reading back gives the same events, series and header."""
+    trace = _small_trace()
+    path = tmp_path / "trace.jsonl"
+    trace.write_jsonl(path)
+    back = Trace.read_jsonl(path)
+    assert list(back.events()) == list(trace.events())
+    assert back.header["scenario"] == "t"
+    t, v = back.series_array("etcd_commit_p99_s")
+    assert list(t) == [0.0] and math.isnan(v[0])
+    path2 = tmp_path / "again.jsonl"
+    back.write_jsonl(path2)
+    assert path.read_bytes() == path2.read_bytes()
+
+
+def test_pods_frame_has_one_row_per_pod() -> None:
+    """Each pod's first time per lifecycle event, its node and failed attempts."""
+    pods = _small_trace().pods_frame().set_index("name")
+    assert list(pods.index) == ["a", "b"]
+    assert pods.loc["a", "node"] == "n1" and pods.loc["a", "ready"] == 3.0
+    assert pods.loc["b", "attempts"] == 1 and pods.loc["b", "node"] == ""
+
+
+def test_pod_state_series_counts_pending_running_ready() -> None:
+    """a: pending 0.5-1, running/ready until 8; b: pending from 1.5 on."""
+    series = pod_state_series(_small_trace())
+    t, v = series["pending"]
+    assert list(zip(t, v, strict=True)) == [(0.5, 1), (1.0, 0), (1.5, 1)]
+    t, v = series["ready"]
+    assert list(zip(t, v, strict=True)) == [(3.0, 1), (8.0, 0)]
