@@ -165,6 +165,18 @@ class Simulation:
                     trace.sample_row("node_gpu_allocation", names, now, gpu)
             yield self.env.timeout(self.sample_interval)
 
+    def _record_pod_series(self) -> None:
+        """Pending/running/ready pod counts at the sample times, derived from the events."""
+        from sim.metrics import pod_state_series
+
+        times = np.array(self.trace.series["apiserver_inflight"].t) if "apiserver_inflight" in self.trace.series \
+            else np.zeros(0)
+        for name, (t, v) in pod_state_series(self.trace).items():
+            at = np.searchsorted(t, times, side="right") - 1
+            values = np.where(at >= 0, v[np.maximum(at, 0)] if len(v) else 0.0, 0.0)
+            for when, value in zip(times.tolist(), values.tolist(), strict=True):
+                self.trace.sample(f"pods_{name}", when, value)
+
     def _compact(self):  # type: ignore[no-untyped-def]
         while True:
             yield self.env.timeout(self.scenario.control_plane.etcd.compaction_interval)
@@ -182,6 +194,7 @@ class Simulation:
             if progress is not None:
                 progress(i / steps)
         self.wall_time_s = time.perf_counter() - start
+        self._record_pod_series()
         summary = summarize(self)
         return Result(self.scenario, self.seed, self.trace, summary, self)
 
