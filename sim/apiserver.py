@@ -87,6 +87,11 @@ class ApiServer:
         return w
 
     @property
+    def queued(self) -> int:
+        """Mutating requests waiting for a seat."""
+        return len(self._waiting)
+
+    @property
     def db_size_bytes(self) -> int:
         """Live objects plus history not yet compacted."""
         return self.live_bytes + self.etcd.bytes_since_compaction

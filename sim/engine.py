@@ -143,7 +143,7 @@ class Simulation:
         while True:
             now = self.env.now
             trace.sample("apiserver_inflight", now, api.inflight)
-            trace.sample("apiserver_queued", now, len(api._waiting))
+            trace.sample("apiserver_queued", now, api.queued)
             trace.sample("etcd_db_size_bytes", now, api.db_size_bytes)
             trace.sample("scheduler_pending", now, len(self.scheduler.queue))
             commits = np.array(api.etcd.commit_latencies[etcd_seen:], dtype=np.float64)

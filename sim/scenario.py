@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.api.manifests import parse_manifest
 from sim.api.objects import Deployment, Pod, ReplicaSet, Service, WorkloadBehavior, key_of
@@ -39,6 +47,18 @@ ScenarioError = SourceError
 PLOTS = ("timeline", "pods", "allocation", "controlplane")
 
 
+def _check_quantity(value: str | int | float) -> str | int | float:
+    """One resource amount; checked per key so an error names e.g. ``capacity.cpu``."""
+    try:
+        resource_value("", value)  # validity does not depend on the resource's name
+    except QuantityError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+Quantity = Annotated[str | int | float, AfterValidator(_check_quantity)]
+
+
 class TaintSpec(Model):
     """A node taint, as in ``kubectl taint``."""
 
@@ -52,10 +72,10 @@ class NodePool(Model):
 
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     count: int = Field(ge=0)
-    capacity: dict[str, str | int | float] = Field(
+    capacity: dict[str, Quantity] = Field(
         description="cpu, memory, pods and extended resources such as nvidia.com/gpu."
     )
-    allocatable: dict[str, str | int | float] | None = Field(
+    allocatable: dict[str, Quantity] | None = Field(
         None, description="Defaults to capacity (no system reservations)."
     )
     labels: dict[str, str] = Field(default_factory=dict)
@@ -65,16 +85,6 @@ class NodePool(Model):
     )
     price_per_hour: float = Field(0.0, ge=0, description="Price of one node-hour.")
     images: list[str] = Field(default_factory=list, description="Images already on every node.")
-
-    @field_validator("capacity", "allocatable")
-    @classmethod
-    def _quantities(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        for name, qty in (value or {}).items():
-            try:
-                resource_value(name, qty)
-            except QuantityError as exc:
-                raise ValueError(f"{name}: {exc}") from None
-        return value
 
     @field_validator("capacity")
     @classmethod
@@ -241,24 +251,27 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return parts, value
 
 
-def _apply_override(data: Any, parts: list[str], value: Any, text: str) -> None:
-    node = data
+def _apply_override(doc: Located, parts: list[str], value: Any, text: str) -> None:
+    node = doc.data
+    path: list[str | int] = []
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         if isinstance(node, list):
-            index = _list_index(node, part, text)
+            index = _list_index(node, part, text, doc, tuple(path))
             if last:
                 node[index] = value
                 return
             node = node[index]
+            path.append(index)
         elif isinstance(node, dict):
             key = _camel_key(node, part)
             if last:
                 node[key] = value
                 return
             node = node.setdefault(key, {})
+            path.append(key)
         else:
-            raise SourceError(f"cannot set {'.'.join(parts)}: {'.'.join(parts[:depth])} is a value", "--set")
+            raise doc.error(tuple(path), f"is a value, so --set {text} cannot set a field inside it")
 
 
 def _camel_key(node: dict[str, Any], part: str) -> str:
@@ -268,7 +281,7 @@ def _camel_key(node: dict[str, Any], part: str) -> str:
     return head + "".join(w.title() for w in rest)
 
 
-def _list_index(node: list[Any], part: str, text: str) -> int:
+def _list_index(node: list[Any], part: str, text: str, doc: Located, path: tuple[Any, ...]) -> int:
     if part.isdigit() and int(part) < len(node):
         return int(part)
     for i, item in enumerate(node):
@@ -276,8 +289,10 @@ def _list_index(node: list[Any], part: str, text: str) -> int:
                                        (item.get("metadata") or {}).get("name") == part):
             return i
     names = [str(item.get("name")) for item in node if isinstance(item, dict) and "name" in item]
-    raise SourceError(f"no list item named {part!r} in override {text!r}"
-                      + (f"; names: {', '.join(names)}" if names else ""), "--set")
+    close = difflib.get_close_matches(part, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise doc.error(path, f"no list item named {part!r} (from --set {text}){hint}"
+                    + (f"; names: {', '.join(names)}" if names else ""))
 
 
 # ---------------------------------------------------------------------------- errors
@@ -327,6 +342,46 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(path)
 
 
+def _first_error(errors: list[Any]) -> dict[str, Any]:
+    """The error to report; a missing field spelled wrongly is reported at the misspelling."""
+    first = errors[0]
+    if first["type"] == "missing":
+        parent, wanted = tuple(first["loc"][:-1]), str(first["loc"][-1])
+        for error in errors:
+            loc = tuple(error["loc"])
+            if (error["type"] == "extra_forbidden" and loc[:-1] == parent
+                    and difflib.get_close_matches(str(loc[-1]), [wanted], n=1)):
+                return error
+    return first
+
+
+def _unique_names_located(doc: Located) -> None:
+    """``Scenario._unique_names``, but raising at the line of the second name."""
+    data = doc.data
+    cluster = data.get("cluster")
+    pools = cluster.get("nodePools") if isinstance(cluster, dict) else None
+    for label, where, items in (("node pool", ("cluster", "nodePools"), pools),
+                                ("workload", ("workloads",), data.get("workloads"))):
+        first: dict[str, int] = {}
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                line = doc.line_of((*where, first[name], "name"))
+                raise doc.error((*where, i, "name"),
+                                f"duplicate {label} name {name!r} (first used at line {line})")
+            first[name] = i
+
+
+def _validate(doc: Located) -> Scenario:
+    try:
+        return Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        _unique_names_located(doc)
+        raise _explain(_first_error(exc.errors()), doc) from None
+
+
 def _explain(error: dict[str, Any], doc: Located) -> SourceError:
     loc = tuple(error["loc"])
     path = _data_path(doc.data, loc)
@@ -365,11 +420,8 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
     doc = docs[0]
     for text in overrides or []:
         parts, value = parse_override(text)
-        _apply_override(doc.data, parts, value, text)
-    try:
-        scenario = Scenario.model_validate(doc.data)
-    except ValidationError as exc:
-        raise _explain(exc.errors()[0], doc) from None
+        _apply_override(doc, parts, value, text)
+    scenario = _validate(doc)
     scenario._source = str(path)
     scenario._objects = _load_objects(scenario, doc, path.parent)
     _check_references(scenario, doc)
@@ -381,10 +433,7 @@ def scenario_from_text(text: str, name: str = "<text>", base_dir: Path | None = 
     docs = load_text(text, name)
     if len(docs) != 1 or not isinstance(docs[0].data, dict):
         raise SourceError("a scenario holds exactly one YAML mapping", name)
-    try:
-        scenario = Scenario.model_validate(docs[0].data)
-    except ValidationError as exc:
-        raise _explain(exc.errors()[0], docs[0]) from None
+    scenario = _validate(docs[0])
     scenario._source = name
     scenario._objects = _load_objects(scenario, docs[0], base_dir or Path.cwd())
     _check_references(scenario, docs[0])
