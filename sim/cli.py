@@ -62,18 +62,17 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _summary_table(summary: dict[str, Any], out_dir: Path) -> None:
+def _summary_table(summary: dict[str, Any], out_dir: Path, metrics: list[str] | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from sim.report import SUMMARY_ROWS, _fmt
+    from sim.report import summary_rows
 
     table = Table(title=f"{summary['scenario']} (seed {summary['seed']})", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
-    for key, label, unit in SUMMARY_ROWS:
-        if key in summary:
-            table.add_row(label, _fmt(summary[key], unit))
+    for label, value in summary_rows(summary, metrics):
+        table.add_row(label, value)
     table.add_row("Simulated / wall time", f"{summary['sim_time_s']:g} s / {summary['wall_time_s']:.2f} s")
     console = Console()
     console.print(table)
@@ -116,11 +115,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = _run_with_progress(Simulation(scenario, seed=args.seed), args.quiet)
     plots = [] if args.no_plots else list(scenario.outputs.plots)
     write_outputs(out_dir, result.trace, result.summary, scenario.description, plots,
-                  scenario.outputs.timeline_pods)
+                  scenario.outputs.timeline_pods, scenario.outputs.metrics)
     if args.quiet:
         print(out_dir / "report.md")
     else:
-        _summary_table(result.summary, out_dir)
+        _summary_table(result.summary, out_dir, scenario.outputs.metrics)
     return 0
 
 

@@ -16,7 +16,41 @@ from sim.trace import Trace
 if TYPE_CHECKING:
     from sim.engine import Simulation
 
-__all__ = ["pod_latencies", "pod_state_series", "summarize", "trace_metrics"]
+__all__ = ["DEFAULT_REPORT_METRICS", "METRICS", "pod_latencies", "pod_state_series", "summarize",
+           "trace_metrics"]
+
+METRICS: dict[str, tuple[str, str]] = {
+    "pods_created": ("Pods created", ""),
+    "pods_scheduled": ("Pods scheduled", ""),
+    "pods_ready": ("Pods ready", ""),
+    "pods_pending_at_end": ("Pods still pending at the end", ""),
+    "pod_startup_p50_s": ("Pod startup p50 (SLI, excl. image pulls)", "s"),
+    "pod_startup_p99_s": ("Pod startup p99 (SLO: <= 5 s)", "s"),
+    "pod_ready_p50_s": ("Created to Ready p50", "s"),
+    "pod_ready_p99_s": ("Created to Ready p99", "s"),
+    "scheduling_latency_p50_s": ("Created to scheduled p50", "s"),
+    "scheduling_latency_p99_s": ("Created to scheduled p99", "s"),
+    "image_pull_p50_s": ("Image pull p50", "s"),
+    "scheduling_throughput_pods_per_s": ("Scheduling throughput (avg of busy seconds)", "pods/s"),
+    "scheduling_throughput_peak_pods_per_s": ("Scheduling throughput (peak second)", "pods/s"),
+    "scheduling_attempts": ("Scheduling attempts", ""),
+    "scheduler_busy_fraction": ("Scheduler busy fraction", ""),
+    "apiserver_requests": ("API mutating requests", ""),
+    "apiserver_request_p99_s": ("API request latency p99", "s"),
+    "apiserver_peak_queued": ("API requests queued (peak)", ""),
+    "etcd_writes": ("etcd writes", ""),
+    "etcd_commit_p50_s": ("etcd commit latency p50", "s"),
+    "etcd_commit_p99_s": ("etcd commit latency p99", "s"),
+    "etcd_db_size_bytes": ("etcd db size", "bytes"),
+    "cost_per_hour": ("Cluster cost per hour", "$"),
+    "cost_total": ("Cluster cost of this run", "$"),
+}
+"""Every summary figure a scenario's ``outputs.metrics`` can pick: (label, unit)."""
+
+DEFAULT_REPORT_METRICS = ("pods_created", "pods_ready", "pods_pending_at_end", "pod_startup_p50_s",
+                          "pod_startup_p99_s", "pod_ready_p50_s", "pod_ready_p99_s",
+                          "scheduling_throughput_pods_per_s", "apiserver_request_p99_s", "etcd_commit_p99_s",
+                          "cost_per_hour", "cost_total")
 
 
 def _pct(values: np.ndarray, q: float) -> float | None:

@@ -15,35 +15,30 @@ from typing import Any
 
 import numpy as np
 
+from sim.metrics import DEFAULT_REPORT_METRICS, METRICS
 from sim.scheduler.plugins.registry import NOT_MODELLED
 from sim.trace import Trace
 
-__all__ = ["render_report", "write_outputs"]
-
-SUMMARY_ROWS = [
-    ("pods_created", "Pods created", ""),
-    ("pods_ready", "Pods ready", ""),
-    ("pods_pending_at_end", "Pods still pending at the end", ""),
-    ("pod_startup_p50_s", "Pod startup p50 (SLI, excl. image pulls)", "s"),
-    ("pod_startup_p99_s", "Pod startup p99 (SLO: <= 5 s)", "s"),
-    ("pod_ready_p50_s", "Created to Ready p50", "s"),
-    ("pod_ready_p99_s", "Created to Ready p99", "s"),
-    ("scheduling_throughput_pods_per_s", "Scheduling throughput (avg of busy seconds)", "pods/s"),
-    ("apiserver_request_p99_s", "API request latency p99", "s"),
-    ("etcd_commit_p99_s", "etcd commit latency p99", "s"),
-    ("cost_per_hour", "Cluster cost per hour", "$"),
-    ("cost_total", "Cluster cost of this run", "$"),
-]
-
+__all__ = ["render_report", "summary_rows", "write_outputs"]
 
 def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "–"
+    if unit == "bytes":
+        from sim.api.quantity import format_bytes
+
+        return format_bytes(value)
     if isinstance(value, float):
         text = f"{value:.3f}" if abs(value) < 100 else f"{value:,.1f}"
     else:
         text = f"{value:,}" if isinstance(value, int) else str(value)
     return f"{text} {unit}".strip() if unit and unit != "$" else (f"${text}" if unit == "$" else text)
+
+
+def summary_rows(summary: dict[str, Any], metrics: list[str] | None = None) -> list[tuple[str, str]]:
+    """(label, formatted value) for the chosen metrics (default: the standard set)."""
+    keys = metrics or DEFAULT_REPORT_METRICS
+    return [(METRICS[k][0], _fmt(summary[k], METRICS[k][1])) for k in keys if k in summary]
 
 
 def _phase_table(trace: Trace) -> list[str]:
@@ -76,7 +71,8 @@ def _failed_scheduling(trace: Trace) -> list[str]:
     return lines
 
 
-def render_report(trace: Trace, summary: dict[str, Any], description: str, plots: list[str]) -> str:
+def render_report(trace: Trace, summary: dict[str, Any], description: str, plots: list[str],
+                  metrics: list[str] | None = None) -> str:
     """Markdown text of the report."""
     name = summary.get("scenario", "run")
     out = [f"# {name}: kubesim report", ""]
@@ -86,7 +82,7 @@ def render_report(trace: Trace, summary: dict[str, Any], description: str, plots
             f"{_fmt(summary.get('wall_time_s'), 's')} of wall time · {summary.get('nodes', '?')} nodes · "
             f"model of Kubernetes {summary.get('kubernetes_version')}", ""]
     out += ["## Summary", "", "| Figure | Value |", "|---|---:|"]
-    out += [f"| {label} | {_fmt(summary.get(key), unit)} |" for key, label, unit in SUMMARY_ROWS if key in summary]
+    out += [f"| {label} | {value} |" for label, value in summary_rows(summary, metrics)]
     phases = _phase_table(trace)
     if phases:
         out += ["", "## Where the start-up time goes", "", *phases]
@@ -108,7 +104,7 @@ def render_report(trace: Trace, summary: dict[str, Any], description: str, plots
 
 
 def write_outputs(out_dir: str | Path, trace: Trace, summary: dict[str, Any], description: str,
-                  plots: list[str], timeline_pods: int = 40) -> dict[str, Path]:
+                  plots: list[str], timeline_pods: int = 40, metrics: list[str] | None = None) -> dict[str, Path]:
     """Write trace.jsonl, summary.json, report.md and plots atomically into ``out_dir``."""
     from sim.plots import save_all
 
@@ -119,7 +115,7 @@ def write_outputs(out_dir: str | Path, trace: Trace, summary: dict[str, Any], de
         trace.write_jsonl(tmp / "trace.jsonl")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         written = save_all(trace, tmp, plots, timeline_pods)
-        (tmp / "report.md").write_text(render_report(trace, summary, description, written))
+        (tmp / "report.md").write_text(render_report(trace, summary, description, written, metrics))
         paths = {}
         for file in sorted(os.listdir(tmp)):
             os.replace(tmp / file, out / file)

@@ -180,10 +180,24 @@ ACTIONS = ("scale", "setImage", "delete")
 class Outputs(Model):
     """What a run writes besides the trace and summary."""
 
+    metrics: list[str] | None = Field(
+        None, description="Summary figures shown in the report and terminal table (default: the standard set).")
     plots: list[Literal["timeline", "pods", "allocation", "controlplane"]] = Field(
         default_factory=lambda: list(PLOTS))
     sample_interval: Duration | None = Field(None, description="Time-series step; default: duration/600, >= 1s.")
     timeline_pods: int = Field(40, ge=1, description="At most this many pods in the lifecycle plot.")
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str] | None) -> list[str] | None:
+        from sim.metrics import METRICS
+
+        for name in value or []:
+            if name not in METRICS:
+                close = difflib.get_close_matches(name, list(METRICS), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"unknown metric {name!r}{hint}")
+        return value
 
 
 class Cluster(Model):
