@@ -4,14 +4,17 @@ active_queue.go, backoff_queue.go).
 activeQ pops by PrioritySort (higher ``.spec.priority`` first, then earlier enqueue time).
 A pod that failed waits in unschedulablePods until a cluster event (node added or updated,
 an assigned pod deleted) moves it to backoffQ (or straight to activeQ when its backoff,
-1 s doubling to 10 s per attempt, is over). backoffQ is flushed every second; with
-SchedulerPopFromBackoffQ (on since 1.33) the scheduler pops from backoffQ when activeQ is
-empty. Pods left in unschedulablePods for 5 minutes are flushed every 30 seconds.
+1 s doubling to 10 s per attempt and counted from the failed attempt, is over). backoffQ
+is flushed every second; with SchedulerPopFromBackoffQ (on since 1.33) the expiry is
+truncated to its whole second, a pod leaves once that second has passed, and the scheduler
+pops from backoffQ when activeQ is empty. Pods left in unschedulablePods for 5 minutes are
+flushed every 30 seconds.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import simpy
@@ -30,7 +33,7 @@ class QueuedPodInfo:
     timestamp: float
     attempts: int = 0
     initial_attempt: float | None = None
-    unschedulable_since: float = 0.0
+    unschedulable_since: float = 0.0  # upstream's Timestamp: when the last attempt failed
     backoff_expiry: float = 0.0
     seq: int = 0
     where: str = field(default="")
@@ -118,11 +121,26 @@ class SchedulingQueue:
             waiter, self._waiter = self._waiter, None
             waiter.succeed(self._take())
 
+    def _backoff_window(self, info: QueuedPodInfo) -> int:
+        """The whole second holding the backoff expiry (failure time + backoff), as alignToWindow."""
+        info.backoff_expiry = info.unschedulable_since + backoff_duration(
+            info.attempts, self.config.pod_initial_backoff, self.config.pod_max_backoff)
+        return math.floor(info.backoff_expiry)
+
+    def _backing_off(self, info: QueuedPodInfo) -> bool:
+        """isPodBackingoff: the expiry's window is not before the current window."""
+        return info.attempts > 0 and self._backoff_window(info) >= math.floor(self.env.now)
+
+    def _requeue(self, info: QueuedPodInfo) -> None:
+        """Out of unschedulablePods: to backoffQ while backing off, else to activeQ."""
+        if self._backing_off(info):
+            self._push_backoff(info)
+        else:
+            self._push_active(info)
+
     def _push_backoff(self, info: QueuedPodInfo) -> None:
         info.where = "backoff"
-        info.backoff_expiry = self.env.now + backoff_duration(
-            info.attempts, self.config.pod_initial_backoff, self.config.pod_max_backoff)
-        window = int(info.backoff_expiry)  # ordering window of 1 s, then activeQ order
+        window = self._backoff_window(info)  # ordering window of 1 s, then activeQ order
         self._seq += 1
         heapq.heappush(self._backoff, (window, -info.pod.spec.priority, info.timestamp, info.backoff_expiry,
                                        self._seq, info))
@@ -142,16 +160,17 @@ class SchedulingQueue:
         """After a failed attempt: to unschedulablePods, or to backoffQ if an event raced it."""
         if info.pod.meta.uid not in self._infos:
             return
+        info.unschedulable_since = self.env.now
         if self.move_request_cycle >= cycle:
             self._push_backoff(info)
             return
         info.where = "unschedulable"
-        info.unschedulable_since = self.env.now
         self._unschedulable[info.pod.meta.uid] = info
 
     def add_backoff(self, info: QueuedPodInfo) -> None:
         """After an error (e.g. a failed bind): straight to backoffQ."""
         self._infos[info.pod.meta.uid] = info
+        info.unschedulable_since = self.env.now
         self._push_backoff(info)
 
     def delete(self, pod: Pod) -> None:
@@ -164,19 +183,15 @@ class SchedulingQueue:
         moved = list(self._unschedulable.values())
         self._unschedulable.clear()
         for info in moved:
-            if self.env.now >= info.unschedulable_since + backoff_duration(
-                    info.attempts, self.config.pod_initial_backoff, self.config.pod_max_backoff):
-                self._push_active(info)
-            else:
-                self._push_backoff(info)
+            self._requeue(info)
         return len(moved)
 
     # ------------------------------------------------------------------ periodic flushes
     def _flush_backoff(self):  # type: ignore[no-untyped-def]
         while True:
             yield self.env.timeout(1.0)
-            now = self.env.now
-            while self._backoff and self._backoff[0][0] <= now:
+            window = math.floor(self.env.now)
+            while self._backoff and self._backoff[0][0] < window:  # done once its window has passed
                 *_, info = heapq.heappop(self._backoff)
                 if info.where == "backoff":
                     self._push_active(info)
@@ -188,4 +203,4 @@ class SchedulingQueue:
             stale = [uid for uid, info in self._unschedulable.items()
                      if self.env.now - info.unschedulable_since > limit]
             for uid in stale:
-                self._push_backoff(self._unschedulable.pop(uid))
+                self._requeue(self._unschedulable.pop(uid))

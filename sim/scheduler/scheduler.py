@@ -79,7 +79,8 @@ class Scheduler:
                 if uid not in self._accounted:
                     self._account(pod, pod.node_name)
                 self.queue.delete(pod)
-            elif pod.spec.scheduler_name in self.profiles and not pod.terminating:
+            elif (pod.spec.scheduler_name in self.profiles and not pod.terminating
+                  and uid not in self._accounted):  # IsAssumedPod: ignore updates while binding
                 self.queue.add(pod)
         if freed:
             self.queue.move_all_to_active_or_backoff("AssignedPodDelete")

@@ -3,7 +3,8 @@ pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go.
 
 Favours nodes whose cpu and memory fractions (requests including this pod, actual
 requests, not the non-zero defaults) stay close: score = (1 - std of the fractions) * 100.
-Best-effort pods (no cpu or memory request) are skipped at PreScore.
+Best-effort pods (no cpu or memory request) are skipped at PreScore; an extended resource
+the pod does not request is left out (calculateResourceAllocatableRequest returns 0, 0).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from sim.scheduler.framework import MAX_NODE_SCORE, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
+from sim.scheduler.plugins.helpers import is_scalar_resource
 from sim.scheduler.plugins.names import NODE_RESOURCES_BALANCED_ALLOCATION
 
 __all__ = ["BalancedAllocation", "balanced_score"]
@@ -42,6 +44,8 @@ class BalancedAllocation:
         cols = [table.column[r] for r in self.resources if r in table.column]
         if not any(pod.request[c] > 0 for c in cols):
             return np.zeros(len(rows), dtype=np.int64)  # PreScore: Skip for best-effort pods
+        # an extended resource the pod does not request is left out, as a node without it is
+        cols = [c for c in cols if pod.request[c] > 0 or not is_scalar_resource(table.resources[c])]
         fractions = []
         for col in cols:
             alloc = table.allocatable[rows, col]

@@ -1,4 +1,5 @@
-"""Shared plugin helpers: models pkg/scheduler/framework/plugins/helper (normalize_score.go)."""
+"""Shared plugin helpers: models pkg/scheduler/framework/plugins/helper (normalize_score.go)
+and pkg/scheduler/util (IsScalarResourceName)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import numpy as np
 
 from sim.scheduler.framework import MAX_NODE_SCORE
 
-__all__ = ["default_normalize_score"]
+__all__ = ["default_normalize_score", "is_scalar_resource"]
+
+_NATIVE = ("cpu", "memory", "ephemeral-storage", "pods")
+
+
+def is_scalar_resource(name: str) -> bool:
+    """Extended resources (and hugepages): scored only when the pod requests them."""
+    return name not in _NATIVE
 
 
 def default_normalize_score(scores: np.ndarray, reverse: bool) -> np.ndarray:

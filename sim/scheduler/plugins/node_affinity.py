@@ -1,8 +1,9 @@
 """NodeAffinity: models pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go.
 
 Filter: ``nodeSelector`` (every pair) and required node affinity (any term) must match the
-node's labels. Score: the sum of weights of matching preferred terms, scaled so the best
-node gets 100. Evaluated per label signature unless a term names the hostname label.
+node's labels; an empty nodeSelectorTerm matches no node. Score: the sum of weights of
+matching preferred terms, scaled so the best node gets 100. Evaluated per label signature
+unless a term names the hostname label.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.api.objects import PodSpec
+from sim.api.selectors import Selector
 from sim.scheduler.framework import Code, CycleState, PodInfo
 from sim.scheduler.nodetable import HOSTNAME, NodeTable
 from sim.scheduler.plugins.helpers import default_normalize_score
@@ -26,7 +28,12 @@ def required_match(spec: PodSpec, labels: Mapping[str, str]) -> bool:
     if any(labels.get(k) != v for k, v in spec.node_selector):
         return False
     terms = spec.required_node_affinity
-    return not terms or any(term.matches(labels) for term in terms)
+    return not terms or any(_term_matches(term, labels) for term in terms)
+
+
+def _term_matches(term: Selector, labels: Mapping[str, str]) -> bool:
+    """A nodeSelectorTerm; unlike a label selector, an empty term matches no node."""
+    return bool(term.requirements) and term.matches(labels)
 
 
 def _uses_hostname(spec: PodSpec) -> bool:
@@ -72,6 +79,6 @@ class NodeAffinity:
         preferred = pod.pod.spec.preferred_node_affinity
         if not preferred:
             return np.zeros(len(rows), dtype=np.int64)
-        raw = np.array([sum(w for w, term in preferred if term.matches(_labels(table, r))) for r in rows],
+        raw = np.array([sum(w for w, term in preferred if _term_matches(term, _labels(table, r))) for r in rows],
                        dtype=np.int64)
         return default_normalize_score(raw, reverse=False)

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.scheduler.framework import MAX_NODE_SCORE, Code, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
+from sim.scheduler.plugins.helpers import is_scalar_resource
 from sim.scheduler.plugins.names import NODE_RESOURCES_FIT
 
 __all__ = ["NodeResourcesFit", "least_allocated", "most_allocated"]
@@ -72,7 +73,7 @@ class NodeResourcesFit:
                 requested = table.nonzero_requested[rows, 0 if name == "cpu" else 1] + pod.nonzero[
                     0 if name == "cpu" else 1]
             else:
-                if pod.request[col] == 0:
+                if pod.request[col] == 0 and is_scalar_resource(name):
                     continue  # an extended resource the pod does not request is not scored
                 requested = table.requested[rows, col] + pod.request[col]
             has = alloc > 0
