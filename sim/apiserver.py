@@ -16,6 +16,7 @@ from typing import Any
 
 import simpy
 
+from sim.admission import AdmissionError, PodAdmission
 from sim.api.client import Client
 from sim.api.objects import Pod
 from sim.api.store import Store
@@ -60,6 +61,8 @@ class ApiServer:
         self.env = env
         self.trace = trace
         self.store = Store()
+        self._pod_admission = PodAdmission(self.store)
+        self.rejected = 0
         self.etcd = Etcd(env, config.etcd, streams.get("etcd"), self._committed)
         self._handler_time = Sampler(config.api_server.request_latency, streams.get("apiserver"))
         self._watch_delay = Sampler(config.api_server.watch_latency, streams.get("watch"))
@@ -102,6 +105,13 @@ class ApiServer:
         def apply() -> tuple[str, Any] | None:
             if self.store.get(obj.kind, obj.meta.namespace, obj.meta.name) is not None:
                 return None  # AlreadyExists
+            if isinstance(obj, Pod):
+                try:
+                    self._pod_admission.admit(obj)
+                except AdmissionError as exc:
+                    self.rejected += 1
+                    self._record(obj, "rejected", "FailedCreate", str(exc))
+                    return None
             obj.meta.uid = self._next_uid
             self._next_uid += 1
             obj.meta.creation_time = self.env.now

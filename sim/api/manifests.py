@@ -17,8 +17,11 @@ from sim.api.objects import (
     DeploymentStrategy,
     ObjectMeta,
     Pod,
+    PodDisruptionBudget,
+    PodGroup,
     PodSpec,
     PodTemplate,
+    PriorityClass,
     Probe,
     ReplicaSet,
     Service,
@@ -36,7 +39,13 @@ SUPPORTED_KINDS = {
     "Service": "v1",
     "ReplicaSet": "apps/v1",
     "Deployment": "apps/v1",
+    "PriorityClass": "scheduling.k8s.io/v1",
+    "PodDisruptionBudget": "policy/v1",
+    "PodGroup": "scheduling.x-k8s.io/v1alpha1",
 }
+CLUSTER_SCOPED = {"PriorityClass"}
+POD_GROUP_LABEL = "scheduling.x-k8s.io/pod-group"
+MAX_USER_PRIORITY = 1_000_000_000  # scheduling.HighestUserDefinablePriority
 
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's SafeEncodeString alphabet
 Path = tuple[str | int, ...]
@@ -315,8 +324,41 @@ def _strategy(r: _Reader, value: Any) -> DeploymentStrategy:
     return DeploymentStrategy(kind, values[0], values[1])
 
 
+def _int_or_percent(r: _Reader, value: Any, path: Path) -> int | str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return value
+    raise r.fail(path, f"expected a non-negative integer or a percentage like '50%', got {value!r}")
+
+
+def _policy_object(r: _Reader, kind: str, meta: ObjectMeta, m: dict[str, Any],
+                   spec: dict[str, Any]) -> PriorityClass | PodDisruptionBudget | PodGroup:
+    if kind == "PriorityClass":
+        meta.namespace = ""
+        value = int(r.number(m.get("value"), ("value",), 0, -(2**31)))
+        if value > MAX_USER_PRIORITY:
+            raise r.fail(("value",), f"must be <= {MAX_USER_PRIORITY} for user-defined classes, got {value}")
+        policy = r.string(m.get("preemptionPolicy"), ("preemptionPolicy",)) or "PreemptLowerPriority"
+        if policy not in ("PreemptLowerPriority", "Never"):
+            raise r.fail(("preemptionPolicy",), f"expected PreemptLowerPriority or Never, got {policy!r}")
+        return PriorityClass(meta, value, bool(m.get("globalDefault", False)), policy)
+    if kind == "PodDisruptionBudget":
+        min_available = _int_or_percent(r, spec.get("minAvailable"), ("spec", "minAvailable"))
+        max_unavailable = _int_or_percent(r, spec.get("maxUnavailable"), ("spec", "maxUnavailable"))
+        if (min_available is None) == (max_unavailable is None):
+            raise r.fail(("spec",), "set exactly one of minAvailable and maxUnavailable")
+        return PodDisruptionBudget(meta, _label_selector(r, spec.get("selector"), ("spec", "selector")),
+                                   min_available, max_unavailable)
+    min_member = int(r.number(spec.get("minMember"), ("spec", "minMember"), 1, 1))
+    timeout = r.number(spec.get("scheduleTimeoutSeconds"), ("spec", "scheduleTimeoutSeconds"), 60, 1)
+    return PodGroup(meta, min_member, timeout)
+
+
 def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
-                   base: Path = ()) -> Pod | ReplicaSet | Deployment | Service:
+                   base: Path = ()) -> Any:
     """One manifest document -> a typed object; raises ``SourceError`` with file and line."""
     r = _Reader(doc, base)
     data = doc.data
@@ -331,6 +373,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         raise r.fail(("apiVersion",), f"{kind} is served as {SUPPORTED_KINDS[kind]!r}, got {api_version!r}")
     meta = _meta(r, m.get("metadata"), namespace)
     spec = r.mapping(m.get("spec"), ("spec",))
+    if kind in ("PriorityClass", "PodDisruptionBudget", "PodGroup"):
+        return _policy_object(r, kind, meta, m, spec)
     if kind == "Pod":
         pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)

@@ -22,6 +22,9 @@ __all__ = [
     "Pod",
     "PodSpec",
     "PodTemplate",
+    "PodDisruptionBudget",
+    "PodGroup",
+    "PriorityClass",
     "Probe",
     "ReplicaSet",
     "Service",
@@ -145,6 +148,7 @@ class PodSpec:
     scheduler_name: str = "default-scheduler"
     priority: int = 0
     priority_class_name: str = ""
+    preemption_policy: str = "PreemptLowerPriority"
     restart_policy: str = "Always"
     termination_grace_period_seconds: float = 30.0
     behavior: WorkloadBehavior = field(default_factory=WorkloadBehavior)
@@ -262,6 +266,38 @@ class Service:
     ports: tuple[int, ...] = ()
     type: str = "ClusterIP"
     kind: str = "Service"
+
+
+@dataclass(slots=True)
+class PriorityClass:
+    """scheduling.k8s.io/v1 PriorityClass (cluster-scoped)."""
+
+    meta: ObjectMeta
+    value: int
+    global_default: bool = False
+    preemption_policy: str = "PreemptLowerPriority"
+    kind: str = "PriorityClass"
+
+
+@dataclass(slots=True)
+class PodDisruptionBudget:
+    """policy/v1 PodDisruptionBudget: minAvailable or maxUnavailable over selected pods."""
+
+    meta: ObjectMeta
+    selector: Selector
+    min_available: int | str | None = None
+    max_unavailable: int | str | None = None
+    kind: str = "PodDisruptionBudget"
+
+
+@dataclass(slots=True)
+class PodGroup:
+    """scheduling.x-k8s.io/v1alpha1 PodGroup (coscheduling): all-or-nothing placement."""
+
+    meta: ObjectMeta
+    min_member: int
+    schedule_timeout_seconds: float = 60.0
+    kind: str = "PodGroup"
 
 
 def key_of(obj: Any) -> tuple[str, str, str]:

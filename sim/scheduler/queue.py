@@ -57,6 +57,7 @@ class SchedulingQueue:
         self._unschedulable: dict[int, QueuedPodInfo] = {}
         self._infos: dict[int, QueuedPodInfo] = {}
         self._waiter: simpy.Event | None = None
+        self._wake_pending = False
         self._seq = 0
         self.move_request_cycle = -1
         self.scheduling_cycle = 0
@@ -117,9 +118,25 @@ class SchedulingQueue:
         info.timestamp = self.env.now
         self._seq += 1
         heapq.heappush(self._active, (-info.pod.spec.priority, info.timestamp, self._seq, info))
+        self._wake()
+
+    def _wake(self) -> None:
+        """Hand the best pod to a waiting scheduler once the current instant's adds are done.
+
+        Upstream moves pods into the queue under its lock and only then pops; deferring the
+        pop to the end of this instant lets a batch of adds compete on priority.
+        """
+        if self._waiter is not None and not self._wake_pending:
+            self._wake_pending = True
+            self.env.timeout(0).callbacks.append(self._deliver)
+
+    def _deliver(self, _event: simpy.Event) -> None:
+        self._wake_pending = False
         if self._waiter is not None:
-            waiter, self._waiter = self._waiter, None
-            waiter.succeed(self._take())
+            info = self._take()
+            if info is not None:
+                waiter, self._waiter = self._waiter, None
+                waiter.succeed(info)
 
     def _backoff_window(self, info: QueuedPodInfo) -> int:
         """The whole second holding the backoff expiry (failure time + backoff), as alignToWindow."""
@@ -144,9 +161,7 @@ class SchedulingQueue:
         self._seq += 1
         heapq.heappush(self._backoff, (window, -info.pod.spec.priority, info.timestamp, info.backoff_expiry,
                                        self._seq, info))
-        if self._waiter is not None:
-            waiter, self._waiter = self._waiter, None
-            waiter.succeed(self._take())
+        self._wake()
 
     # ------------------------------------------------------------------ outcomes
     def done(self, pod: Pod) -> None:

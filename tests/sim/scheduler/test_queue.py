@@ -72,15 +72,28 @@ def test_priority_sort_order() -> None:
 
 
 def test_pop_waits_for_a_pod() -> None:
-    """pop() on an empty queue yields the next pod when it is added."""
+    """pop() on an empty queue yields the next pod once the instant's adds are in."""
     env, queue = new_queue()
     event = queue.pop()
     assert not event.triggered
     pod = make_pod("p").obj()
     pod.meta.uid = 1
     queue.add(pod)
+    env.run(until=0.001)
     assert event.triggered and event.value.pod is pod
     assert event.value.attempts == 1
+
+
+def test_pods_added_together_compete_on_priority() -> None:
+    """A waiting scheduler gets the highest-priority pod of those added at the same instant."""
+    env, queue = new_queue()
+    event = queue.pop()
+    low, high = make_pod("low").obj(), make_pod("high").priority(100).obj()
+    low.meta.uid, high.meta.uid = 1, 2
+    queue.add(low)
+    queue.add(high)
+    env.run(until=0.001)
+    assert event.value.pod is high
 
 
 # ------------------------------------------------------------------ unschedulablePods
