@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
                                      "exits 2 at the first problem, naming file, line and field.")
     val.add_argument("files", nargs="+", type=Path, help="scenario YAML files")
 
+    exp = sub.add_parser("explain", help="why a pod went where it did (or stayed Pending)",
+                         description="Show the scheduler's decisions for one pod from a run's trace: "
+                                     "FailedScheduling messages with per-reason node counts, or the top "
+                                     "nodes with each plugin's weighted score.")
+    exp.add_argument("trace", type=Path, help="a trace.jsonl, or the run folder holding it")
+    exp.add_argument("pod", help="pod name (or namespace/name, or a unique prefix)")
+
     schema = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     schema.add_argument("--out", type=Path, help="write to this file instead of stdout")
     return parser
@@ -133,6 +140,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from sim.explain import explain
+    from sim.trace import Trace
+
+    path = args.trace / "trace.jsonl" if args.trace.is_dir() else args.trace
+    if not path.is_file():
+        return _fail(f"{path}: trace not found (give a trace.jsonl or a run folder)")
+    try:
+        print(explain(Trace.read_jsonl(path), args.pod))
+    except ValueError as exc:
+        return _fail(f"{path}: {exc}")
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from sim.scenario import json_schema
 
@@ -151,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    handlers = {"run": _cmd_run, "validate": _cmd_validate, "schema": _cmd_schema}
+    handlers = {"run": _cmd_run, "validate": _cmd_validate, "explain": _cmd_explain, "schema": _cmd_schema}
     try:
         return handlers[args.command](args)
     except SourceError as exc:

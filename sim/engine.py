@@ -97,7 +97,7 @@ class Simulation:
         self.api = ApiServer(env, cp, streams, self.trace)
         self.nodes = build_nodes(scenario.cluster.node_pools)
         self.scheduler = Scheduler(env, self.api, cp.scheduler, self._resource_names(),
-                                   streams.get("scheduler"), self.trace)
+                                   streams.get("scheduler"), self.trace, scenario.outputs.decisions)
         kcm = cp.controller_manager
         self.kcm_client = Client("kube-controller-manager", kcm.qps, kcm.burst)
         sync_latency = Sampler(kcm.sync_latency, streams.get("controller-manager"))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.metrics import DEFAULT_REPORT_METRICS, METRICS
-from sim.scheduler.plugins.registry import NOT_MODELLED
+from sim.scheduler.plugins.registry import not_modelled
 from sim.trace import Trace
 
 __all__ = ["render_report", "summary_rows", "write_outputs"]
@@ -97,7 +97,7 @@ def render_report(trace: Trace, summary: dict[str, Any], description: str, plots
         for file in plots:
             out += [f"### {titles.get(file, file)}", "", f"![{titles.get(file, file)}]({file})", ""]
     out += ["## What this model leaves out", "",
-            "Scheduler plugins of the default profile not modelled yet: " + ", ".join(NOT_MODELLED) + ".",
+            "Scheduler plugins of the default profile not modelled yet: " + ", ".join(not_modelled()) + ".",
             "Informer caches read the committed state (no stale reads); optimistic-concurrency conflicts "
             "are not modelled.", ""]
     return "\n".join(out)

@@ -186,6 +186,7 @@ class Outputs(Model):
         default_factory=lambda: list(PLOTS))
     sample_interval: Duration | None = Field(None, description="Time-series step; default: duration/600, >= 1s.")
     timeline_pods: int = Field(40, ge=1, description="At most this many pods in the lifecycle plot.")
+    decisions: bool = Field(True, description="Record the scheduler's per-pod decisions (for kubesim explain).")
 
     @field_validator("metrics")
     @classmethod

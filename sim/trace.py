@@ -53,6 +53,7 @@ class Trace:
         self._cols = {name: array("i") for name in EVENT_COLUMNS[1:]}
         self.series: dict[str, _Series] = {}
         self.matrices: dict[str, _Matrix] = {}
+        self.decisions: list[str] = []  # scheduler decisions, one JSON object each (for explain)
 
     # ------------------------------------------------------------------ recording
     def code(self, text: str) -> int:
@@ -95,6 +96,15 @@ class Trace:
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
         return len(self._t)
+
+    def decisions_for(self, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The scheduler's decision records for one pod, in order."""
+        out = []
+        for text in self.decisions:
+            rec = json.loads(text)
+            if rec["pod"] == name and (namespace is None or rec["namespace"] == namespace):
+                out.append(rec)
+        return out
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Every event record as a dict, in recording order."""
@@ -184,6 +194,8 @@ class Trace:
             for name, s in sorted(self.series.items()):
                 out.write(json.dumps({"type": "series", "name": name, "t": list(s.t),
                                       "v": [_json_number(x) for x in s.v]}) + "\n")
+            for decision in self.decisions:
+                out.write('{"type": "decision", ' + decision[1:] + "\n")
             for name, m in sorted(self.matrices.items()):
                 values = [[_json_number(round(float(x), 6)) for x in row] for row in m.rows]
                 out.write(json.dumps({"type": "matrix", "name": name, "columns": m.columns, "t": m.t,
@@ -211,6 +223,8 @@ class Trace:
                     s = trace.series[rec["name"]] = _Series()
                     s.t.extend(rec["t"])
                     s.v.extend(math.nan if v is None else v for v in rec["v"])
+                elif kind == "decision":
+                    trace.decisions.append(json.dumps(rec, sort_keys=True))
                 elif kind == "matrix":
                     m = trace.matrices[rec["name"]] = _Matrix(rec["columns"], list(rec["t"]))
                     m.rows = [np.array([math.nan if v is None else v for v in r], dtype=np.float32)

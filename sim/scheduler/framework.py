@@ -27,6 +27,7 @@ __all__ = [
     "Profile",
     "ScheduleResult",
     "ScorePlugin",
+    "diagnose",
     "fit_error_message",
     "num_feasible_nodes_to_find",
     "schedule_pod",
@@ -90,17 +91,22 @@ class ScorePlugin(Protocol):
 
 @dataclass(slots=True)
 class Profile:
-    """A scheduler profile: its name (``spec.schedulerName``) and enabled plugins."""
+    """A scheduler profile: its name (``spec.schedulerName``) and enabled plugins per extension point."""
 
     scheduler_name: str
     filters: list[Any]
     scores: list[tuple[Any, int]]
     percentage_of_nodes_to_score: int = 0
+    pre_filters: list[Any] = field(default_factory=list)
+    post_filters: list[Any] = field(default_factory=list)
+    permits: list[Any] = field(default_factory=list)
+    reserves: list[Any] = field(default_factory=list)
+    queue_sort: Any = None
 
 
 @dataclass(slots=True)
 class ScheduleResult:
-    """The outcome of one cycle."""
+    """The outcome of one cycle (and, when asked, why)."""
 
     node_row: int = -1
     evaluated: int = 0
@@ -108,6 +114,9 @@ class ScheduleResult:
     message: str = ""
     scores: dict[str, np.ndarray] | None = None
     candidates: np.ndarray | None = None
+    reasons: dict[str, int] | None = None
+    codes: np.ndarray | None = None  # per present row: worst filter code (failures only)
+    state: CycleState | None = None
 
 
 def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int) -> int:
@@ -128,10 +137,12 @@ def fit_error_message(num_nodes: int, reasons: dict[str, int]) -> str:
     return f"0/{num_nodes} nodes are available: " + ", ".join(parts) + "."
 
 
-def _diagnose(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable,
-              rows: np.ndarray) -> dict[str, int]:
-    """Each node's reasons from the first filter it fails, counted over nodes."""
+def diagnose(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable,
+             rows: np.ndarray) -> tuple[dict[str, int], np.ndarray]:
+    """Each node's reasons from the first filter it fails, counted over nodes, and each row's
+    status code (UNSCHEDULABLE_AND_UNRESOLVABLE if any of its reasons is)."""
     counts: dict[str, int] = {}
+    codes = np.full(len(rows), int(Code.SUCCESS), dtype=np.int8)
     remaining = np.ones(len(rows), dtype=bool)
     for plugin in profile.filters:
         if not remaining.any():
@@ -139,14 +150,18 @@ def _diagnose(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTabl
         sub = rows[remaining]
         passed = plugin.filter(state, pod, table, sub)
         failed_sub = ~passed
+        idx = np.flatnonzero(remaining)
         if failed_sub.any():
-            for reason, mask, _code in plugin.reasons(state, pod, table, sub):
-                n = int((mask & failed_sub).sum())
+            for reason, mask, code in plugin.reasons(state, pod, table, sub):
+                hit = mask & failed_sub
+                n = int(hit.sum())
                 if n:
                     counts[reason] = counts.get(reason, 0) + n
-        idx = np.flatnonzero(remaining)
+                    codes[idx[hit]] = np.maximum(codes[idx[hit]], int(code))
+            failing = idx[failed_sub]
+            codes[failing] = np.maximum(codes[failing], int(Code.UNSCHEDULABLE))
         remaining[idx[failed_sub]] = False
-    return counts
+    return counts, codes
 
 
 def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
@@ -157,6 +172,11 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     n = len(all_rows)
     if n == 0:
         return ScheduleResult(message="0/0 nodes are available: no nodes available to schedule pods.")
+    for plugin in profile.pre_filters:
+        rejected = plugin.pre_filter(state, pod, table)
+        if rejected is not None:
+            return ScheduleResult(message=f"0/{n} nodes are available: {rejected}.", state=state,
+                                  codes=np.full(n, int(Code.UNSCHEDULABLE_AND_UNRESOLVABLE), dtype=np.int8))
     order = np.roll(all_rows, -(start % n))
     feasible = np.ones(n, dtype=bool)
     for plugin in profile.filters:
@@ -165,8 +185,10 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
             break
     positions = np.flatnonzero(feasible)
     if len(positions) == 0:
-        reasons = _diagnose(profile, state, pod, table, order)
-        return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons))
+        reasons, codes = diagnose(profile, state, pod, table, order)
+        by_row = codes[np.argsort(order)]  # codes of all_rows (ascending rows)
+        return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
+                              codes=by_row, state=state)
     want = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
     if not profile.scores:
         want = 1
@@ -174,7 +196,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     evaluated = int(chosen[-1]) + 1 if len(chosen) == want else n
     candidates = order[chosen]
     if len(candidates) == 1:
-        return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates)
+        return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     total = np.zeros(len(candidates), dtype=np.int64)
     per_plugin: dict[str, np.ndarray] = {}
     for plugin, weight in profile.scores:
@@ -186,4 +208,4 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),
                           scores=(per_plugin | {"total": total}) if explain else None,
-                          candidates=candidates)
+                          candidates=candidates, state=state)

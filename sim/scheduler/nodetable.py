@@ -14,15 +14,32 @@ import numpy as np
 
 from sim.api.objects import Node, Pod, Taint
 
-__all__ = ["DEFAULT_MEMORY_REQUEST", "DEFAULT_MILLI_CPU_REQUEST", "HOSTNAME", "NodeTable"]
+__all__ = ["DEFAULT_MEMORY_REQUEST", "DEFAULT_MILLI_CPU_REQUEST", "HOSTNAME", "NodeTable", "PodEntry"]
 
 DEFAULT_MILLI_CPU_REQUEST = 100  # pkg/scheduler/util/pod_resources.go
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 HOSTNAME = "kubernetes.io/hostname"
 
 
+class PodEntry:
+    """A pod counted on a node (NodeInfo.Pods): its requests and its label signature."""
+
+    __slots__ = ("nonzero", "pod", "request", "row", "sig")
+
+    def __init__(self, pod: Pod, row: int, request: np.ndarray, nonzero: np.ndarray, sig: int) -> None:
+        self.pod = pod
+        self.row = row
+        self.request = request
+        self.nonzero = nonzero
+        self.sig = sig
+
+
 class NodeTable:
-    """Allocatable and requested resources of every node, one row per node."""
+    """Allocatable and requested resources of every node, one row per node.
+
+    Besides resources it keeps what the inter-pod plugins need: the pods on each node,
+    and per pod label signature (namespace + labels) how many such pods each node has.
+    """
 
     def __init__(self, resources: list[str], capacity: int = 64) -> None:
         base = ["cpu", "memory", "pods"]
@@ -45,6 +62,14 @@ class NodeTable:
         self._label_sig_ids: dict[tuple[tuple[str, str], ...], int] = {}
         self._taint_sig_ids: dict[tuple[Taint, ...], int] = {}
         self.version = 0
+        self.pods_on: list[dict[int, PodEntry]] = []
+        self.pod_sig_labels: list[tuple[str, dict[str, str]]] = []
+        self.pod_sig_counts: list[np.ndarray] = []
+        self._pod_sig_ids: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        self.host_ports: dict[int, dict[int, int]] = {}
+        self.image_sizes: dict[str, int] = {}
+        self.node_images: list[frozenset[str]] = []
+        self._domains: dict[str, tuple[int, np.ndarray, list[str]]] = {}
 
     # ------------------------------------------------------------------ nodes
     def add_node(self, node: Node) -> int:
@@ -56,6 +81,8 @@ class NodeTable:
             self.n += 1
             self.names.append(node.meta.name)
             self.nodes.append(node)
+            self.pods_on.append({})
+            self.node_images.append(frozenset())
             self.index[node.meta.name] = row
         self.nodes[row] = node
         self.update_node(node)
@@ -73,6 +100,7 @@ class NodeTable:
         self.label_sig[row] = self._sig(self._label_sig_ids, self.sig_labels, labels, dict(labels))
         self.taint_sig[row] = self._sig(self._taint_sig_ids, self.sig_taints, node.taints, node.taints)
         self.unschedulable[row] = node.unschedulable
+        self.node_images[row] = node.images
         self.version += 1
 
     def remove_node(self, name: str) -> None:
@@ -104,6 +132,10 @@ class NodeTable:
             grown = np.zeros(new, dtype=old.dtype)
             grown[:cap] = old
             setattr(self, name, grown)
+        for i, counts in enumerate(self.pod_sig_counts):
+            grown = np.zeros(new, dtype=counts.dtype)
+            grown[:cap] = counts
+            self.pod_sig_counts[i] = grown
 
     # ------------------------------------------------------------------ pods
     def request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -122,15 +154,80 @@ class NodeTable:
                             _nonzero_total(pod, "memory", DEFAULT_MEMORY_REQUEST)], dtype=np.int64)
         return vec, nonzero, unknown
 
-    def assume(self, row: int, vec: np.ndarray, nonzero: np.ndarray) -> None:
-        """Account a pod on a node (the scheduler's assume, or a bound pod seen by watch)."""
-        self.requested[row] += vec
-        self.nonzero_requested[row] += nonzero
+    def pod_sig(self, pod: Pod) -> int:
+        """The label signature of a pod (pods of one template share one)."""
+        key = (pod.meta.namespace, tuple(sorted(pod.meta.labels.items())))
+        sig = self._pod_sig_ids.get(key)
+        if sig is None:
+            sig = self._pod_sig_ids[key] = len(self.pod_sig_labels)
+            self.pod_sig_labels.append((pod.meta.namespace, dict(pod.meta.labels)))
+            self.pod_sig_counts.append(np.zeros(self.allocatable.shape[0], dtype=np.int32))
+        return sig
 
-    def forget(self, row: int, vec: np.ndarray, nonzero: np.ndarray) -> None:
-        """Release a pod's requests from a node."""
-        self.requested[row] -= vec
-        self.nonzero_requested[row] -= nonzero
+    def assume(self, row: int, pod: Pod, request: np.ndarray, nonzero: np.ndarray) -> PodEntry:
+        """Account a pod on a node (the scheduler's assume, or a bound pod seen by watch)."""
+        entry = PodEntry(pod, row, request, nonzero, self.pod_sig(pod))
+        self.requested[row] += request
+        self.nonzero_requested[row] += nonzero
+        self.pods_on[row][pod.meta.uid] = entry
+        self.pod_sig_counts[entry.sig][row] += 1
+        for container in pod.spec.containers:
+            for port in container.host_ports:
+                ports = self.host_ports.setdefault(row, {})
+                ports[port] = ports.get(port, 0) + 1
+        return entry
+
+    def forget(self, entry: PodEntry) -> None:
+        """Release a pod from its node."""
+        row = entry.row
+        self.requested[row] -= entry.request
+        self.nonzero_requested[row] -= entry.nonzero
+        self.pods_on[row].pop(entry.pod.meta.uid, None)
+        self.pod_sig_counts[entry.sig][row] -= 1
+        for container in entry.pod.spec.containers:
+            for port in container.host_ports:
+                self.host_ports[row][port] -= 1
+                if not self.host_ports[row][port]:
+                    del self.host_ports[row][port]
+
+    # ------------------------------------------------------------------ topology
+    def matching_pods_per_node(self, namespaces: frozenset[str] | None, selector: Any) -> np.ndarray:
+        """Per row: how many pods match ``selector`` (in ``namespaces``; None = any)."""
+        total = np.zeros(self.n, dtype=np.int64)
+        for sig, (namespace, labels) in enumerate(self.pod_sig_labels):
+            if (namespaces is None or namespace in namespaces) and selector.matches(labels):
+                total += self.pod_sig_counts[sig][: self.n]
+        return total
+
+    def domains(self, key: str) -> tuple[np.ndarray, list[str]]:
+        """(domain id per row, -1 where the node lacks the label; the domain values)."""
+        cached = self._domains.get(key)
+        if cached is not None and cached[0] == self.version:
+            return cached[1], cached[2]
+        if key == HOSTNAME:
+            ids = np.arange(self.n, dtype=np.int64)
+            values = list(self.names)
+        else:
+            values = []
+            index: dict[str, int] = {}
+            per_sig = []
+            for labels in self.sig_labels:
+                value = labels.get(key)
+                if value is None:
+                    per_sig.append(-1)
+                else:
+                    if value not in index:
+                        index[value] = len(values)
+                        values.append(value)
+                    per_sig.append(index[value])
+            ids = np.array(per_sig, dtype=np.int64)[self.label_sig[: self.n]] if per_sig else \
+                np.full(self.n, -1, dtype=np.int64)
+        self._domains[key] = (self.version, ids, values)
+        return ids, values
+
+    def labels_of(self, row: int) -> dict[str, str]:
+        """The full label set of a node (signature labels plus its hostname)."""
+        return {**self.sig_labels[self.label_sig[row]], HOSTNAME: self.names[row]}
 
 
 def _nonzero_total(pod: Pod, resource: str, default: int) -> int:

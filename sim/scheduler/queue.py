@@ -14,15 +14,17 @@ flushed every 30 seconds.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import simpy
 
 from sim.api.objects import Pod
 from sim.config import SchedulerConfig
 
-__all__ = ["QueuedPodInfo", "SchedulingQueue", "backoff_duration"]
+__all__ = ["QueuedPodInfo", "SchedulingQueue", "backoff_duration", "priority_sort_key"]
 
 
 @dataclass(slots=True)
@@ -39,6 +41,11 @@ class QueuedPodInfo:
     where: str = field(default="")
 
 
+def priority_sort_key(info: QueuedPodInfo) -> tuple[Any, ...]:
+    """PrioritySort: higher spec.priority first, then the earlier enqueue time."""
+    return (-info.pod.spec.priority, info.timestamp)
+
+
 def backoff_duration(attempts: int, initial: float, maximum: float) -> float:
     """0 before the first attempt, then initial * 2^(attempts-1), capped at maximum."""
     if attempts == 0:
@@ -49,9 +56,11 @@ def backoff_duration(attempts: int, initial: float, maximum: float) -> float:
 class SchedulingQueue:
     """activeQ, backoffQ and unschedulablePods, with SimPy-friendly ``pop``."""
 
-    def __init__(self, env: simpy.Environment, config: SchedulerConfig) -> None:
+    def __init__(self, env: simpy.Environment, config: SchedulerConfig,
+                 sort_key: Callable[[QueuedPodInfo], tuple[Any, ...]] | None = None) -> None:
         self.env = env
         self.config = config
+        self.sort_key = sort_key or priority_sort_key
         self._active: list[tuple[int, float, int, QueuedPodInfo]] = []
         self._backoff: list[tuple[float, int, int, float, int, QueuedPodInfo]] = []
         self._unschedulable: dict[int, QueuedPodInfo] = {}
@@ -117,7 +126,7 @@ class SchedulingQueue:
         info.where = "active"
         info.timestamp = self.env.now
         self._seq += 1
-        heapq.heappush(self._active, (-info.pod.spec.priority, info.timestamp, self._seq, info))
+        heapq.heappush(self._active, (self.sort_key(info), self._seq, info))
         self._wake()
 
     def _wake(self) -> None:
@@ -159,8 +168,7 @@ class SchedulingQueue:
         info.where = "backoff"
         window = self._backoff_window(info)  # ordering window of 1 s, then activeQ order
         self._seq += 1
-        heapq.heappush(self._backoff, (window, -info.pod.spec.priority, info.timestamp, info.backoff_expiry,
-                                       self._seq, info))
+        heapq.heappush(self._backoff, (window, self.sort_key(info), self._seq, info))
         self._wake()
 
     # ------------------------------------------------------------------ outcomes
@@ -181,6 +189,10 @@ class SchedulingQueue:
             return
         info.where = "unschedulable"
         self._unschedulable[info.pod.meta.uid] = info
+
+    def readd(self, info: QueuedPodInfo) -> None:
+        """Track a pod again that had left the queue (rejected after Permit)."""
+        self._infos[info.pod.meta.uid] = info
 
     def add_backoff(self, info: QueuedPodInfo) -> None:
         """After an error (e.g. a failed bind): straight to backoffQ."""

@@ -16,6 +16,7 @@ import numpy as np
 from sim.scheduler.framework import MAX_NODE_SCORE, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
 from sim.scheduler.plugins.helpers import is_scalar_resource
+from sim.scheduler.plugins.args import NodeResourcesBalancedAllocationArgs
 from sim.scheduler.plugins.names import NODE_RESOURCES_BALANCED_ALLOCATION
 
 __all__ = ["BalancedAllocation", "balanced_score"]
@@ -39,6 +40,11 @@ class BalancedAllocation:
 
     resources: tuple[str, ...] = field(default=("cpu", "memory"))
     name: str = NODE_RESOURCES_BALANCED_ALLOCATION
+
+    @classmethod
+    def from_args(cls, args: NodeResourcesBalancedAllocationArgs) -> BalancedAllocation:
+        """Build from validated args (resources; weights do not matter to a standard deviation)."""
+        return cls(tuple(r.name for r in args.resources))
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         cols = [table.column[r] for r in self.resources if r in table.column]

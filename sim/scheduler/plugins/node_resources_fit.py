@@ -15,9 +15,11 @@ import numpy as np
 from sim.scheduler.framework import MAX_NODE_SCORE, Code, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
 from sim.scheduler.plugins.helpers import is_scalar_resource
+from sim.scheduler.plugins.args import NodeResourcesFitArgs
 from sim.scheduler.plugins.names import NODE_RESOURCES_FIT
 
-__all__ = ["NodeResourcesFit", "least_allocated", "most_allocated"]
+__all__ = ["NodeResourcesFit", "broken_linear", "least_allocated", "most_allocated",
+           "requested_to_capacity_ratio"]
 
 
 def least_allocated(requested: np.ndarray, allocatable: np.ndarray) -> np.ndarray:
@@ -33,13 +35,46 @@ def most_allocated(requested: np.ndarray, allocatable: np.ndarray) -> np.ndarray
     return np.where(allocatable == 0, 0, np.minimum(requested, allocatable) * MAX_NODE_SCORE // safe)
 
 
+def broken_linear(utilization: np.ndarray, shape: list[tuple[int, int]]) -> np.ndarray:
+    """Piecewise-linear score of utilization through (utilization, score 0..100) points,
+    flat before the first and after the last point (integer arithmetic, as upstream)."""
+    out = np.full(utilization.shape, shape[-1][1], dtype=np.int64)
+    for i in range(len(shape) - 1, -1, -1):
+        u_i, s_i = shape[i]
+        if i == 0:
+            out = np.where(utilization <= u_i, s_i, out)
+            continue
+        u_prev, s_prev = shape[i - 1]
+        inside = utilization <= u_i
+        line = s_prev + (s_i - s_prev) * (utilization - u_prev) // (u_i - u_prev)
+        out = np.where(inside, line, out)
+    return out
+
+
+def requested_to_capacity_ratio(requested: np.ndarray, allocatable: np.ndarray,
+                                shape: list[tuple[int, int]]) -> np.ndarray:
+    """Per resource: the shape function of requested*100/allocatable (100 when over or no capacity)."""
+    safe = np.where(allocatable == 0, 1, allocatable)
+    utilization = np.where((allocatable == 0) | (requested > allocatable), 100, requested * 100 // safe)
+    return broken_linear(utilization, shape)
+
+
 @dataclass
 class NodeResourcesFit:
     """Filter + Score plugin for cpu, memory, pods and extended resources."""
 
     strategy: str = "LeastAllocated"
     resources: dict[str, int] = field(default_factory=lambda: {"cpu": 1, "memory": 1})
+    shape: list[tuple[int, int]] = field(default_factory=list)  # RequestedToCapacityRatio, score 0..100
     name: str = NODE_RESOURCES_FIT
+
+    @classmethod
+    def from_args(cls, args: NodeResourcesFitArgs) -> NodeResourcesFit:
+        """Build from validated args (scoringStrategy)."""
+        strategy = args.scoring_strategy
+        ratio = strategy.requested_to_capacity_ratio
+        shape = [(p.utilization, p.score * 10) for p in ratio.shape] if ratio else []
+        return cls(strategy.type, {r.name: r.weight for r in strategy.resources}, shape)
 
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         if pod.unknown_resources:
@@ -63,20 +98,30 @@ class NodeResourcesFit:
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows), dtype=np.int64)
         weight_sum = np.zeros(len(rows), dtype=np.int64)
-        scorer = least_allocated if self.strategy == "LeastAllocated" else most_allocated
+        ratio = self.strategy == "RequestedToCapacityRatio"
         for name, weight in self.resources.items():
             col = table.column.get(name)
             if col is None:
                 continue
             alloc = table.allocatable[rows, col]
             if name in ("cpu", "memory"):
-                requested = table.nonzero_requested[rows, 0 if name == "cpu" else 1] + pod.nonzero[
-                    0 if name == "cpu" else 1]
+                which = 0 if name == "cpu" else 1
+                requested = table.nonzero_requested[rows, which] + pod.nonzero[which]
             else:
                 if pod.request[col] == 0 and is_scalar_resource(name):
                     continue  # an extended resource the pod does not request is not scored
                 requested = table.requested[rows, col] + pod.request[col]
-            has = alloc > 0
-            total += np.where(has, scorer(requested, alloc) * weight, 0)
-            weight_sum += np.where(has, weight, 0)
-        return np.where(weight_sum == 0, 0, total // np.where(weight_sum == 0, 1, weight_sum))
+            if ratio:
+                per = requested_to_capacity_ratio(requested, alloc, self.shape)
+                counted = (alloc > 0) & (per > 0)  # only positive resource scores enter the mean
+            else:
+                per = (least_allocated if self.strategy == "LeastAllocated" else most_allocated)(requested, alloc)
+                counted = alloc > 0
+            total += np.where(counted, per * weight, 0)
+            weight_sum += np.where(counted, weight, 0)
+        safe = np.where(weight_sum == 0, 1, weight_sum)
+        if ratio:  # math.Round of the weighted mean
+            mean = np.floor(total / safe + 0.5).astype(np.int64)
+        else:
+            mean = total // safe
+        return np.where(weight_sum == 0, 0, mean)
