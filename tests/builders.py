@@ -180,9 +180,10 @@ def make_table(nodes: Iterable[Node], assigned: Iterable[tuple[Pod, str]] = (),
     table = NodeTable(sorted(names))
     for node in nodes:
         table.add_node(node)
-    for pod, node_name in assigned:
+    for uid, (pod, node_name) in enumerate(assigned, start=1000):
+        pod.meta.uid = pod.meta.uid or uid
         vec, nonzero, _ = table.request_vector(pod)
-        table.assume(table.index[node_name], vec, nonzero)
+        table.assume(table.index[node_name], pod, vec, nonzero)
     return table
 
 

@@ -13,4 +13,6 @@ def test_flagship_runs_and_leaves_four_gpu_pods_pending() -> None:
     events = result.to_frame()
     messages = set(events.loc[events["event"] == "failedScheduling", "message"].astype(str))
     assert messages == {"0/6 nodes are available: 2 Insufficient nvidia.com/gpu, "
-                        "4 node(s) didn't match Pod's node affinity/selector."}
+                        "4 node(s) didn't match Pod's node affinity/selector. preemption: 0/6 nodes are "
+                        "available: 2 No preemption victims found for incoming pod, "
+                        "4 Preemption is not helpful for scheduling."}

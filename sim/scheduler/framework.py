@@ -165,10 +165,11 @@ def diagnose(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable
 
 
 def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
-                 rng: np.random.Generator, explain: bool = False) -> ScheduleResult:
-    """One scheduling cycle over the present nodes, starting at row ``start`` (round robin)."""
+                 rng: np.random.Generator, explain: bool = False,
+                 only_rows: np.ndarray | None = None) -> ScheduleResult:
+    """One scheduling cycle over the present nodes (or ``only_rows``), from row ``start`` (round robin)."""
     state = CycleState()
-    all_rows = np.flatnonzero(table.present[: table.n])
+    all_rows = np.flatnonzero(table.present[: table.n]) if only_rows is None else only_rows
     n = len(all_rows)
     if n == 0:
         return ScheduleResult(message="0/0 nodes are available: no nodes available to schedule pods.")
@@ -177,7 +178,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         if rejected is not None:
             return ScheduleResult(message=f"0/{n} nodes are available: {rejected}.", state=state,
                                   codes=np.full(n, int(Code.UNSCHEDULABLE_AND_UNRESOLVABLE), dtype=np.int8))
-    order = np.roll(all_rows, -(start % n))
+    order = np.roll(all_rows, -(start % n)) if only_rows is None else all_rows
     feasible = np.ones(n, dtype=bool)
     for plugin in profile.filters:
         feasible[feasible] = plugin.filter(state, pod, table, order[feasible])

@@ -79,6 +79,7 @@ class Scheduler:
         self._accounted: dict[int, PodEntry] = {}
         self._pod_infos: dict[int, PodInfo] = {}
         self.waiting: dict[int, WaitingPod] = {}
+        self.nominated: dict[int, int] = {}  # pod uid -> nominated node row
         self._next_start = 0
         self.attempts = 0
         self.scheduled = 0
@@ -104,14 +105,19 @@ class Scheduler:
         for etype, pod in events:
             uid = pod.meta.uid
             gone = etype == DELETED or pod.phase in (SUCCEEDED, FAILED)
+            if gone or pod.node_name:
+                self.nominated.pop(uid, None)
             if gone:
                 freed |= self._release(uid)
                 self.queue.delete(pod)
                 self._pod_infos.pop(uid, None)
-                self.waiting.pop(uid, None)
+                if uid in self.waiting:  # RejectWaitingPod: Unreserve plugins run (a gang lets go)
+                    self.reject(uid, "removed")
             elif pod.node_name:
                 if uid not in self._accounted:
                     self._account(pod, pod.node_name)
+                elif pod.terminating:  # PodTopologySpread stops counting it (upstream #87621)
+                    self.table.mark_terminating(self._accounted[uid])
                 self.queue.delete(pod)
             elif uid in self._accounted:
                 # Assumed and binding in flight (or waiting at Permit): upstream skips updates
@@ -158,8 +164,7 @@ class Scheduler:
             profile = self.profiles[pod.spec.scheduler_name]
             info = self.pod_info(pod)
             n = max(self.table.n, 1)
-            result = schedule_pod(profile, info, self.table, self._next_start, self.rng,
-                                  explain=self.record_decisions)
+            result = self._schedule_with_nominated(profile, info)
             self._next_start = (self._next_start + result.evaluated) % n
             self.attempts += 1
             cost = (self.config.cycle_base + self.config.per_node_cost * result.evaluated
@@ -173,6 +178,50 @@ class Scheduler:
                 self._reserve_and_permit(queued, profile, result, cycle)
             else:
                 yield from self._post_filter(queued, profile, info, result, cycle)
+
+    def _schedule_with_nominated(self, profile: Profile, info: PodInfo) -> ScheduleResult:
+        """One cycle, with pods nominated by preemption holding their room for equal or higher
+        priority, and the pod's own nominated node tried first (as upstream does)."""
+        pod = info.pod
+        held = []
+        for uid, row in self.nominated.items():
+            other = self.api.store.by_uid(uid)
+            if uid == pod.meta.uid or other is None or other.node_name:
+                continue
+            if other.spec.priority >= pod.spec.priority:
+                other_info = self.pod_info(other)
+                held.append(self.table.assume(row, other, other_info.request, other_info.nonzero))
+        try:
+            own = self.nominated.get(pod.meta.uid)
+            if own is not None and self.table.present[own]:
+                result = schedule_pod(profile, info, self.table, own, self.rng, explain=self.record_decisions,
+                                      only_rows=np.array([own]))
+                if result.node_row >= 0:
+                    return result
+            return schedule_pod(profile, info, self.table, self._next_start, self.rng,
+                                explain=self.record_decisions)
+        finally:
+            for entry in held:
+                self.table.forget(entry)
+
+    def nominate(self, pod: Pod, row: int) -> None:
+        """Set status.nominatedNodeName after a successful preemption."""
+        node = self.table.names[row]
+        self.nominated[pod.meta.uid] = row
+        self.trace.record(self.env.now, "Pod", pod.meta.namespace, pod.meta.name, "nominated", node,
+                          "Preempting", f"nominated to {node}")
+
+        def set_nominated(p: Pod) -> None:
+            p.nominated_node_name = node
+        self.api.update(self.client, pod, set_nominated)
+
+    def clear_nomination(self, pod: Pod) -> None:
+        """Drop a lower-priority pod's nomination to a node a preemptor now claims."""
+        self.nominated.pop(pod.meta.uid, None)
+
+        def clear(p: Pod) -> None:
+            p.nominated_node_name = ""
+        self.api.update(self.client, pod, clear)
 
     # ------------------------------------------------------------------ success path
     def _reserve_and_permit(self, queued: QueuedPodInfo, profile: Profile, result: ScheduleResult,
@@ -190,6 +239,7 @@ class Scheduler:
                 pending.add(plugin.name)
             elif code != Code.SUCCESS:
                 self._unreserve(queued, profile, row)
+                self.queue.readd(queued)  # it left the queue when assumed
                 self._failed(queued, message or "rejected at Permit", cycle)
                 return
         if wait:

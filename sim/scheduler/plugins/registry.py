@@ -17,7 +17,9 @@ from pydantic import ValidationError
 
 from sim.scheduler.framework import Profile
 from sim.scheduler.plugins import names
-from sim.scheduler.plugins.args import ArgsModel, NodeResourcesBalancedAllocationArgs, NodeResourcesFitArgs
+from sim.scheduler.gang import Coscheduling
+from sim.scheduler.plugins.args import (ArgsModel, CoschedulingArgs, NodeResourcesBalancedAllocationArgs,
+                                        NodeResourcesFitArgs)
 from sim.scheduler.plugins.balanced_allocation import BalancedAllocation
 from sim.scheduler.plugins.node_affinity import NodeAffinity
 from sim.scheduler.plugins.node_name import NodeName
@@ -52,6 +54,15 @@ register(names.NODE_AFFINITY, NodeAffinity)
 register(names.NODE_RESOURCES_FIT, NodeResourcesFit.from_args, NodeResourcesFitArgs)
 register(names.NODE_RESOURCES_BALANCED_ALLOCATION, BalancedAllocation.from_args,
          NodeResourcesBalancedAllocationArgs)
+register(names.COSCHEDULING, Coscheduling, CoschedulingArgs)
+
+def _register_default_preemption() -> None:
+    from sim.scheduler.preemption import DefaultPreemption, DefaultPreemptionArgs
+
+    register(names.DEFAULT_PREEMPTION, DefaultPreemption, DefaultPreemptionArgs)
+
+
+_register_default_preemption()
 
 # The default profile's multiPoint plugins in upstream order, with score weights.
 DEFAULT_PLUGINS: tuple[tuple[str, int | None], ...] = (
@@ -136,7 +147,7 @@ def build_profile(config: Any = None, percentage_of_nodes_to_score: int = 0) -> 
         post_filters=[p for p in instances.values() if hasattr(p, "post_filter")],
         permits=[p for p in instances.values() if hasattr(p, "permit")],
         reserves=[p for p in instances.values() if hasattr(p, "reserve")],
-        queue_sort=next((p for p in instances.values() if hasattr(p, "less")), None),
+        queue_sort=next((p for p in instances.values() if hasattr(p, "sort_key")), None),
     )
 
 

@@ -205,7 +205,8 @@ def test_unschedulable_pod_scheduled_when_assigned_pod_deleted() -> None:
     pods = result.trace.pods_frame().set_index("name")
     events = result.to_frame()
     reasons = set(events.loc[(events["name"] == "b") & (events["event"] == "failedScheduling"), "message"])
-    assert reasons == {"0/1 nodes are available: 1 Insufficient cpu."}
+    assert reasons == {"0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: "
+                       "1 No preemption victims found for incoming pod."}
     assert pods.loc["b", "attempts"] >= 1
     deleted, scheduled = pods.loc["a", "deleted"], pods.loc["b", "scheduled"]
     assert deleted < scheduled < deleted + 1.0  # moved by the AssignedPodDelete event, not a timer
