@@ -186,8 +186,8 @@ class Scheduler:
         held = []
         for uid, row in self.nominated.items():
             other = self.api.store.by_uid(uid)
-            if uid == pod.meta.uid or other is None or other.node_name:
-                continue
+            if uid == pod.meta.uid or other is None or other.node_name or uid in self._accounted:
+                continue  # already assumed or bound: its requests are counted on the node
             if other.spec.priority >= pod.spec.priority:
                 other_info = self.pod_info(other)
                 held.append(self.table.assume(row, other, other_info.request, other_info.nonzero))
@@ -227,6 +227,7 @@ class Scheduler:
     def _reserve_and_permit(self, queued: QueuedPodInfo, profile: Profile, result: ScheduleResult,
                             cycle: int) -> None:
         pod, row = queued.pod, result.node_row
+        self.nominated.pop(pod.meta.uid, None)
         self._account(pod, self.table.names[row])
         self.queue.done(pod)
         for plugin in profile.reserves:
