@@ -5,13 +5,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SCENARIO ?= scenarios/serving-basic.yaml
 
-.PHONY: demo test bench lab schema clean help
+.PHONY: demo test bench lab schema clean help cluster cluster-down
 
 help:
 	@echo "make demo    create .venv, run the flagship scenario, write its report"
 	@echo "make test    run the test suite"
 	@echo "make bench   print the benchmark table (also written to bench-results/)"
 	@echo "make schema  regenerate scenarios/schema.json"
+	@echo "make cluster start a real control plane (etcd, apiserver, scheduler, controller-manager, kwok) on loopback"
+	@echo "make cluster-down  stop it"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +35,13 @@ schema: $(STAMP)
 
 clean:
 	rm -rf runs bench-results .pytest_cache
+
+# A real control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kwok) on loopback, built from Go modules into
+# ~/.cache/kubesim; see labs/controlplane/README.md.
+
+cluster:
+	bash labs/controlplane/cluster.sh up
+
+cluster-down:
+	bash labs/controlplane/cluster.sh down
