@@ -116,8 +116,6 @@ class Scheduler:
             elif pod.node_name:
                 if uid not in self._accounted:
                     self._account(pod, pod.node_name)
-                elif pod.terminating:  # PodTopologySpread stops counting it (upstream #87621)
-                    self.table.mark_terminating(self._accounted[uid])
                 self.queue.delete(pod)
             elif uid in self._accounted:
                 # Assumed and binding in flight (or waiting at Permit): upstream skips updates
