@@ -178,23 +178,27 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         if rejected is not None:
             return ScheduleResult(message=f"0/{n} nodes are available: {rejected}.", state=state,
                                   codes=np.full(n, int(Code.UNSCHEDULABLE_AND_UNRESOLVABLE), dtype=np.int8))
-    order = np.roll(all_rows, -(start % n)) if only_rows is None else all_rows
+    # Every filter runs over all nodes at once (vectorised; a node must pass them all).
+    # The round-robin search then takes feasible nodes in order from ``start``, as upstream's
+    # findNodesThatPassFilters does, stopping at numFeasibleNodesToFind.
     feasible = np.ones(n, dtype=bool)
     for plugin in profile.filters:
-        feasible[feasible] = plugin.filter(state, pod, table, order[feasible])
+        feasible &= plugin.filter(state, pod, table, all_rows)
         if not feasible.any():
             break
     positions = np.flatnonzero(feasible)
     if len(positions) == 0:
-        reasons, codes = diagnose(profile, state, pod, table, order)
-        by_row = codes[np.argsort(order)]  # codes of all_rows (ascending rows)
+        reasons, codes = diagnose(profile, state, pod, table, all_rows)
         return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
-                              codes=by_row, state=state)
+                              codes=codes, state=state)
     want = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
     if not profile.scores:
         want = 1
-    chosen = positions[:want]
-    evaluated = int(chosen[-1]) + 1 if len(chosen) == want else n
+    first = start % n if only_rows is None else 0
+    cut = int(np.searchsorted(positions, first))
+    chosen = np.concatenate((positions[cut:], positions[:cut]))[:want] if cut else positions[:want]
+    evaluated = (int(chosen[-1]) - first) % n + 1 if len(chosen) == want else n
+    order = all_rows
     candidates = order[chosen]
     if len(candidates) == 1:
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)

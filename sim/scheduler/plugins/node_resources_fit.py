@@ -79,9 +79,15 @@ class NodeResourcesFit:
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         if pod.unknown_resources:
             return np.zeros(len(rows), dtype=bool)
-        need = pod.request > 0
-        free = table.allocatable[rows][:, need] - table.requested[rows][:, need]
-        return (free >= pod.request[need]).all(axis=1)
+        whole = len(rows) == table.n  # every node present: slice views, no gather
+        ok = np.ones(len(rows), dtype=bool)
+        for col in np.flatnonzero(pod.request > 0).tolist():
+            if whole:
+                free = table.allocatable[: table.n, col] - table.requested[: table.n, col]
+            else:
+                free = table.allocatable[rows, col] - table.requested[rows, col]
+            ok &= free >= pod.request[col]
+        return ok
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
