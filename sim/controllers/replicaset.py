@@ -9,7 +9,7 @@ controller has observed its own creations and deletions.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Generator
 from typing import Any
 
@@ -72,6 +72,9 @@ class ReplicaSetController(Controller):
         self.rng = rng
         self.expectations = Expectations(env)
         self._seen_deleting: set[int] = set()
+        # The pod informer's view, indexed by owner: active pods and the ready ones among them.
+        self._active: dict[int, dict[int, Pod]] = defaultdict(dict)
+        self._ready: dict[int, set[int]] = defaultdict(set)
         api.watch("ReplicaSet", self._on_replicasets)
         api.watch("Pod", self._on_pods)
 
@@ -89,6 +92,7 @@ class ReplicaSetController(Controller):
             if owner is None or owner.kind != "ReplicaSet":
                 continue
             key = (pod.meta.namespace, owner.name)
+            self._index(etype, pod, owner.uid)
             if etype == ADDED:
                 self.expectations.observed(key, add=1)
             elif (etype == DELETED or pod.terminating) and pod.meta.uid not in self._seen_deleting:
@@ -100,16 +104,26 @@ class ReplicaSetController(Controller):
                 self._seen_deleting.discard(pod.meta.uid)
             self.queue.add(key)
 
+    def _index(self, etype: str, pod: Pod, owner_uid: int) -> None:
+        uid = pod.meta.uid
+        if etype == DELETED or not pod.active:
+            self._active[owner_uid].pop(uid, None)
+            self._ready[owner_uid].discard(uid)
+            return
+        self._active[owner_uid][uid] = pod
+        if pod.ready:
+            self._ready[owner_uid].add(uid)
+        else:
+            self._ready[owner_uid].discard(uid)
+
     # ------------------------------------------------------------------ sync
     def sync(self, key: Key) -> Generator[simpy.Event, Any, None]:
         rs: ReplicaSet | None = self.api.store.get("ReplicaSet", *key)
         if rs is None or rs.meta.deletion_time is not None:
             return
-        pods = [p for p in self.api.store.owned_by(rs.meta.uid) if isinstance(p, Pod) and p.active]
         if self.expectations.satisfied(key):
-            yield from self._manage_replicas(rs, key, pods)
-            pods = [p for p in self.api.store.owned_by(rs.meta.uid) if isinstance(p, Pod) and p.active]
-        yield from self._update_status(rs, pods)
+            yield from self._manage_replicas(rs, key, list(self._active[rs.meta.uid].values()))
+        yield from self._update_status(rs)
 
     def _manage_replicas(self, rs: ReplicaSet, key: Key, pods: list[Pod]) -> Generator[simpy.Event, Any, None]:
         diff = len(pods) - rs.replicas
@@ -148,11 +162,16 @@ class ReplicaSetController(Controller):
         )
         return self.call(self.api.create, pod)
 
-    def _update_status(self, rs: ReplicaSet, pods: list[Pod]) -> Generator[simpy.Event, Any, None]:
-        now = self.env.now
-        ready = [p for p in pods if p.ready]
-        available = sum(1 for p in ready if p.ready_time is not None and now - p.ready_time >= rs.min_ready_seconds)
-        status = (len(pods), len(ready), available)
+    def _update_status(self, rs: ReplicaSet) -> Generator[simpy.Event, Any, None]:
+        now, uid = self.env.now, rs.meta.uid
+        ready = self._ready[uid]
+        if rs.min_ready_seconds > 0:
+            pods = self._active[uid]
+            available = sum(1 for u in ready if (t := pods[u].ready_time) is not None
+                            and now - t >= rs.min_ready_seconds)
+        else:
+            available = len(ready)
+        status = (len(self._active[uid]), len(ready), available)
         if rs.min_ready_seconds > 0 and available < len(ready):
             self.queue.add_after((rs.meta.namespace, rs.meta.name), rs.min_ready_seconds)
         if status == (rs.status_replicas, rs.ready_replicas, rs.available_replicas):
