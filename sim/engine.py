@@ -31,6 +31,7 @@ from sim.scenario import NodePool, Scenario
 from sim.scheduler.scheduler import Scheduler
 from sim.timeline import Timeline
 from sim.trace import Trace
+from sim.workloads.training import Rendezvous
 
 __all__ = ["Result", "Simulation", "build_nodes", "run"]
 
@@ -108,6 +109,7 @@ class Simulation:
             env, self.api, self.kcm_client, kcm.concurrent_deployment_syncs, sync_latency)
         self.garbage_collector = GarbageCollector(env, self.api, self.kcm_client)
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
+        self.rendezvous = Rendezvous(env, self.trace, streams.get("training"))
         self.kubelets = self._start_kubelets()
         self.timeline = Timeline(env, self.api, scenario, self.trace)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
@@ -129,7 +131,7 @@ class Simulation:
         kubelets = {}
         for node, phase in zip(self.nodes, phases, strict=True):
             kubelet = Kubelet(self.env, self.api, node, self.scenario.control_plane.kubelet, samplers,
-                              self.trace, phase)
+                              self.trace, phase, self.rendezvous)
             kubelet.register()
             kubelets[node.meta.name] = kubelet
         self.leases.add_nodes(len(self.nodes))

@@ -24,6 +24,7 @@ from sim.config import KubeletConfig
 from sim.distributions import Dist, Sampler
 from sim.etcd import OBJECT_BYTES
 from sim.trace import Trace
+from sim.workloads.training import Rendezvous
 
 __all__ = ["Kubelet", "LeaseHeartbeats", "probe_ready_time"]
 
@@ -60,7 +61,8 @@ class Kubelet:
     """One node's kubelet: registers the node, then runs the pods bound to it."""
 
     def __init__(self, env: simpy.Environment, api: ApiServer, node: Node, config: KubeletConfig,
-                 samplers: _Samplers, trace: Trace, pleg_phase: float) -> None:
+                 samplers: _Samplers, trace: Trace, pleg_phase: float,
+                 rendezvous: Rendezvous | None = None) -> None:
         self.env = env
         self.api = api
         self.node = node
@@ -75,6 +77,7 @@ class Kubelet:
         self._pods: dict[int, int] = {}  # uid -> 0 while its pipeline runs, -1 once stopped
         self._admitted: dict[int, float] = {}  # uid -> when the probe workers started
         self.crashed = False
+        self.rendezvous = rendezvous  # training workers check in here once Running
         api.watch_node_pods(node.meta.name, self._on_pods)
 
     def register(self) -> None:
@@ -88,11 +91,13 @@ class Kubelet:
             if etype == DELETED:
                 self._pods.pop(uid, None)
                 self._admitted.pop(uid, None)
+                self._leave_rendezvous(pod)
             elif uid not in self._pods and not pod.terminating:
                 self._pods[uid] = 0
                 self._admit(pod)
             elif pod.terminating and self._pods.get(uid, -1) >= 0:
                 self._pods[uid] = -1  # stop the pipeline; kill containers
+                self._leave_rendezvous(pod)
                 stop = min(self.samplers.of(pod.spec.behavior.stop_time)(), pod.meta.deletion_grace_seconds or 0)
                 call_later(self.env, stop, self._killed, pod)
 
@@ -176,9 +181,21 @@ class Kubelet:
         self.api.update(self.client, pod, running, record=records)
         if not immediately:
             call_later(self.env, ready_at - self.env.now, self._report_ready, pod)
+        if pod.spec.behavior.rendezvous is not None and self.rendezvous is not None:
+            self.rendezvous.join(pod, self._start_work)  # blocks until its job's peers run
+            return
         run = pod.spec.behavior.run_duration
         if run is not None and pod.spec.restart_policy != "Always":
-            call_later(self.env, self.samplers.of(run)(), self._completed, pod)
+            self._start_work(pod, self.samplers.of(run)())
+
+    def _start_work(self, pod: Pod, seconds: float | None) -> None:
+        """The app starts its work; a pod that may not restart exits after ``seconds``."""
+        if seconds is not None and pod.spec.restart_policy != "Always" and self._alive(pod):
+            call_later(self.env, seconds, self._completed, pod)
+
+    def _leave_rendezvous(self, pod: Pod) -> None:
+        if self.rendezvous is not None and pod.spec.behavior.rendezvous is not None:
+            self.rendezvous.leave(pod)
 
     def _ready_time(self, pod: Pod, started: float) -> float:
         warmup = self.samplers.of(pod.spec.behavior.readiness)()

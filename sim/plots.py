@@ -43,7 +43,8 @@ def _end_time(trace: Trace, pods: Any) -> float:
 def _segments(row: Any, end: float) -> list[tuple[str, float, float]]:
     """(phase, start, stop) bars of one pod's life."""
     t = {k: row[k] for k in ("created", "bound", "pulling", "pulled", "started", "ready", "terminating", "deleted")}
-    stop = t["deleted"] if not np.isnan(t["deleted"]) else end
+    ended = np.fmin(np.fmin(t["deleted"], row["succeeded"]), row["failed"])  # first of the three
+    stop = ended if not np.isnan(ended) else end
     marks = [("pending", t["created"], t["bound"]),
              ("pulling", t["pulling"], t["pulled"]),
              ("starting", t["pulled"] if not np.isnan(t["pulled"]) else t["bound"], t["started"]),

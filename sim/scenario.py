@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from sim.api.manifests import parse_manifest
-from sim.api.objects import Deployment, Pod, ReplicaSet, Service, WorkloadBehavior, key_of
+from sim.api.objects import Deployment, Pod, ReplicaSet, RendezvousSpec, Service, WorkloadBehavior, key_of
 from sim.api.quantity import QuantityError, resource_value
 from sim.config import ControlPlane, Model
 from sim.distributions import ByteSize, Dist, Duration
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 ScenarioError = SourceError
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"  # set by the Job controller on its pods
 PLOTS = ("timeline", "pods", "allocation", "controlplane")
 
 
@@ -95,6 +96,14 @@ class NodePool(Model):
         return value
 
 
+class Rendezvous(Model):
+    """Distributed training: workers block at rendezvous (like torch.distributed init) until
+    ``worldSize`` workers of their job are Running; only then does ``runDuration`` start."""
+
+    group_label: str = Field(JOB_NAME_LABEL, description="Label whose value names the job of a worker.")
+    world_size: int = Field(ge=1, description="Workers of one job that must all be running.")
+
+
 class Behavior(Model):
     """Per-workload behaviour that a manifest cannot express."""
 
@@ -113,10 +122,14 @@ class Behavior(Model):
         description="SIGTERM to exit; capped by terminationGracePeriodSeconds.",
     )
 
+    rendezvous: Rendezvous | None = Field(None, description="Training workers wait for their peers.")
+
     def to_object(self) -> WorkloadBehavior:
         """The frozen form carried by pod specs."""
+        rdzv = self.rendezvous
         return WorkloadBehavior(self.image_size, self.container_start, self.readiness,
-                                self.run_duration, self.stop_time)
+                                self.run_duration, self.stop_time,
+                                None if rdzv is None else RendezvousSpec(rdzv.group_label, rdzv.world_size))
 
 
 class Workload(Model):
@@ -483,7 +496,14 @@ def _load_objects(scenario: Scenario, doc: Located, base_dir: Path) -> list[tupl
 
 
 def _check_references(scenario: Scenario, doc: Located) -> None:
+    from sim.workloads.training import rendezvous_label_problem
+
     by_key = {key_of(obj): obj for _, obj in scenario.objects}
+    for _, obj in scenario.objects:
+        problem = rendezvous_label_problem(obj)
+        if problem is not None:
+            mdoc, base = scenario._origins[key_of(obj)]
+            raise mdoc.error((*base, *problem[0]), problem[1])
     templates = [dict(o.template.labels) for _, o in scenario.objects if isinstance(o, Deployment | ReplicaSet)]
     templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
     for _, obj in scenario.objects:

@@ -353,7 +353,8 @@ def _policy_object(r: _Reader, kind: str, meta: ObjectMeta, m: dict[str, Any],
         return PodDisruptionBudget(meta, _label_selector(r, spec.get("selector"), ("spec", "selector")),
                                    min_available, max_unavailable)
     min_member = int(r.number(spec.get("minMember"), ("spec", "minMember"), 1, 1))
-    timeout = r.number(spec.get("scheduleTimeoutSeconds"), ("spec", "scheduleTimeoutSeconds"), 60, 1)
+    raw_timeout = spec.get("scheduleTimeoutSeconds")  # unset: the plugin's permitWaitingTimeSeconds
+    timeout = None if raw_timeout is None else r.number(raw_timeout, ("spec", "scheduleTimeoutSeconds"), 60, 1)
     return PodGroup(meta, min_member, timeout)
 
 

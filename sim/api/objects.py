@@ -26,6 +26,7 @@ __all__ = [
     "PodGroup",
     "PriorityClass",
     "Probe",
+    "RendezvousSpec",
     "ReplicaSet",
     "Service",
     "Taint",
@@ -123,6 +124,17 @@ class Container:
 
 
 @dataclass(frozen=True, slots=True)
+class RendezvousSpec:
+    """Distributed-training workers that start work only once ``world_size`` of them run.
+
+    Workers are one job when they share a namespace and the value of label ``group_label``.
+    """
+
+    group_label: str
+    world_size: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorkloadBehavior:
     """What a manifest cannot say: image sizes and how long the app takes to start."""
 
@@ -131,6 +143,7 @@ class WorkloadBehavior:
     readiness: Any = None  # Dist: app warm-up before its readiness probe can pass
     run_duration: Any = None  # Dist or None: runs forever
     stop_time: Any = None  # Dist: SIGTERM to exit
+    rendezvous: RendezvousSpec | None = None  # None: work starts when the container runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +309,7 @@ class PodGroup:
 
     meta: ObjectMeta
     min_member: int
-    schedule_timeout_seconds: float = 60.0
+    schedule_timeout_seconds: float | None = None  # None: Coscheduling's permitWaitingTimeSeconds
     kind: str = "PodGroup"
 
 

@@ -204,6 +204,19 @@ class SchedulingQueue:
         """The pod was deleted or bound elsewhere."""
         self.done(pod)
 
+    def activate(self, uids: list[int]) -> int:
+        """Move these pods from unschedulablePods or backoffQ straight to activeQ, ignoring
+        their backoff (upstream's Activate, used for a plugin's PodsToActivate)."""
+        moved = 0
+        for uid in uids:
+            info = self._infos.get(uid)
+            if info is None or info.where not in ("unschedulable", "backoff"):
+                continue
+            self._unschedulable.pop(uid, None)
+            self._push_active(info)
+            moved += 1
+        return moved
+
     def move_all_to_active_or_backoff(self, event: str) -> int:
         """A cluster event that may make pods schedulable; returns how many moved."""
         self.move_request_cycle = self.scheduling_cycle

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,7 @@ class Scheduler:
             self.profiles[profile.scheduler_name] = profile
         sort = next((p.queue_sort for p in self.profiles.values() if p.queue_sort is not None), None)
         self.queue = SchedulingQueue(env, config, sort_key=getattr(sort, "sort_key", None))
+        self._pod_handlers: list[Callable[[list[tuple[str, Any]]], None]] = []
         for profile in self.profiles.values():
             for plugin in {id(p): p for p in (*profile.filters, *(p for p, _ in profile.scores),
                                               *profile.pre_filters, *profile.post_filters,
@@ -100,7 +102,14 @@ class Scheduler:
                 self.table.update_node(node)
         self.queue.move_all_to_active_or_backoff("NodeChange")
 
+    def add_pod_handler(self, handler: Callable[[list[tuple[str, Any]]], None]) -> None:
+        """Let a plugin share the scheduler's pod informer (one SharedInformerFactory upstream):
+        ``handler`` gets each batch of pod events just before the scheduler handles it."""
+        self._pod_handlers.append(handler)
+
     def _on_pods(self, events: list[tuple[str, Any]]) -> None:
+        for handler in self._pod_handlers:
+            handler(events)
         freed = False
         for etype, pod in events:
             uid = pod.meta.uid

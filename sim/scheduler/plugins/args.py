@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["ArgsModel", "NodeResourcesBalancedAllocationArgs", "NodeResourcesFitArgs", "ResourceSpec",
+__all__ = ["ArgsModel", "CoschedulingArgs", "NodeResourcesBalancedAllocationArgs", "NodeResourcesFitArgs", "ResourceSpec",
            "ScoringStrategy", "UtilizationShapePoint"]
 
 
@@ -72,3 +72,67 @@ class NodeResourcesBalancedAllocationArgs(ArgsModel):
     """Args of NodeResourcesBalancedAllocation."""
 
     resources: list[ResourceSpec] = Field(default_factory=_default_resources)
+
+
+class CoschedulingArgs(ArgsModel):
+    """Args of Coscheduling (kubernetes-sigs/scheduler-plugins apis/config/v1/types.go, defaults.go).
+
+    ``permitWaitingTimeSeconds`` is how long a gang member waits at Permit when its PodGroup
+    sets no ``scheduleTimeoutSeconds``; ``podGroupBackoffSeconds`` > 0 keeps a group that
+    failed out of PreFilter for that long; ``podGroupRejectPercentage`` is the share of
+    minMember still unassigned at or below which a failing pod does not reject its group.
+    """
+
+    permit_waiting_time_seconds: int = Field(60, ge=0)
+    pod_group_backoff_seconds: int = Field(0, ge=0)
+    pod_group_reject_percentage: int = Field(10, ge=0, le=100)
+
+
+class DefaultSpreadConstraint(ArgsModel):
+    """One of PodTopologySpreadArgs.defaultConstraints: a topologySpreadConstraint without a
+    labelSelector (the selector is deduced per pod from its Services and owner)."""
+
+    max_skew: int = Field(ge=1)
+    topology_key: str = Field(min_length=1)
+    when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"]
+    min_domains: int | None = Field(None, ge=1)
+    node_affinity_policy: Literal["Honor", "Ignore"] | None = None
+    node_taints_policy: Literal["Honor", "Ignore"] | None = None
+    match_label_keys: list[str] = Field(default_factory=list)
+    label_selector: dict | None = None
+
+    @model_validator(mode="after")
+    def _no_selector(self) -> DefaultSpreadConstraint:
+        if self.label_selector is not None:
+            raise ValueError("labelSelector must not be set: it is deduced for each pod")
+        return self
+
+
+class PodTopologySpreadArgs(ArgsModel):
+    """Args of PodTopologySpread (validation.ValidatePodTopologySpreadArgs; v1 defaults.go).
+
+    ``defaultingType`` System uses the built-in hostname/zone constraints and then allows no
+    ``defaultConstraints``; unset, it is List when constraints are given and System otherwise.
+    """
+
+    default_constraints: list[DefaultSpreadConstraint] = Field(default_factory=list)
+    defaulting_type: Literal["System", "List"] | None = None
+
+    @model_validator(mode="after")
+    def _defaulting(self) -> PodTopologySpreadArgs:
+        if self.defaulting_type is None:
+            object.__setattr__(self, "defaulting_type", "List" if self.default_constraints else "System")
+        if self.defaulting_type == "System" and self.default_constraints:
+            raise ValueError("defaultConstraints must be empty when defaultingType is System")
+        pairs = [(c.topology_key, c.when_unsatisfiable) for c in self.default_constraints]
+        if len(pairs) != len(set(pairs)):
+            raise ValueError("defaultConstraints repeat a (topologyKey, whenUnsatisfiable) pair")
+        return self
+
+
+class InterPodAffinityArgs(ArgsModel):
+    """Args of InterPodAffinity: the score weight of existing pods' required affinity terms that
+    the incoming pod matches, and whether to skip existing pods' preferred terms."""
+
+    hard_pod_affinity_weight: int = Field(1, ge=0, le=100)
+    ignore_preferred_terms_of_existing_pods: bool = False

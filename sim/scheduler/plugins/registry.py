@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from sim.scheduler.framework import Profile
 from sim.scheduler.plugins import names
-from sim.scheduler.plugins.args import (ArgsModel, NodeResourcesBalancedAllocationArgs,
+from sim.scheduler.gang import Coscheduling
+from sim.scheduler.plugins.args import (ArgsModel, CoschedulingArgs, NodeResourcesBalancedAllocationArgs,
                                         NodeResourcesFitArgs)
 from sim.scheduler.plugins.balanced_allocation import BalancedAllocation
 from sim.scheduler.plugins.node_affinity import NodeAffinity
@@ -53,6 +54,7 @@ register(names.NODE_AFFINITY, NodeAffinity)
 register(names.NODE_RESOURCES_FIT, NodeResourcesFit.from_args, NodeResourcesFitArgs)
 register(names.NODE_RESOURCES_BALANCED_ALLOCATION, BalancedAllocation.from_args,
          NodeResourcesBalancedAllocationArgs)
+register(names.COSCHEDULING, Coscheduling, CoschedulingArgs)
 
 def _register_default_preemption() -> None:
     from sim.scheduler.preemption import DefaultPreemption, DefaultPreemptionArgs
