@@ -33,12 +33,27 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark("flagship", "scenarios/serving-basic.yaml", "6 nodes, 20 pods, 10 min"),
     Benchmark("startup-1k", "scenarios/scale/startup-1k.yaml", "1,000 nodes, 10,000 pods, 15 min"),
+    Benchmark("schedule-5k", "scenarios/scale/schedule-5k.yaml", "5,000 nodes, 10,000 pods, full default profile"),
 ]
 
 _CHILD = """
 import json, resource, sys, time
+import sim.scheduler.scheduler as scheduler_module
 from sim import load_scenario
 from sim.engine import Simulation
+
+cycles = {"n": 0, "wall": 0.0}
+real_schedule_pod = scheduler_module.schedule_pod
+
+def timed_schedule_pod(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return real_schedule_pod(*args, **kwargs)
+    finally:
+        cycles["wall"] += time.perf_counter() - start
+        cycles["n"] += 1
+
+scheduler_module.schedule_pod = timed_schedule_pod
 scenario = load_scenario(sys.argv[1])
 sim = Simulation(scenario)
 result = sim.run()
@@ -46,7 +61,9 @@ s = result.summary
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"wall_time_s": s["wall_time_s"], "sim_time_s": s["sim_time_s"], "events": s["events"],
                   "pods": s["pods_created"], "pod_startup_p50_s": s["pod_startup_p50_s"],
-                  "pod_startup_p99_s": s["pod_startup_p99_s"], "peak_rss_bytes": rss}))
+                  "pod_startup_p99_s": s["pod_startup_p99_s"], "peak_rss_bytes": rss,
+                  "nodes": s["nodes"], "cycles": cycles["n"],
+                  "schedule_us_per_pod": 1e6 * cycles["wall"] / max(cycles["n"], 1)}))
 """
 
 
@@ -77,12 +94,13 @@ def _print_table(rows: list[dict[str, Any]], machine: dict[str, Any]) -> None:
     table = Table(title=f"kubesim benchmarks (commit {machine['commit']}, {machine['cpus']} cpus, "
                         f"Python {machine['python']})")
     for col in ("benchmark", "scenario", "wall s", "sim s", "speed-up", "events/s", "peak RSS MiB",
-                "startup p50 s", "startup p99 s"):
+                "startup p50 s", "startup p99 s", "sched µs/pod", "sched pods/wall-s"):
         table.add_column(col, justify="left" if col in ("benchmark", "scenario") else "right")
     for r in rows:
         table.add_row(r["name"], r["note"], f"{r['wall_time_s']:.2f}", f"{r['sim_time_s']:g}", f"{r['speedup']:,}x",
                       f"{r['events_per_s']:,}", f"{r['peak_rss_bytes'] / 2**20:,.0f}",
-                      f"{r['pod_startup_p50_s']:.3f}", f"{r['pod_startup_p99_s']:.3f}")
+                      f"{r['pod_startup_p50_s']:.3f}", f"{r['pod_startup_p99_s']:.3f}",
+                      f"{r['schedule_us_per_pod']:.0f}", f"{1e6 / r['schedule_us_per_pod']:,.0f}")
     Console(width=160).print(table)
 
 
