@@ -126,6 +126,11 @@ class ControllerManagerConfig(Model):
         description="CPU time of one controller sync before its API calls.",
     )
     burst_replicas: int = Field(500, ge=1, description="ReplicaSet BurstReplicas (500 per sync).")
+    volume_provisioning: Dist = Field(
+        default_factory=lambda: _lognormal("5s", "20s"),
+        description="A claim's dynamic provisioning: the CSI driver creates the disk and the "
+        "PV controller binds it (typical cloud block storage; no upstream default).",
+    )
 
 
 class KubeletConfig(Model):
@@ -133,6 +138,9 @@ class KubeletConfig(Model):
 
     node_status_update_frequency: Duration = Field(10.0, description="(10s)")
     node_status_report_frequency: Duration = Field(300.0, description="(5m)")
+    node_status_max_images: int = Field(
+        50, ge=-1, description="nodeStatusMaxImages (50): largest images listed in status.images; -1 all."
+    )
     node_lease_duration_seconds: int = Field(40, ge=1, description="(40); renewed every 1/4.")
     kube_api_qps: float = Field(50.0, gt=0, description="kubeAPIQPS (50).")
     kube_api_burst: int = Field(100, ge=1, description="kubeAPIBurst (100).")

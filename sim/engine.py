@@ -24,8 +24,10 @@ from sim.config import KUBERNETES_VERSION
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.replicaset import ReplicaSetController
+from sim.controllers.volume import PersistentVolumeController
 from sim.distributions import Sampler
 from sim.kubelet import Kubelet, LeaseHeartbeats, _Samplers
+from sim.nodestatus import IMAGE_CACHE_UPDATE_PERIOD, node_status_images, runtime_image_name
 from sim.rng import Streams
 from sim.scenario import NodePool, Scenario
 from sim.scheduler.scheduler import Scheduler
@@ -41,10 +43,14 @@ DEFAULT_MAX_PODS = 110
 ALLOCATION_MATRIX_MAX_NODES = 1000
 
 
-def build_nodes(pools: list[NodePool]) -> list[Node]:
-    """Node objects for every pool: names ``<pool>-<i>``, zones round-robin, standard labels."""
+def build_nodes(pools: list[NodePool], default_image_size: int = 50 * 1024**2,
+                max_images: int = 50) -> list[Node]:
+    """Node objects for every pool: names ``<pool>-<i>``, zones round-robin, standard labels,
+    and the pool's images in status.images under their runtime names."""
     nodes = []
     for pool in pools:
+        sizes = pool.images if isinstance(pool.images, dict) else dict.fromkeys(pool.images, default_image_size)
+        images = node_status_images({runtime_image_name(name): size for name, size in sizes.items()}, max_images)
         capacity = {name: resource_value(name, qty) for name, qty in pool.capacity.items()}
         capacity.setdefault("pods", DEFAULT_MAX_PODS)
         allocatable = dict(capacity)
@@ -59,8 +65,7 @@ def build_nodes(pools: list[NodePool]) -> list[Node]:
                 labels[ZONE_LABEL] = pool.zones[i % len(pool.zones)]
             nodes.append(Node(meta=ObjectMeta(name=name, namespace="", labels=labels),
                               allocatable=dict(allocatable), capacity=dict(capacity), taints=taints,
-                              pool=pool.name, price_per_hour=pool.price_per_hour,
-                              images=frozenset(pool.images)))
+                              pool=pool.name, price_per_hour=pool.price_per_hour, images=images))
     return nodes
 
 
@@ -96,7 +101,8 @@ class Simulation:
         cp = scenario.control_plane
         env, streams = self.env, self.streams
         self.api = ApiServer(env, cp, streams, self.trace)
-        self.nodes = build_nodes(scenario.cluster.node_pools)
+        self.nodes = build_nodes(scenario.cluster.node_pools, cp.kubelet.default_image_size,
+                                 cp.kubelet.node_status_max_images)
         self.scheduler = Scheduler(env, self.api, cp.scheduler, self._resource_names(),
                                    streams.get("scheduler"), self.trace, scenario.outputs.decisions)
         kcm = cp.controller_manager
@@ -108,6 +114,10 @@ class Simulation:
         self.deployment_controller = DeploymentController(
             env, self.api, self.kcm_client, kcm.concurrent_deployment_syncs, sync_latency)
         self.garbage_collector = GarbageCollector(env, self.api, self.kcm_client)
+        self.volume_controller = PersistentVolumeController(
+            env, self.api, self.kcm_client, sync_latency,
+            Sampler(kcm.volume_provisioning, streams.get("volume-provisioning")), streams.get("persistentvolume"),
+            self.trace)
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
         self.rendezvous = Rendezvous(env, self.trace, streams.get("training"))
         self.kubelets = self._start_kubelets()
@@ -128,10 +138,15 @@ class Simulation:
         samplers = _Samplers(self.scenario.control_plane.kubelet, rng)
         period = self.scenario.control_plane.kubelet.pleg_relist_period
         phases = rng.uniform(0, period, len(self.nodes)).tolist()
+        # when each kubelet's node-status loop (10 s) and image-cache loop (30 s) tick
+        status_rng = self.streams.get("node-status")
+        status = status_rng.uniform(0, self.scenario.control_plane.kubelet.node_status_update_frequency,
+                                    len(self.nodes)).tolist()
+        cache = status_rng.uniform(0, IMAGE_CACHE_UPDATE_PERIOD, len(self.nodes)).tolist()
         kubelets = {}
-        for node, phase in zip(self.nodes, phases, strict=True):
+        for node, phase, status_phase, cache_phase in zip(self.nodes, phases, status, cache, strict=True):
             kubelet = Kubelet(self.env, self.api, node, self.scenario.control_plane.kubelet, samplers,
-                              self.trace, phase, self.rendezvous)
+                              self.trace, phase, self.rendezvous, (status_phase, cache_phase))
             kubelet.register()
             kubelets[node.meta.name] = kubelet
         self.leases.add_nodes(len(self.nodes))

@@ -5,7 +5,10 @@ A pod bound to a node is admitted, gets its sandbox, pulls its images (serialise
 node by default, cached afterwards), starts its containers, is seen running at the next
 PLEG relist, and becomes Ready at the first readiness probe after the app has warmed up.
 Each step is a scheduled callback, not a process, so an idle node costs nothing; all node
-leases renew from one heartbeat process.
+leases renew from one heartbeat process. Pulled images reach the Node's status.images at the
+next image-cache refresh and status tick (sim/nodestatus.py), where the scheduler sees them. A training worker (``behavior.rendezvous``) checks
+in with the cluster-wide rendezvous once Running and starts its run clock only when its
+whole job has (sim/workloads/training.py).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sim.clock import call_later
 from sim.config import KubeletConfig
 from sim.distributions import Dist, Sampler
 from sim.etcd import OBJECT_BYTES
+from sim.nodestatus import ImageStatusReporter, runtime_image_name
 from sim.trace import Trace
 from sim.workloads.training import Rendezvous
 
@@ -62,7 +66,7 @@ class Kubelet:
 
     def __init__(self, env: simpy.Environment, api: ApiServer, node: Node, config: KubeletConfig,
                  samplers: _Samplers, trace: Trace, pleg_phase: float,
-                 rendezvous: Rendezvous | None = None) -> None:
+                 rendezvous: Rendezvous | None = None, status_phases: tuple[float, float] = (0.0, 0.0)) -> None:
         self.env = env
         self.api = api
         self.node = node
@@ -70,7 +74,9 @@ class Kubelet:
         self.samplers = samplers
         self.trace = trace
         self.client = Client(f"kubelet/{node.meta.name}", config.kube_api_qps, config.kube_api_burst)
-        self.images: set[str] = set(node.images)
+        self.images: set[str] = set(node.images)  # runtime names (nodestatus.runtime_image_name)
+        self.image_status = ImageStatusReporter(env, api, self.client, node, config.node_status_max_images,
+                                                config.node_status_update_frequency, *status_phases)
         self._pulling: dict[str, float] = {}
         self._pull_free_at = 0.0
         self._pleg_phase = pleg_phase
@@ -119,19 +125,20 @@ class Kubelet:
         container = containers[index]
         policy = self.config.image_pull_policy or container.image_pull_policy
         image = container.image
+        ref = runtime_image_name(image)  # the runtime looks images up by their normalised name
         now = self.env.now
-        if policy == "Never" and image not in self.images:
+        if policy == "Never" and ref not in self.images:
             self._fail(pod, "ErrImageNeverPull", f'Container image "{image}" is not present with pull policy of Never')
             return
-        if policy == "IfNotPresent" and image in self.images:
+        if policy == "IfNotPresent" and ref in self.images:
             self._record(pod, "pulled", "Pulled", f'Container image "{image}" already present on machine')
             self._pull_images(pod, index + 1)
             return
         # The Pulling event is emitted when the pull is requested, before any wait in the
         # serial puller's queue; a pull of an image already in flight shares its bytes.
         self._record(pod, "pulling", "Pulling", f'Pulling image "{image}"')
-        in_flight = self._pulling.get(image)
-        size = 0 if image in self.images or in_flight is not None else (
+        in_flight = self._pulling.get(ref)
+        size = 0 if ref in self.images or in_flight is not None else (
             pod.spec.behavior.image_size or self.config.default_image_size)
         start = max(now, self._pull_free_at) if self.config.serialize_image_pulls else now
         end = start + self.samplers.pull_overhead() + size / self.config.registry_bandwidth
@@ -139,13 +146,15 @@ class Kubelet:
             end = max(end, in_flight)
         if self.config.serialize_image_pulls:
             self._pull_free_at = end
-        self._pulling[image] = max(end, in_flight or 0.0)
+        self._pulling[ref] = max(end, in_flight or 0.0)
         call_later(self.env, end - now, self._pulled, pod, index, image, end - start, end - now)
 
     def _pulled(self, pod: Pod, index: int, image: str, took: float, waited: float) -> None:
-        self.images.add(image)
-        if self._pulling.get(image, 0.0) <= self.env.now:
-            self._pulling.pop(image, None)
+        ref = runtime_image_name(image)
+        self.images.add(ref)
+        self.image_status.pulled(ref, pod.spec.behavior.image_size or self.config.default_image_size)
+        if self._pulling.get(ref, 0.0) <= self.env.now:
+            self._pulling.pop(ref, None)
         if self._alive(pod):
             self._record(pod, "pulled", "Pulled",
                          f'Successfully pulled image "{image}" in {took:.3f}s ({waited:.3f}s including waiting)')

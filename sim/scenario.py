@@ -7,6 +7,7 @@ wanted. Every problem is reported at load time as ``file:line: field: what was e
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -85,7 +86,11 @@ class NodePool(Model):
         default_factory=list, description="Nodes spread round-robin; sets topology.kubernetes.io/zone."
     )
     price_per_hour: float = Field(0.0, ge=0, description="Price of one node-hour.")
-    images: list[str] = Field(default_factory=list, description="Images already on every node.")
+    images: list[str] | dict[str, ByteSize] = Field(
+        default_factory=list,
+        description="Images already on every node: names (each of the kubelet's defaultImageSize) "
+        "or a mapping of name to size, e.g. {\"vllm/vllm-openai:v0.6.3\": 8Gi}.",
+    )
 
     @field_validator("capacity")
     @classmethod
@@ -121,7 +126,6 @@ class Behavior(Model):
         default_factory=lambda: Dist(dist="constant", value="500ms"),
         description="SIGTERM to exit; capped by terminationGracePeriodSeconds.",
     )
-
     rendezvous: Rendezvous | None = Field(None, description="Training workers wait for their peers.")
 
     def to_object(self) -> WorkloadBehavior:
@@ -162,7 +166,8 @@ class _Action(Model):
 
 
 _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaSet",
-               "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service"}
+               "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service",
+               "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim"}
 
 
 class ScaleAction(_Action):
@@ -250,6 +255,20 @@ class Scenario(Model):
     def objects(self) -> list[tuple[float, Pod | ReplicaSet | Deployment | Service]]:
         """(apply time, object) for every manifest of every workload, in file order."""
         return self._objects
+
+    def manifests(self) -> list[tuple[float, str, dict[str, Any]]]:
+        """(apply time, namespace, manifest) for every object, in ``objects`` order.
+
+        The manifests are copies of the mappings the YAML loader read (``--set`` overrides
+        included), for tools that send them to a real API server (``labs.replay``)."""
+        out = []
+        for at, obj in self._objects:
+            doc, base = self._origins[key_of(obj)]
+            data = doc.data
+            for part in base:
+                data = data[part]
+            out.append((at, obj.meta.namespace, copy.deepcopy(data)))
+        return out
 
     @property
     def source(self) -> str:

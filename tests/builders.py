@@ -17,7 +17,20 @@ from typing import Any
 
 import numpy as np
 
-from sim.api.objects import Container, Node, ObjectMeta, Pod, PodSpec, Taint, Toleration
+from sim.api.objects import (
+    Container,
+    HostPort,
+    Node,
+    ObjectMeta,
+    OwnerReference,
+    Pod,
+    PodAffinity,
+    PodAffinityTerm,
+    PodSpec,
+    Taint,
+    Toleration,
+    TopologySpreadConstraint,
+)
 from sim.api.quantity import resource_value
 from sim.api.selectors import Requirement, Selector
 from sim.scheduler.framework import CycleState, PodInfo
@@ -96,6 +109,73 @@ class PodWrapper:
         self._spec["priority"] = value
         return self
 
+    def ports(self, *ports: HostPort | int, image: str = "registry.k8s.io/pause:3.10") -> PodWrapper:
+        """A container publishing these host ports (an int is a TCP port on every address)."""
+        host_ports = tuple(p if isinstance(p, HostPort) else HostPort(p) for p in ports)
+        self._containers.append(Container(f"c{len(self._containers)}", image, host_ports=host_ports))
+        return self
+
+    def init_container(self, image: str = "registry.k8s.io/pause:3.10", *ports: HostPort | int,
+                       restart_policy: str = "") -> PodWrapper:
+        """An init container (a sidecar with ``restart_policy="Always"``), optionally with host ports."""
+        host_ports = tuple(p if isinstance(p, HostPort) else HostPort(p) for p in ports)
+        self._inits.append(Container(f"i{len(self._inits)}", image, host_ports=host_ports,
+                                     restart_policy=restart_policy))
+        return self
+
+    def claims(self, *names: str) -> PodWrapper:
+        """Mount these PersistentVolumeClaims (spec.volumes[].persistentVolumeClaim.claimName)."""
+        self._spec["persistent_volume_claims"] = (*self._spec.get("persistent_volume_claims", ()), *names)
+        return self
+
+    def label(self, key: str, value: str) -> PodWrapper:
+        """Add a pod label."""
+        self._meta.labels[key] = value
+        return self
+
+    def owner(self, kind: str, name: str, uid: int) -> PodWrapper:
+        """Set the controller ownerReference."""
+        self._meta.owner = OwnerReference(kind, name, uid)
+        return self
+
+    def terminating(self, at: float = 0.0) -> PodWrapper:
+        """Set ``metadata.deletionTimestamp``."""
+        self._meta.deletion_time = at
+        return self
+
+    def spread(self, max_skew: int, key: str, when: str = "DoNotSchedule",
+               selector: Mapping[str, str] | Selector | None = None, **kw: Any) -> PodWrapper:
+        """Append a topologySpreadConstraint (``kw``: min_domains, node_affinity_policy,
+        node_taints_policy, match_label_keys); a mapping selector becomes matchLabels."""
+        constraint = TopologySpreadConstraint(max_skew, key, when, _selector(selector), **kw)
+        self._spec["topology_spread_constraints"] = (*self._spec.get("topology_spread_constraints", ()),
+                                                     constraint)
+        return self
+
+    def affinity(self, key: str, selector: Mapping[str, str] | Selector | None, weight: int | None = None,
+                 **kw: Any) -> PodWrapper:
+        """Append a podAffinity term, required unless ``weight`` is given (``kw``: namespaces,
+        namespace_selector, match_label_keys, mismatch_label_keys)."""
+        return self._pod_affinity("pod_affinity", key, selector, weight, kw)
+
+    def anti_affinity(self, key: str, selector: Mapping[str, str] | Selector | None, weight: int | None = None,
+                      **kw: Any) -> PodWrapper:
+        """Append a podAntiAffinity term, required unless ``weight`` is given."""
+        return self._pod_affinity("pod_anti_affinity", key, selector, weight, kw)
+
+    def _pod_affinity(self, field: str, key: str, selector: Mapping[str, str] | Selector | None,
+                      weight: int | None, kw: dict[str, Any]) -> PodWrapper:
+        if isinstance(kw.get("namespace_selector"), Mapping):
+            kw["namespace_selector"] = _selector(kw["namespace_selector"])
+        kw["namespaces"] = tuple(kw.get("namespaces", ()))
+        term = PodAffinityTerm(key, _selector(selector), **kw)
+        old = self._spec.get(field, PodAffinity())
+        if weight is None:
+            self._spec[field] = PodAffinity((*old.required, term), old.preferred)
+        else:
+            self._spec[field] = PodAffinity(old.required, (*old.preferred, (weight, term)))
+        return self
+
     def obj(self) -> Pod:
         """The Pod; pod-level requests are max(sum of containers, each init container)."""
         containers = tuple(self._containers) or (Container("c0", "registry.k8s.io/pause:3.10"),)
@@ -115,6 +195,10 @@ class PodWrapper:
         return Pod(meta=replace(self._meta, labels=dict(self._meta.labels)), spec=spec)
 
 
+def _selector(value: Mapping[str, str] | Selector | None) -> Selector | None:
+    return Selector.from_labels(value) if isinstance(value, Mapping) else value
+
+
 class NodeWrapper:
     """Builds a ``Node`` (allocatable = capacity unless set separately)."""
 
@@ -125,6 +209,7 @@ class NodeWrapper:
         self._labels: dict[str, str] = {HOSTNAME: name}
         self._taints: list[Taint] = []
         self._unschedulable = False
+        self._images: dict[str, int] = {}
 
     def capacity(self, mapping: Mapping[str, Quantity] | None = None, **kw: Quantity) -> NodeWrapper:
         """Set capacity (``pods`` defaults to 110 as the kubelet's maxPods)."""
@@ -147,6 +232,11 @@ class NodeWrapper:
         self._taints.append(Taint(key, value, effect))
         return self
 
+    def images(self, sizes: Mapping[str, int]) -> NodeWrapper:
+        """Set status.images (runtime image name -> size in bytes)."""
+        self._images = dict(sizes)
+        return self
+
     def unschedulable(self, value: bool = True) -> NodeWrapper:
         """Cordon the node (``spec.unschedulable``)."""
         self._unschedulable = value
@@ -157,7 +247,7 @@ class NodeWrapper:
         capacity = dict(self._capacity or {"cpu": 0, "memory": 0, "pods": 110})
         return Node(meta=ObjectMeta(name=self._name, namespace="", labels=dict(self._labels)),
                     allocatable=dict(self._allocatable or capacity), capacity=capacity,
-                    taints=tuple(self._taints), unschedulable=self._unschedulable)
+                    taints=tuple(self._taints), unschedulable=self._unschedulable, images=self._images)
 
 
 def make_pod(name: str = "p", namespace: str = "default") -> PodWrapper:

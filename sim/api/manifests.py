@@ -15,6 +15,7 @@ from sim.api.objects import (
     Container,
     Deployment,
     DeploymentStrategy,
+    HostPort,
     ObjectMeta,
     Pod,
     PodDisruptionBudget,
@@ -30,6 +31,8 @@ from sim.api.objects import (
 )
 from sim.api.quantity import QuantityError, resource_value
 from sim.api.selectors import OPERATORS, Requirement, Selector
+from sim.api.spread_affinity import parse_pod_affinity, parse_topology_spread
+from sim.api.storage import parse_persistent_volume_claim, parse_pod_volumes, parse_storage_class
 from sim.yamlio import Located, SourceError
 
 __all__ = ["SUPPORTED_KINDS", "parse_manifest", "template_hash"]
@@ -42,8 +45,11 @@ SUPPORTED_KINDS = {
     "PriorityClass": "scheduling.k8s.io/v1",
     "PodDisruptionBudget": "policy/v1",
     "PodGroup": "scheduling.x-k8s.io/v1alpha1",
+    "StorageClass": "storage.k8s.io/v1",
+    "PersistentVolumeClaim": "v1",
 }
-CLUSTER_SCOPED = {"PriorityClass"}
+CLUSTER_SCOPED = {"PriorityClass", "StorageClass"}
+PROTOCOLS = ("TCP", "UDP", "SCTP")
 POD_GROUP_LABEL = "scheduling.x-k8s.io/pod-group"
 MAX_USER_PRIORITY = 1_000_000_000  # scheduling.HighestUserDefinablePriority
 
@@ -137,7 +143,30 @@ def _probe(r: _Reader, value: Any, path: Path) -> Probe | None:
     )
 
 
-def _container(r: _Reader, value: Any, path: Path) -> Container:
+def _host_ports(r: _Reader, value: Any, path: Path, host_network: bool) -> tuple[HostPort, ...]:
+    """ports[] with a hostPort; with hostNetwork the hostPort defaults to the containerPort."""
+    out = []
+    for i, item in enumerate(r.sequence(value, path)):
+        p = r.mapping(item, (*path, i))
+        if p.get("containerPort") is None:
+            raise r.fail((*path, i, "containerPort"), "required field is missing")
+        container_port = int(r.number(p.get("containerPort"), (*path, i, "containerPort"), 0, 1))
+        if container_port > 65535:
+            raise r.fail((*path, i, "containerPort"), f"must be between 1 and 65535, got {container_port}")
+        host_port = int(r.number(p.get("hostPort"), (*path, i, "hostPort"), 0))
+        if host_port > 65535:
+            raise r.fail((*path, i, "hostPort"), f"must be between 0 and 65535, got {host_port}")
+        if host_network and host_port == 0:
+            host_port = container_port
+        protocol = r.string(p.get("protocol"), (*path, i, "protocol")) or "TCP"
+        if protocol not in PROTOCOLS:
+            raise r.fail((*path, i, "protocol"), f"expected TCP, UDP or SCTP, got {protocol!r}")
+        if host_port:
+            out.append(HostPort(host_port, protocol, r.string(p.get("hostIP"), (*path, i, "hostIP"))))
+    return tuple(out)
+
+
+def _container(r: _Reader, value: Any, path: Path, host_network: bool = False, init: bool = False) -> Container:
     m = r.mapping(value, path)
     name = r.string(m.get("name"), (*path, "name"), required=True)
     image = r.string(m.get("image"), (*path, "image"), required=True)
@@ -151,10 +180,10 @@ def _container(r: _Reader, value: Any, path: Path) -> Container:
     policy = r.string(m.get("imagePullPolicy"), (*path, "imagePullPolicy")) or default_policy
     if policy not in ("Always", "IfNotPresent", "Never"):
         raise r.fail((*path, "imagePullPolicy"), f"expected Always, IfNotPresent or Never, got {policy!r}")
-    ports = tuple(
-        int(p["hostPort"]) for p in r.sequence(m.get("ports"), (*path, "ports"))
-        if isinstance(p, dict) and p.get("hostPort")
-    )
+    restart_policy = r.string(m.get("restartPolicy"), (*path, "restartPolicy"))
+    if restart_policy and (not init or restart_policy != "Always"):
+        raise r.fail((*path, "restartPolicy"), "only init containers may set restartPolicy, and only to Always"
+                     f" (a sidecar), got {restart_policy!r}")
     return Container(
         name=name,
         image=image,
@@ -162,7 +191,8 @@ def _container(r: _Reader, value: Any, path: Path) -> Container:
         limits=limits,
         image_pull_policy=policy,
         readiness_probe=_probe(r, m.get("readinessProbe"), (*path, "readinessProbe")),
-        host_ports=ports,
+        host_ports=_host_ports(r, m.get("ports"), (*path, "ports"), host_network),
+        restart_policy=restart_policy,
     )
 
 
@@ -238,13 +268,15 @@ def _tolerations(r: _Reader, value: Any, path: Path) -> tuple[Toleration, ...]:
 def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavior) -> PodSpec:
     """core/v1 PodSpec -> the shared, frozen ``PodSpec``."""
     m = r.mapping(value, path)
-    containers = tuple(_container(r, c, (*path, "containers", i))
+    host_network = bool(m.get("hostNetwork", False))
+    containers = tuple(_container(r, c, (*path, "containers", i), host_network)
                        for i, c in enumerate(r.sequence(m.get("containers"), (*path, "containers"))))
     if not containers:
         raise r.fail((*path, "containers"), "a pod needs at least one container")
-    inits = tuple(_container(r, c, (*path, "initContainers", i))
+    inits = tuple(_container(r, c, (*path, "initContainers", i), host_network, init=True)
                   for i, c in enumerate(r.sequence(m.get("initContainers"), (*path, "initContainers"))))
     required, preferred = _affinity(r, m.get("affinity"), (*path, "affinity"))
+    affinity = r.mapping(m.get("affinity"), (*path, "affinity"))
     restart = r.string(m.get("restartPolicy"), (*path, "restartPolicy")) or "Always"
     if restart not in ("Always", "OnFailure", "Never"):
         raise r.fail((*path, "restartPolicy"), f"expected Always, OnFailure or Never, got {restart!r}")
@@ -256,6 +288,11 @@ def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavio
         required_node_affinity=required,
         preferred_node_affinity=preferred,
         tolerations=_tolerations(r, m.get("tolerations"), (*path, "tolerations")),
+        topology_spread_constraints=parse_topology_spread(r, m.get("topologySpreadConstraints"),
+                                                          (*path, "topologySpreadConstraints")),
+        pod_affinity=parse_pod_affinity(r, affinity.get("podAffinity"), (*path, "affinity", "podAffinity")),
+        pod_anti_affinity=parse_pod_affinity(r, affinity.get("podAntiAffinity"),
+                                             (*path, "affinity", "podAntiAffinity")),
         node_name=r.string(m.get("nodeName"), (*path, "nodeName")),
         scheduler_name=r.string(m.get("schedulerName"), (*path, "schedulerName")) or "default-scheduler",
         priority=int(r.number(m.get("priority"), (*path, "priority"), 0, -(2**31))),
@@ -264,6 +301,7 @@ def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavio
         termination_grace_period_seconds=r.number(
             m.get("terminationGracePeriodSeconds"), (*path, "terminationGracePeriodSeconds"), 30),
         behavior=behavior,
+        persistent_volume_claims=parse_pod_volumes(r, m.get("volumes"), (*path, "volumes")),
     )
 
 
@@ -376,6 +414,10 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
     spec = r.mapping(m.get("spec"), ("spec",))
     if kind in ("PriorityClass", "PodDisruptionBudget", "PodGroup"):
         return _policy_object(r, kind, meta, m, spec)
+    if kind == "StorageClass":
+        return parse_storage_class(r, meta, m)
+    if kind == "PersistentVolumeClaim":
+        return parse_persistent_volume_claim(r, meta, spec)
     if kind == "Pod":
         pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)

@@ -7,6 +7,7 @@ Deployment) that the control plane acts on. Pods made from one template share a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +17,16 @@ __all__ = [
     "Container",
     "Deployment",
     "DeploymentStrategy",
+    "HostPort",
     "Node",
     "ObjectMeta",
     "OwnerReference",
+    "PersistentVolumeClaim",
     "Pod",
     "PodSpec",
     "PodTemplate",
+    "PodAffinity",
+    "PodAffinityTerm",
     "PodDisruptionBudget",
     "PodGroup",
     "PriorityClass",
@@ -29,14 +34,17 @@ __all__ = [
     "RendezvousSpec",
     "ReplicaSet",
     "Service",
+    "StorageClass",
     "Taint",
     "Toleration",
+    "TopologySpreadConstraint",
     "WorkloadBehavior",
     "key_of",
 ]
 
 # Pod phases (core/v1 PodPhase)
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
+SELECTED_NODE_ANNOTATION = "volume.kubernetes.io/selected-node"  # set by the scheduler
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +119,20 @@ class Probe:
 
 
 @dataclass(frozen=True, slots=True)
+class HostPort:
+    """A container port published on the node (ports[] with hostPort > 0)."""
+
+    port: int
+    protocol: str = "TCP"
+    host_ip: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """(host IP, protocol, port) with upstream's defaults: 0.0.0.0 (all addresses) and TCP."""
+        return (self.host_ip or "0.0.0.0", self.protocol or "TCP", self.port)
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     """spec.containers[]: image, requests (scheduler units) and readiness probe."""
 
@@ -120,7 +142,8 @@ class Container:
     limits: tuple[tuple[str, int], ...] = ()
     image_pull_policy: str = "IfNotPresent"
     readiness_probe: Probe | None = None
-    host_ports: tuple[int, ...] = ()
+    host_ports: tuple[HostPort, ...] = ()
+    restart_policy: str = ""  # init containers only: "Always" makes a sidecar
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +170,51 @@ class WorkloadBehavior:
 
 
 @dataclass(frozen=True, slots=True)
+class TopologySpreadConstraint:
+    """spec.topologySpreadConstraints[]: at most ``max_skew`` more matching pods in one domain.
+
+    ``label_selector`` None is an unset selector (matches no pod); ``min_domains`` None counts
+    as 1, and the inclusion policies None as upstream's defaults (affinity Honor, taints Ignore).
+    """
+
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: str  # DoNotSchedule (Filter) or ScheduleAnyway (Score)
+    label_selector: Selector | None = None
+    min_domains: int | None = None
+    node_affinity_policy: str | None = None  # Honor | Ignore
+    node_taints_policy: str | None = None  # Honor | Ignore
+    match_label_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PodAffinityTerm:
+    """A podAffinityTerm: pods matching ``label_selector`` in the chosen namespaces, per topology domain.
+
+    Namespaces default to the pod's own when both ``namespaces`` and ``namespace_selector`` are
+    unset; a ``namespace_selector`` of ``Selector()`` means every namespace.
+    """
+
+    topology_key: str
+    label_selector: Selector | None = None  # None: matches no pod
+    namespaces: tuple[str, ...] = ()
+    namespace_selector: Selector | None = None
+    match_label_keys: tuple[str, ...] = ()
+    mismatch_label_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PodAffinity:
+    """spec.affinity.podAffinity or podAntiAffinity: required terms and weighted preferred terms."""
+
+    required: tuple[PodAffinityTerm, ...] = ()
+    preferred: tuple[tuple[int, PodAffinityTerm], ...] = ()  # (weight 1..100, term)
+
+    def __bool__(self) -> bool:
+        return bool(self.required or self.preferred)
+
+
+@dataclass(frozen=True, slots=True)
 class PodSpec:
     """The scheduling-relevant, immutable part of a pod, shared by pods of one template."""
 
@@ -157,6 +225,9 @@ class PodSpec:
     required_node_affinity: tuple[Selector, ...] = ()
     preferred_node_affinity: tuple[tuple[int, Selector], ...] = ()
     tolerations: tuple[Toleration, ...] = ()
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
+    pod_affinity: PodAffinity = PodAffinity()
+    pod_anti_affinity: PodAffinity = PodAffinity()
     node_name: str = ""
     scheduler_name: str = "default-scheduler"
     priority: int = 0
@@ -165,11 +236,23 @@ class PodSpec:
     restart_policy: str = "Always"
     termination_grace_period_seconds: float = 30.0
     behavior: WorkloadBehavior = field(default_factory=WorkloadBehavior)
+    persistent_volume_claims: tuple[str, ...] = ()  # spec.volumes[].persistentVolumeClaim.claimName
+
+    @property
+    def host_ports(self) -> tuple[HostPort, ...]:
+        """Ports the pod holds on its node: containers' and sidecars' (util.GetHostPorts)."""
+        sidecars = tuple(p for c in self.init_containers if c.restart_policy == "Always" for p in c.host_ports)
+        return sidecars + tuple(p for c in self.containers for p in c.host_ports)
 
     @property
     def request_map(self) -> dict[str, int]:
         """Effective pod requests: max(sum of containers, any init container), per resource."""
         return dict(self.requests)
+
+    @property
+    def has_pod_affinity(self) -> bool:
+        """Whether the pod has any pod affinity or anti-affinity term (NodeInfo.PodsWithAffinity)."""
+        return bool(self.pod_affinity) or bool(self.pod_anti_affinity)
 
 
 @dataclass(slots=True)
@@ -221,7 +304,7 @@ class Node:
     ready: bool = True
     pool: str = ""
     price_per_hour: float = 0.0
-    images: frozenset[str] = frozenset()
+    images: Mapping[str, int] = field(default_factory=dict)  # status.images: name -> sizeBytes
     kind: str = "Node"
 
 
@@ -311,6 +394,53 @@ class PodGroup:
     min_member: int
     schedule_timeout_seconds: float | None = None  # None: Coscheduling's permitWaitingTimeSeconds
     kind: str = "PodGroup"
+
+
+@dataclass(slots=True)
+class StorageClass:
+    """storage.k8s.io/v1 StorageClass (cluster-scoped): who provisions volumes, when and where.
+
+    ``allowed_topologies`` are ORed terms of ``In`` requirements on node labels; empty allows
+    every node. The ``storageclass.kubernetes.io/is-default-class`` annotation marks the default.
+    """
+
+    meta: ObjectMeta
+    provisioner: str
+    volume_binding_mode: str = "Immediate"  # or WaitForFirstConsumer
+    allowed_topologies: tuple[Selector, ...] = ()
+    reclaim_policy: str = "Delete"
+    kind: str = "StorageClass"
+
+    @property
+    def is_default(self) -> bool:
+        """Marked as the cluster's default class."""
+        return self.meta.annotations.get("storageclass.kubernetes.io/is-default-class") == "true"
+
+
+@dataclass(slots=True)
+class PersistentVolumeClaim:
+    """core/v1 PersistentVolumeClaim, with the dynamically provisioned volume folded in.
+
+    kubesim does not model PersistentVolume objects: once provisioned, ``volume_name`` names
+    the volume and ``zone`` is where it lives (the PV's zone label and node affinity; "" for a
+    volume reachable from every node). ``storage_class_name`` None is an unset class (the
+    default class is assigned later), "" an explicit "no class".
+    """
+
+    meta: ObjectMeta
+    storage_class_name: str | None = None
+    storage: int = 0  # spec.resources.requests.storage, bytes
+    access_modes: tuple[str, ...] = ("ReadWriteOnce",)
+    phase: str = "Pending"  # status.phase: Pending, Bound
+    volume_name: str = ""  # spec.volumeName once bound
+    zone: str = ""
+    kind: str = "PersistentVolumeClaim"
+
+    @property
+    def selected_node(self) -> str:
+        """The scheduler's volume.kubernetes.io/selected-node annotation (WaitForFirstConsumer)."""
+        return self.meta.annotations.get(SELECTED_NODE_ANNOTATION, "")
+
 
 
 def key_of(obj: Any) -> tuple[str, str, str]:

@@ -8,6 +8,7 @@ toleration checks run once per signature, not once per node.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -66,9 +67,21 @@ class NodeTable:
         self.pod_sig_labels: list[tuple[str, dict[str, str]]] = []
         self.pod_sig_counts: list[np.ndarray] = []
         self._pod_sig_ids: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
-        self.host_ports: dict[int, dict[int, int]] = {}
+        # Pods with pod (anti-)affinity (NodeInfo.PodsWithAffinity), grouped by (label signature,
+        # podAffinity, podAntiAffinity): the inter-pod plugins read existing pods' terms per group.
+        self.affinity_groups: list[tuple[int, Any, Any]] = []
+        self.affinity_group_counts: list[np.ndarray] = []
+        self._affinity_group_ids: dict[tuple[int, Any, Any], int] = {}
+        # Terminating pods per label signature: PodTopologySpread does not count them.
+        self.terminating_sig_counts: dict[int, np.ndarray] = {}
+        self._terminating: set[int] = set()
+        self.pods_version = 0  # bumped on every assume/forget, so per-cycle plugin state can tell
+        self.host_ports: dict[int, dict[tuple[str, str, int], int]] = {}  # row -> (ip, protocol, port) -> pods
+        # The cache's image states (ImageStateSummary): per image name its size (as first
+        # reported) and the rows whose node status lists it; per row its status.images.
         self.image_sizes: dict[str, int] = {}
-        self.node_images: list[frozenset[str]] = []
+        self.image_rows: dict[str, set[int]] = {}
+        self.node_images: list[Mapping[str, int]] = []
         self._domains: dict[str, tuple[int, np.ndarray, list[str]]] = {}
 
     # ------------------------------------------------------------------ nodes
@@ -82,16 +95,20 @@ class NodeTable:
             self.names.append(node.meta.name)
             self.nodes.append(node)
             self.pods_on.append({})
-            self.node_images.append(frozenset())
+            self.node_images.append({})
             self.index[node.meta.name] = row
         self.nodes[row] = node
         self.update_node(node)
         self.present[row] = True
         return row
 
-    def update_node(self, node: Node) -> None:
-        """Refresh a node's allocatable, labels, taints and schedulability."""
+    def update_node(self, node: Node) -> bool:
+        """Refresh a node's allocatable, labels, taints, schedulability and images; True if any
+        but the images changed (upstream's nodeSchedulingPropertiesChange: an update that only
+        lists new images is no cluster event for the scheduling queue)."""
         row = self.index[node.meta.name]
+        before = (self.allocatable[row].tobytes(), int(self.label_sig[row]), int(self.taint_sig[row]),
+                  bool(self.unschedulable[row]))
         for name, amount in node.allocatable.items():
             col = self.column.get(name)
             if col is not None:
@@ -100,15 +117,33 @@ class NodeTable:
         self.label_sig[row] = self._sig(self._label_sig_ids, self.sig_labels, labels, dict(labels))
         self.taint_sig[row] = self._sig(self._taint_sig_ids, self.sig_taints, node.taints, node.taints)
         self.unschedulable[row] = node.unschedulable
-        self.node_images[row] = node.images
+        self._set_images(row, node.images)
         self.version += 1
+        return before != (self.allocatable[row].tobytes(), int(self.label_sig[row]), int(self.taint_sig[row]),
+                          bool(self.unschedulable[row]))
 
     def remove_node(self, name: str) -> None:
         """Mark a node gone; its row stays so indexes remain stable."""
         row = self.index.get(name)
         if row is not None:
             self.present[row] = False
+            self._set_images(row, {})
             self.version += 1
+
+    def _set_images(self, row: int, images: Mapping[str, int]) -> None:
+        """Replace a node's reported images, keeping the per-image node sets current."""
+        old = self.node_images[row]
+        if old is images:
+            return
+        for name in old.keys() - images.keys():
+            rows = self.image_rows[name]
+            rows.discard(row)
+            if not rows:
+                del self.image_rows[name], self.image_sizes[name]
+        for name in images.keys() - old.keys():
+            self.image_rows.setdefault(name, set()).add(row)
+            self.image_sizes.setdefault(name, images[name])
+        self.node_images[row] = images
 
     def _sig(self, ids: dict[Any, int], values: list[Any], key: Any, value: Any) -> int:
         sig = ids.get(key)
@@ -132,10 +167,15 @@ class NodeTable:
             grown = np.zeros(new, dtype=old.dtype)
             grown[:cap] = old
             setattr(self, name, grown)
-        for i, counts in enumerate(self.pod_sig_counts):
+        for arrays in (self.pod_sig_counts, self.affinity_group_counts):
+            for i, counts in enumerate(arrays):
+                grown = np.zeros(new, dtype=counts.dtype)
+                grown[:cap] = counts
+                arrays[i] = grown
+        for sig, counts in self.terminating_sig_counts.items():
             grown = np.zeros(new, dtype=counts.dtype)
             grown[:cap] = counts
-            self.pod_sig_counts[i] = grown
+            self.terminating_sig_counts[sig] = grown
 
     # ------------------------------------------------------------------ pods
     def request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -171,10 +211,14 @@ class NodeTable:
         self.nonzero_requested[row] += nonzero
         self.pods_on[row][pod.meta.uid] = entry
         self.pod_sig_counts[entry.sig][row] += 1
-        for container in pod.spec.containers:
-            for port in container.host_ports:
-                ports = self.host_ports.setdefault(row, {})
-                ports[port] = ports.get(port, 0) + 1
+        if pod.spec.has_pod_affinity:
+            self.affinity_group_counts[self._affinity_group(entry.sig, pod)][row] += 1
+        if pod.terminating:
+            self.mark_terminating(entry)
+        self.pods_version += 1
+        for host_port in pod.spec.host_ports:
+            ports = self.host_ports.setdefault(row, {})
+            ports[host_port.key] = ports.get(host_port.key, 0) + 1
         return entry
 
     def forget(self, entry: PodEntry) -> None:
@@ -184,11 +228,38 @@ class NodeTable:
         self.nonzero_requested[row] -= entry.nonzero
         self.pods_on[row].pop(entry.pod.meta.uid, None)
         self.pod_sig_counts[entry.sig][row] -= 1
-        for container in entry.pod.spec.containers:
-            for port in container.host_ports:
-                self.host_ports[row][port] -= 1
-                if not self.host_ports[row][port]:
-                    del self.host_ports[row][port]
+        if entry.pod.spec.has_pod_affinity:
+            self.affinity_group_counts[self._affinity_group(entry.sig, entry.pod)][row] -= 1
+        if entry.pod.meta.uid in self._terminating:
+            self._terminating.discard(entry.pod.meta.uid)
+            self.terminating_sig_counts[entry.sig][row] -= 1
+        self.pods_version += 1
+        for host_port in entry.pod.spec.host_ports:
+            ports = self.host_ports[row]
+            ports[host_port.key] -= 1
+            if not ports[host_port.key]:
+                del ports[host_port.key]
+
+    def mark_terminating(self, entry: PodEntry) -> None:
+        """Note that an accounted pod got a deletionTimestamp (once per pod)."""
+        uid = entry.pod.meta.uid
+        if uid in self._terminating:
+            return
+        self._terminating.add(uid)
+        counts = self.terminating_sig_counts.get(entry.sig)
+        if counts is None:
+            counts = self.terminating_sig_counts[entry.sig] = np.zeros(self.allocatable.shape[0], dtype=np.int32)
+        counts[entry.row] += 1
+        self.pods_version += 1
+
+    def _affinity_group(self, sig: int, pod: Pod) -> int:
+        key = (sig, pod.spec.pod_affinity, pod.spec.pod_anti_affinity)
+        group = self._affinity_group_ids.get(key)
+        if group is None:
+            group = self._affinity_group_ids[key] = len(self.affinity_groups)
+            self.affinity_groups.append(key)
+            self.affinity_group_counts.append(np.zeros(self.allocatable.shape[0], dtype=np.int32))
+        return group
 
     # ------------------------------------------------------------------ topology
     def matching_pods_per_node(self, namespaces: frozenset[str] | None, selector: Any) -> np.ndarray:

@@ -217,11 +217,19 @@ class SchedulingQueue:
             moved += 1
         return moved
 
-    def move_all_to_active_or_backoff(self, event: str) -> int:
-        """A cluster event that may make pods schedulable; returns how many moved."""
+    def move_all_to_active_or_backoff(self, event: str, hint: Callable[[Pod], bool] | None = None) -> int:
+        """A cluster event that may make pods schedulable; returns how many moved.
+
+        ``hint`` plays a QueueingHint: only pods it returns True for leave unschedulablePods.
+        """
         self.move_request_cycle = self.scheduling_cycle
-        moved = list(self._unschedulable.values())
-        self._unschedulable.clear()
+        if hint is None:
+            moved = list(self._unschedulable.values())
+            self._unschedulable.clear()
+        else:
+            moved = [info for info in self._unschedulable.values() if hint(info.pod)]
+            for info in moved:
+                del self._unschedulable[info.pod.meta.uid]
         for info in moved:
             self._requeue(info)
         return len(moved)

@@ -93,14 +93,18 @@ class Scheduler:
 
     # ------------------------------------------------------------------ informers
     def _on_nodes(self, events: list[tuple[str, Any]]) -> None:
+        changed = False
         for etype, node in events:
             if etype == DELETED:
                 self.table.remove_node(node.meta.name)
+                changed = True
             elif etype == ADDED:
                 self.table.add_node(node)
-            else:
-                self.table.update_node(node)
-        self.queue.move_all_to_active_or_backoff("NodeChange")
+                changed = True
+            else:  # a status update that only lists new images moves no pod
+                changed |= self.table.update_node(node)
+        if changed:
+            self.queue.move_all_to_active_or_backoff("NodeChange")
 
     def add_pod_handler(self, handler: Callable[[list[tuple[str, Any]]], None]) -> None:
         """Let a plugin share the scheduler's pod informer (one SharedInformerFactory upstream):
@@ -125,6 +129,8 @@ class Scheduler:
             elif pod.node_name:
                 if uid not in self._accounted:
                     self._account(pod, pod.node_name)
+                elif pod.terminating:  # PodTopologySpread stops counting it (upstream #87621)
+                    self.table.mark_terminating(self._accounted[uid])
                 self.queue.delete(pod)
             elif uid in self._accounted:
                 # Assumed and binding in flight (or waiting at Permit): upstream skips updates

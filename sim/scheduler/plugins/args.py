@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-__all__ = ["ArgsModel", "CoschedulingArgs", "NodeResourcesBalancedAllocationArgs", "NodeResourcesFitArgs", "ResourceSpec",
+__all__ = ["ArgsModel", "CoschedulingArgs", "DefaultSpreadConstraint", "InterPodAffinityArgs",
+           "NodeResourcesBalancedAllocationArgs", "NodeResourcesFitArgs", "PodTopologySpreadArgs", "ResourceSpec",
            "ScoringStrategy", "UtilizationShapePoint"]
 
 
@@ -120,7 +121,7 @@ class PodTopologySpreadArgs(ArgsModel):
 
     @model_validator(mode="after")
     def _defaulting(self) -> PodTopologySpreadArgs:
-        if self.defaulting_type is None:
+        if self.defaulting_type is None:  # SetDefaults_PodTopologySpreadArgs; the model is frozen
             object.__setattr__(self, "defaulting_type", "List" if self.default_constraints else "System")
         if self.defaulting_type == "System" and self.default_constraints:
             raise ValueError("defaultConstraints must be empty when defaultingType is System")
@@ -132,7 +133,8 @@ class PodTopologySpreadArgs(ArgsModel):
 
 class InterPodAffinityArgs(ArgsModel):
     """Args of InterPodAffinity: the score weight of existing pods' required affinity terms that
-    the incoming pod matches, and whether to skip existing pods' preferred terms."""
+    the incoming pod matches (config/v1 defaults.go: 1), and whether to skip existing pods'
+    preferred terms when the pod has none of its own (default false)."""
 
     hard_pod_affinity_weight: int = Field(1, ge=0, le=100)
     ignore_preferred_terms_of_existing_pods: bool = False

@@ -20,12 +20,19 @@ from sim.scheduler.plugins import names
 from sim.scheduler.gang import Coscheduling
 from sim.scheduler.plugins.args import (ArgsModel, CoschedulingArgs, NodeResourcesBalancedAllocationArgs,
                                         NodeResourcesFitArgs)
+from sim.scheduler.plugins.args import InterPodAffinityArgs, PodTopologySpreadArgs
 from sim.scheduler.plugins.balanced_allocation import BalancedAllocation
+from sim.scheduler.plugins.image_locality import ImageLocality
+from sim.scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from sim.scheduler.plugins.node_affinity import NodeAffinity
 from sim.scheduler.plugins.node_name import NodeName
+from sim.scheduler.plugins.node_ports import NodePorts
 from sim.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from sim.scheduler.plugins.node_unschedulable import NodeUnschedulable
+from sim.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from sim.scheduler.plugins.taint_toleration import TaintToleration
+from sim.scheduler.plugins.volume_binding import VolumeBinding, VolumeBindingArgs
+from sim.scheduler.plugins.volume_zone import VolumeZone
 
 __all__ = ["DEFAULT_PLUGINS", "NOT_MODELLED", "REGISTRY", "PluginSpec", "build_profile", "default_profile",
            "not_modelled", "register", "validate_args"]
@@ -51,9 +58,15 @@ register(names.NODE_UNSCHEDULABLE, NodeUnschedulable)
 register(names.NODE_NAME, NodeName)
 register(names.TAINT_TOLERATION, TaintToleration)
 register(names.NODE_AFFINITY, NodeAffinity)
+register(names.NODE_PORTS, NodePorts)
+register(names.VOLUME_BINDING, VolumeBinding.from_args, VolumeBindingArgs)
+register(names.VOLUME_ZONE, VolumeZone)
+register(names.IMAGE_LOCALITY, ImageLocality)
 register(names.NODE_RESOURCES_FIT, NodeResourcesFit.from_args, NodeResourcesFitArgs)
 register(names.NODE_RESOURCES_BALANCED_ALLOCATION, BalancedAllocation.from_args,
          NodeResourcesBalancedAllocationArgs)
+register(names.POD_TOPOLOGY_SPREAD, PodTopologySpread.from_args, PodTopologySpreadArgs)
+register(names.INTER_POD_AFFINITY, InterPodAffinity.from_args, InterPodAffinityArgs)
 register(names.COSCHEDULING, Coscheduling, CoschedulingArgs)
 
 def _register_default_preemption() -> None:

@@ -1,0 +1,127 @@
+"""Pod matching for inter-pod plugins: models pkg/scheduler/framework/types.go (AffinityTerm) and
+podtopologyspread/common.go (countPodsMatchSelector).
+
+Shared by PodTopologySpread and InterPodAffinity: which existing pods a selector picks, per
+node and per topology domain. Pods are matched once per label signature (namespace +
+labels), not once per pod: the matching signatures of a selector are cached per NodeTable
+and extended as new signatures appear, and counting is a sum of the signatures' per-node
+count arrays.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.api.objects import Pod, PodAffinityTerm
+from sim.api.selectors import Requirement, Selector
+from sim.scheduler.nodetable import NodeTable
+
+__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "matching_per_row",
+           "matching_sigs", "namespace_labels", "resolve_term", "sig_rows", "with_label_keys"]
+
+# Set by the API server on every namespace since 1.22; kubesim has no Namespace objects, so
+# this is the only label a namespaceSelector can see.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+_SIG_CACHE: weakref.WeakKeyDictionary[NodeTable, dict[PodMatcher, tuple[int, list[int]]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def namespace_labels(namespace: str) -> dict[str, str]:
+    """The labels a namespace carries in kubesim."""
+    return {NAMESPACE_NAME_LABEL: namespace}
+
+
+@dataclass(frozen=True, slots=True)
+class PodMatcher:
+    """Pods in ``namespaces`` (or in namespaces matching ``namespace_selector``) whose labels match
+    ``selector``; a None selector matches no pod, a None namespace selector no namespace."""
+
+    namespaces: frozenset[str]
+    selector: Selector | None
+    namespace_selector: Selector | None = None
+    topology_key: str = ""
+
+    def matches(self, namespace: str, labels: Mapping[str, str]) -> bool:
+        """AffinityTerm.Matches: the namespace is chosen, then the labels must match."""
+        if self.selector is None:
+            return False
+        chosen = namespace in self.namespaces or (
+            self.namespace_selector is not None and self.namespace_selector.matches(namespace_labels(namespace)))
+        return chosen and self.selector.matches(labels)
+
+    def matches_pod(self, pod: Pod) -> bool:
+        """Whether ``pod`` itself matches."""
+        return self.matches(pod.meta.namespace, pod.meta.labels)
+
+
+def with_label_keys(selector: Selector | None, labels: Mapping[str, str], match_keys: tuple[str, ...],
+                    mismatch_keys: tuple[str, ...] = ()) -> Selector | None:
+    """matchLabelKeys add ``key in (pod's value)``, mismatchLabelKeys ``key notin (...)``; keys the
+    pod lacks are skipped, and an unset selector stays unset."""
+    if selector is None:
+        return None
+    extra = [Requirement(k, "In", (labels[k],)) for k in match_keys if k in labels]
+    extra += [Requirement(k, "NotIn", (labels[k],)) for k in mismatch_keys if k in labels]
+    return Selector(tuple(extra) + selector.requirements) if extra else selector
+
+
+def resolve_term(term: PodAffinityTerm, namespace: str, labels: Mapping[str, str]) -> PodMatcher:
+    """The affinity term of a pod in ``namespace`` with ``labels`` as a matcher: namespaces
+    default to the pod's own when neither ``namespaces`` nor ``namespaceSelector`` is set, and
+    match/mismatchLabelKeys take the pod's values."""
+    namespaces = frozenset(term.namespaces)
+    if not term.namespaces and term.namespace_selector is None:
+        namespaces = frozenset((namespace,))
+    selector = with_label_keys(term.label_selector, labels, term.match_label_keys, term.mismatch_label_keys)
+    return PodMatcher(namespaces, selector, term.namespace_selector, term.topology_key)
+
+
+def matching_sigs(table: NodeTable, matcher: PodMatcher) -> list[int]:
+    """The pod label signatures ``matcher`` picks (cached per table, extended incrementally)."""
+    cache = _SIG_CACHE.setdefault(table, {})
+    scanned, sigs = cache.get(matcher, (0, []))
+    total = len(table.pod_sig_labels)
+    if scanned < total:
+        sigs = sigs + [s for s in range(scanned, total) if matcher.matches(*table.pod_sig_labels[s])]
+        cache[matcher] = (total, sigs)
+    return sigs
+
+
+def matching_per_row(table: NodeTable, matcher: PodMatcher, skip_terminating: bool = False) -> np.ndarray:
+    """Per node row, how many pods ``matcher`` picks (optionally not counting terminating pods)."""
+    n = table.n
+    total = np.zeros(n, dtype=np.int64)
+    for sig in matching_sigs(table, matcher):
+        total += table.pod_sig_counts[sig][:n]
+        if skip_terminating and sig in table.terminating_sig_counts:
+            total -= table.terminating_sig_counts[sig][:n]
+    return total
+
+
+def sig_rows(table: NodeTable, sigs: list[int]) -> np.ndarray:
+    """Per node row, how many pods of these label signatures it runs."""
+    total = np.zeros(table.n, dtype=np.int64)
+    for sig in sigs:
+        total += table.pod_sig_counts[sig][: table.n]
+    return total
+
+
+def domain_totals(table: NodeTable, key: str, per_row: np.ndarray,
+                  eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(domain id per row or -1, sum of ``per_row`` over the eligible rows of each domain) for
+    topology key ``key``."""
+    ids, values = table.domains(key)
+    ok = eligible & (ids >= 0)
+    sums = np.bincount(ids[ok], weights=per_row[ok], minlength=len(values))
+    return ids, np.rint(sums).astype(np.int64)
+
+
+def domains_seen(table: NodeTable, key: str, eligible: np.ndarray) -> np.ndarray:
+    """Per domain of ``key``, whether any eligible row lies in it."""
+    ids, values = table.domains(key)
+    return np.bincount(ids[eligible & (ids >= 0)], minlength=len(values)) > 0

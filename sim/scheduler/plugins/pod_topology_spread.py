@@ -1,0 +1,277 @@
+"""PodTopologySpread: models pkg/scheduler/framework/plugins/podtopologyspread (plugin.go, common.go,
+filtering.go, scoring.go), Kubernetes 1.36.
+
+Filter (``whenUnsatisfiable: DoNotSchedule``): for each constraint, count the pods its selector
+matches (same namespace, not terminating) over the *eligible* nodes, i.e. nodes carrying every
+constraint's topology key, matching the pod's node affinity (nodeAffinityPolicy Honor, the
+default) and, with nodeTaintsPolicy Honor, tolerated. A node passes when
+``count(its domain) + (1 if the pod matches the selector) - global minimum <= maxSkew``, the
+global minimum being 0 when fewer than ``minDomains`` domains exist. Example: zones a/b/c hold
+2/1/0 matching pods and maxSkew is 1, so zone c passes (0+1-0 = 1), zone b fails (1+1-0 = 2).
+
+Score (``ScheduleAnyway``): a candidate scores, per constraint, ``count * ln(domains + 2) +
+maxSkew - 1`` and the totals are reversed so the emptiest domain gets 100. Pods with no
+constraints that belong to a Service, ReplicaSet, ReplicationController or StatefulSet get the
+system defaults: hostname maxSkew 3 and zone maxSkew 5, both ScheduleAnyway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.api.objects import Pod, TopologySpreadConstraint
+from sim.api.selectors import Selector
+from sim.scheduler.framework import MAX_NODE_SCORE, Code, CycleState, PodInfo
+from sim.scheduler.nodetable import HOSTNAME, NodeTable
+from sim.scheduler.plugins.args import PodTopologySpreadArgs
+from sim.scheduler.plugins.names import POD_TOPOLOGY_SPREAD
+from sim.scheduler.plugins.node_affinity import NodeAffinity
+from sim.scheduler.plugins.pod_events import register_pod_added_hint
+from sim.scheduler.plugins.pod_matching import (
+    PodMatcher,
+    domain_totals,
+    domains_seen,
+    matching_per_row,
+    with_label_keys,
+)
+from sim.scheduler.plugins.taint_toleration import TaintToleration
+
+__all__ = ["ERR_REASON_CONSTRAINTS_NOT_MATCH", "ERR_REASON_NODE_LABEL_NOT_MATCH", "SYSTEM_DEFAULT_CONSTRAINTS",
+           "PodTopologySpread", "default_selector"]
+
+ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
+ERR_REASON_NODE_LABEL_NOT_MATCH = ERR_REASON_CONSTRAINTS_NOT_MATCH + " (missing required label)"
+ZONE = "topology.kubernetes.io/zone"
+SYSTEM_DEFAULT_CONSTRAINTS = (
+    TopologySpreadConstraint(max_skew=3, topology_key=HOSTNAME, when_unsatisfiable="ScheduleAnyway"),
+    TopologySpreadConstraint(max_skew=5, topology_key=ZONE, when_unsatisfiable="ScheduleAnyway"),
+)
+_NO_DOMAIN_MIN = 2**31 - 1  # no eligible domain: every skew is negative, every node passes
+_SELECTOR_OWNERS = ("ReplicaSet", "ReplicationController", "StatefulSet")
+
+
+@dataclass(frozen=True, slots=True)
+class _Constraint:
+    """A constraint with its selector resolved for one pod (common.go's topologySpreadConstraint)."""
+
+    max_skew: int
+    key: str
+    selector: Selector | None  # with matchLabelKeys merged; None matches nothing
+    matcher: PodMatcher  # the pod's namespace; an empty selector counts no pod
+    self_match: bool
+    min_domains: int
+    honor_affinity: bool
+    honor_taints: bool
+
+
+def default_selector(pod: Pod, store: Any) -> Selector | None:
+    """helper.DefaultSelector: the selectors of the pod's Services merged, plus its
+    ReplicaSet/ReplicationController/StatefulSet owner's selector; None when that is empty."""
+    labels: dict[str, str] = {}
+    for svc in store.list("Service"):
+        if svc.meta.namespace == pod.meta.namespace and not svc.selector.empty \
+                and svc.selector.matches(pod.meta.labels):
+            labels.update({req.key: req.values[0] for req in svc.selector.requirements})
+    requirements = Selector.from_labels(labels).requirements
+    owner = pod.meta.owner
+    if owner is not None and owner.kind in _SELECTOR_OWNERS:
+        selector = getattr(store.by_uid(owner.uid), "selector", None)
+        if selector is not None:
+            requirements += selector.requirements
+    return Selector(requirements) if requirements else None
+
+
+def _resolve(c: TopologySpreadConstraint, pod: Pod, selector: Selector | None, label_keys: bool) -> _Constraint:
+    if label_keys:
+        selector = with_label_keys(selector, pod.meta.labels, c.match_label_keys)
+    counted = None if selector is None or selector.empty else selector  # countPodsMatchSelector
+    return _Constraint(
+        max_skew=c.max_skew, key=c.topology_key, selector=selector,
+        matcher=PodMatcher(frozenset((pod.meta.namespace,)), counted),
+        self_match=selector is not None and selector.matches(pod.meta.labels),
+        min_domains=c.min_domains or 1,
+        honor_affinity=c.node_affinity_policy != "Ignore",
+        honor_taints=c.node_taints_policy == "Honor",
+    )
+
+
+@dataclass
+class PodTopologySpread:
+    """PreFilter + Filter + Score plugin (default score weight 2)."""
+
+    default_constraints: tuple[TopologySpreadConstraint, ...] = SYSTEM_DEFAULT_CONSTRAINTS
+    system_defaulted: bool = True
+    name: str = POD_TOPOLOGY_SPREAD
+    handle: Any = field(default=None, repr=False)
+    _cache: dict[tuple[Any, ...], list[_Constraint]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_args(cls, args: PodTopologySpreadArgs) -> PodTopologySpread:
+        """Build from validated args (defaultingType System or List)."""
+        if args.defaulting_type == "System":
+            return cls()
+        listed = tuple(TopologySpreadConstraint(
+            max_skew=c.max_skew, topology_key=c.topology_key, when_unsatisfiable=c.when_unsatisfiable,
+            min_domains=c.min_domains, node_affinity_policy=c.node_affinity_policy,
+            node_taints_policy=c.node_taints_policy, match_label_keys=tuple(c.match_label_keys))
+            for c in args.default_constraints)
+        return cls(default_constraints=listed, system_defaulted=False)
+
+    def bind_handle(self, handle: Any) -> None:
+        """The scheduler: its API store lists the Services and owners of default spreading, and
+        its pod informer delivers AssignedPodAdd."""
+        self.handle = handle
+        register_pod_added_hint(handle, self.pod_added_may_help)
+
+    def pod_added_may_help(self, pending: Pod, added: Pod) -> bool:
+        """QueueingHint for an assigned pod's arrival: same namespace, and its labels match a
+        selector of the pending pod's hard constraints (it may raise the global minimum)."""
+        if added.meta.namespace != pending.meta.namespace:
+            return False
+        return any(c.selector is not None and c.selector.matches(added.meta.labels)
+                   for c in self._constraints(CycleState(), pending, "DoNotSchedule"))
+
+    # ------------------------------------------------------------------ constraints
+    def _constraints(self, state: CycleState, pod: Pod, action: str) -> list[_Constraint]:
+        """The pod's own constraints for ``action``, or the defaults with the deduced selector."""
+        own = pod.spec.topology_spread_constraints
+        if own:
+            return self._resolved(pod, action, own, None)
+        if not any(c.when_unsatisfiable == action for c in self.default_constraints) or self.handle is None:
+            return []
+        selector_key = f"{self.name}/default-selector"
+        if selector_key not in state:  # listers are read once per cycle, like PreFilter/PreScore
+            state[selector_key] = default_selector(pod, self.handle.api.store)
+        selector = state[selector_key]
+        return [] if selector is None else self._resolved(pod, action, self.default_constraints, selector)
+
+    def _resolved(self, pod: Pod, action: str, constraints: tuple[TopologySpreadConstraint, ...],
+                  selector: Selector | None) -> list[_Constraint]:
+        """Constraints resolved for a pod, shared by the pods of one template (same namespace,
+        labels and constraints); ``selector`` replaces each constraint's own when given."""
+        key = (action, pod.meta.namespace, tuple(sorted(pod.meta.labels.items())), constraints, selector)
+        resolved = self._cache.get(key)
+        if resolved is None:
+            # A default constraint's selector is replaced outright (matchLabelKeys have no effect).
+            resolved = self._cache[key] = [
+                _resolve(c, pod, c.label_selector, True) if selector is None else _resolve(c, pod, selector, False)
+                for c in constraints if c.when_unsatisfiable == action]
+        return resolved
+
+    def _eligible(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray) -> np.ndarray:
+        """Nodes whose pods count for ``c``: matchNodeInclusionPolicies on top of ``base``."""
+        rows = np.arange(table.n)
+        out = base.copy()
+        if c.honor_affinity:
+            out &= NodeAffinity().filter(CycleState(), pod, table, rows)
+        if c.honor_taints:
+            out &= TaintToleration().filter(CycleState(), pod, table, rows)
+        return out
+
+    # ------------------------------------------------------------------ filter
+    def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> str | None:
+        self._filter_state(state, pod, table)
+        return None
+
+    def _filter_state(self, state: CycleState, pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, ...]:
+        """(passed, missing label, skew too large) per node row, recomputed if the cache changed
+        (preemption's dry run removes victims from the table between Filter calls)."""
+        stamp = (table.version, table.pods_version)
+        cached = state.get(self.name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        n = table.n
+        passed = np.ones(n, dtype=bool)
+        missing = np.zeros(n, dtype=bool)
+        skewed = np.zeros(n, dtype=bool)
+        constraints = self._constraints(state, pod.pod, "DoNotSchedule")
+        if constraints:
+            has_key = [table.domains(c.key)[0] >= 0 for c in constraints]
+            base = table.present[:n] & np.logical_and.reduce(has_key)
+            for c, keyed in zip(constraints, has_key, strict=True):
+                ok = self._skew_ok(c, pod, table, base)
+                missing |= passed & ~keyed
+                passed &= keyed
+                skewed |= passed & ~ok
+                passed &= ok
+        result = (passed, missing, skewed)
+        state[self.name] = (stamp, result)
+        return result
+
+    def _skew_ok(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray) -> np.ndarray:
+        counts = matching_per_row(table, c.matcher, skip_terminating=True)
+        eligible = self._eligible(c, pod, table, base)
+        ids, sums = domain_totals(table, c.key, counts, eligible)
+        seen = domains_seen(table, c.key, eligible)
+        domains = int(seen.sum())
+        minimum = int(sums[seen].min()) if domains else _NO_DOMAIN_MIN
+        if domains < c.min_domains:
+            minimum = 0
+        in_domain = np.append(sums, 0)[ids]  # a node without the key reads the appended 0
+        return in_domain + int(c.self_match) - minimum <= c.max_skew
+
+    def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        return self._filter_state(state, pod, table)[0][rows]
+
+    def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
+                rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
+        _, missing, skewed = self._filter_state(state, pod, table)
+        return [(ERR_REASON_NODE_LABEL_NOT_MATCH, missing[rows], Code.UNSCHEDULABLE_AND_UNRESOLVABLE),
+                (ERR_REASON_CONSTRAINTS_NOT_MATCH, skewed[rows], Code.UNSCHEDULABLE)]
+
+    # ------------------------------------------------------------------ score
+    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        constraints = self._constraints(state, pod.pod, "ScheduleAnyway")
+        if not constraints:  # PreScore returns Skip
+            return np.zeros(len(rows), dtype=np.int64)
+        n = table.n
+        keyed = [table.domains(c.key)[0] >= 0 for c in constraints]
+        # Only non-default constraints require every key; system defaults let nodes without a
+        # zone label still be spread by hostname.
+        require_all = bool(pod.pod.spec.topology_spread_constraints) or not self.system_defaulted
+        all_keys = np.logical_and.reduce(keyed)
+        ignored = ~all_keys[rows] if require_all else np.zeros(len(rows), dtype=bool)
+        scored = rows[~ignored]
+        base = table.present[:n] & (all_keys if require_all else True)
+        raw = np.zeros(len(rows), dtype=np.float64)
+        counted: dict[PodMatcher, np.ndarray] = {}  # the default constraints share one selector
+        for c, has_key in zip(constraints, keyed, strict=True):
+            counts = counted.get(c.matcher)
+            if counts is None:
+                counts = counted[c.matcher] = matching_per_row(table, c.matcher, skip_terminating=True)
+            ids = table.domains(c.key)[0]
+            if c.key == HOSTNAME:
+                size = len(scored)
+                per_row = counts[rows]
+            else:
+                # A candidate without the key seeds the "" domain (counted, never read).
+                size = int(np.count_nonzero(np.bincount(ids[scored] + 1)))
+                _, sums = domain_totals(table, c.key, counts, self._eligible(c, pod, table, base & has_key))
+                per_row = np.append(sums, 0)[ids[rows]]
+            weight = math.log(size + 2)
+            raw += np.where(has_key[rows], per_row * weight + float(c.max_skew - 1), 0.0)
+        return _normalize(_round_half_away(raw), ignored)
+
+
+def _round_half_away(raw: np.ndarray) -> np.ndarray:
+    """Go's math.Round for the non-negative raw scores (numpy's round goes half to even)."""
+    whole = np.floor(raw)
+    return (whole + (raw - whole >= 0.5)).astype(np.int64)
+
+
+def _normalize(raw: np.ndarray, ignored: np.ndarray) -> np.ndarray:
+    """Fewer matching pods is better: 100 * (max + min - score) // max; ignored nodes get 0."""
+    out = np.zeros(len(raw), dtype=np.int64)
+    kept = ~ignored
+    if not kept.any():
+        return out
+    top, low = int(raw[kept].max()), int(raw[kept].min())
+    if top == 0:
+        out[kept] = MAX_NODE_SCORE
+    else:
+        out[kept] = MAX_NODE_SCORE * (top + low - raw[kept]) // top
+    return out
