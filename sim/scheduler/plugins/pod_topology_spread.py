@@ -108,6 +108,7 @@ class PodTopologySpread:
     name: str = POD_TOPOLOGY_SPREAD
     handle: Any = field(default=None, repr=False)
     _cache: dict[tuple[Any, ...], list[_Constraint]] = field(default_factory=dict, repr=False)
+    _eligible_cache: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_args(cls, args: PodTopologySpreadArgs) -> PodTopologySpread:
@@ -162,8 +163,22 @@ class PodTopologySpread:
                 for c in constraints if c.when_unsatisfiable == action]
         return resolved
 
-    def _eligible(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray) -> np.ndarray:
-        """Nodes whose pods count for ``c``: matchNodeInclusionPolicies on top of ``base``."""
+    def _eligible(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray,
+                  tag: Any = None) -> np.ndarray:
+        """Nodes whose pods count for ``c``: matchNodeInclusionPolicies on top of ``base``.
+
+        ``base`` derives from the node set alone, so the answer depends only on the pod's spec,
+        the nodes and the caller (``tag``): it is kept until the node table changes, and pods of
+        one template share it across cycles."""
+        key = (id(pod.pod.spec), c.key, c.honor_affinity, c.honor_taints, table.version, table.n, tag)
+        cached = self._eligible_cache.get(key)
+        if cached is None or cached[0] is not pod.pod.spec:  # the spec is kept: its id stays unique
+            if len(self._eligible_cache) > 1024:
+                self._eligible_cache.clear()
+            cached = self._eligible_cache[key] = (pod.pod.spec, self._compute_eligible(c, pod, table, base))
+        return cached[1]
+
+    def _compute_eligible(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray) -> np.ndarray:
         rows = np.arange(table.n)
         out = base.copy()
         if c.honor_affinity:
@@ -204,7 +219,7 @@ class PodTopologySpread:
 
     def _skew_ok(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray) -> np.ndarray:
         counts = matching_per_row(table, c.matcher, skip_terminating=True)
-        eligible = self._eligible(c, pod, table, base)
+        eligible = self._eligible(c, pod, table, base, "filter")
         ids, sums = domain_totals(table, c.key, counts, eligible)
         seen = domains_seen(table, c.key, eligible)
         domains = int(seen.sum())
@@ -250,7 +265,8 @@ class PodTopologySpread:
             else:
                 # A candidate without the key seeds the "" domain (counted, never read).
                 size = int(np.count_nonzero(np.bincount(ids[scored] + 1)))
-                _, sums = domain_totals(table, c.key, counts, self._eligible(c, pod, table, base & has_key))
+                _, sums = domain_totals(table, c.key, counts, self._eligible(c, pod, table, base & has_key,
+                                                                                  ("score", require_all)))
                 per_row = np.append(sums, 0)[ids[rows]]
             weight = math.log(size + 2)
             raw += np.where(has_key[rows], per_row * weight + float(c.max_skew - 1), 0.0)
