@@ -28,6 +28,7 @@ from sim.scheduler.framework import Code, PodInfo, Profile, ScheduleResult, sche
 from sim.scheduler.nodetable import NodeTable, PodEntry
 from sim.scheduler.plugins.registry import build_profile
 from sim.scheduler.queue import QueuedPodInfo, SchedulingQueue
+from sim.scheduler.timing import cycle_cost
 from sim.trace import Trace
 
 __all__ = ["Scheduler", "WaitingPod"]
@@ -180,8 +181,7 @@ class Scheduler:
             result = self._schedule_with_nominated(profile, info)
             self._next_start = (self._next_start + result.evaluated) % n
             self.attempts += 1
-            cost = (self.config.cycle_base + self.config.per_node_cost * result.evaluated
-                    + self.config.per_scored_node_cost * (result.feasible if result.feasible > 1 else 0))
+            cost = cycle_cost(self.config, pod.spec, result.evaluated, result.feasible)
             self.busy_s += cost
             yield self.env.timeout(cost)
             if not self.api.store.exists(pod) or pod.terminating:
