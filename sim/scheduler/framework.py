@@ -183,6 +183,9 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     # findNodesThatPassFilters does, stopping at numFeasibleNodesToFind.
     feasible = np.ones(n, dtype=bool)
     for plugin in profile.filters:
+        skip = getattr(plugin, "skip_filter", None)
+        if skip is not None and skip(state, pod, table):
+            continue  # PreFilter returned Skip: the plugin's Filter does not run
         feasible &= plugin.filter(state, pod, table, all_rows)
         if not feasible.any():
             break
@@ -205,6 +208,11 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     total = np.zeros(len(candidates), dtype=np.int64)
     per_plugin: dict[str, np.ndarray] = {}
     for plugin, weight in profile.scores:
+        skip = getattr(plugin, "skip_score", None)
+        if skip is not None and skip(state, pod, table):  # PreScore returned Skip: scores 0
+            if explain:
+                per_plugin[plugin.name] = np.zeros(len(candidates), dtype=np.int64)
+            continue
         scores = plugin.score(state, pod, table, candidates)
         total += scores * weight
         if explain:

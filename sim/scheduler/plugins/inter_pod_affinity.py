@@ -201,6 +201,14 @@ class InterPodAffinity:
             violated |= np.append(sums, 0)[ids] > 0
         return violated
 
+    def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreFilter's Skip: no required terms of its own and no existing pod's anti-affinity applies."""
+        return self._filter_state(state, pod, table) is None
+
+    def skip_score(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreScore's Skip: no preferred terms either way."""
+        return not self._weighted_rows(pod, table)
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         result = self._filter_state(state, pod, table)
         if result is None:

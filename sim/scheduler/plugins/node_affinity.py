@@ -67,6 +67,15 @@ class NodeAffinity:
             pod.cache[key] = cached
         return cached[table.label_sig[rows]]
 
+    def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreFilter's Skip: no nodeSelector and no required node affinity."""
+        spec = pod.pod.spec
+        return not spec.node_selector and not spec.required_node_affinity
+
+    def skip_score(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreScore's Skip: no preferred node affinity terms."""
+        return not pod.pod.spec.preferred_node_affinity
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         return self._required(pod, table, rows)
 

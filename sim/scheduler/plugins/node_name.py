@@ -19,6 +19,10 @@ class NodeName:
 
     name: str = NODE_NAME
 
+    def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """Nothing to check for a pod without spec.nodeName."""
+        return not pod.pod.spec.node_name
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         wanted = pod.pod.spec.node_name
         if not wanted:

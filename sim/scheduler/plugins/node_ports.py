@@ -53,6 +53,10 @@ class NodePorts:
         state[NODE_PORTS] = tuple(p.key for p in pod.pod.spec.host_ports)
         return None
 
+    def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreFilter's Skip: the pod asks for no host port."""
+        return not _wanted(state, pod)
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         wanted = _wanted(state, pod)
         if not wanted:

@@ -229,6 +229,14 @@ class PodTopologySpread:
         in_domain = np.append(sums, 0)[ids]  # a node without the key reads the appended 0
         return in_domain + int(c.self_match) - minimum <= c.max_skew
 
+    def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreFilter's Skip: no DoNotSchedule constraint (own or default)."""
+        return not self._constraints(state, pod.pod, "DoNotSchedule")
+
+    def skip_score(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreScore's Skip: no ScheduleAnyway constraint."""
+        return not self._constraints(state, pod.pod, "ScheduleAnyway")
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         return self._filter_state(state, pod, table)[0][rows]
 

@@ -162,6 +162,11 @@ class VolumeBinding:
                 bind_ok &= class_allows(sc, table, rows)
         return node_ok, bind_ok
 
+    def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreFilter's Skip: the pod uses no claim that constrains placement."""
+        split = self._claims_of(state, pod, table)
+        return not split.bound_zones and not split.delayed
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         split = self._claims_of(state, pod, table)
         if not split.bound_zones and not split.delayed:
