@@ -117,6 +117,7 @@ class ScheduleResult:
     reasons: dict[str, int] | None = None
     codes: np.ndarray | None = None  # per present row: worst filter code (failures only)
     state: CycleState | None = None
+    rows: np.ndarray | None = None  # the node rows this cycle considered (``codes`` follow them)
 
 
 def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int) -> int:
@@ -177,7 +178,8 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         rejected = plugin.pre_filter(state, pod, table)
         if rejected is not None:
             return ScheduleResult(message=f"0/{n} nodes are available: {rejected}.", state=state,
-                                  codes=np.full(n, int(Code.UNSCHEDULABLE_AND_UNRESOLVABLE), dtype=np.int8))
+                                  codes=np.full(n, int(Code.UNSCHEDULABLE_AND_UNRESOLVABLE), dtype=np.int8),
+                                  rows=all_rows)
     # Every filter runs over all nodes at once (vectorised; a node must pass them all).
     # The round-robin search then takes feasible nodes in order from ``start``, as upstream's
     # findNodesThatPassFilters does, stopping at numFeasibleNodesToFind.
@@ -193,7 +195,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     if len(positions) == 0:
         reasons, codes = diagnose(profile, state, pod, table, all_rows)
         return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
-                              codes=codes, state=state)
+                              codes=codes, state=state, rows=all_rows)
     want = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
     if not profile.scores:
         want = 1

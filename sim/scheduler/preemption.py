@@ -109,9 +109,10 @@ class DefaultPreemption:
         if not eligible:
             return None, f"preemption: {why}"
         table: NodeTable = self.handle.table
-        rows = np.flatnonzero(table.present[: table.n])
+        # The cycle's own node list: nodes may have joined or left while it ran.
+        rows = result.rows if result.rows is not None else np.flatnonzero(table.present[: table.n])
         codes = result.codes if result.codes is not None else np.zeros(len(rows), dtype=np.int8)
-        potential = rows[codes == int(Code.UNSCHEDULABLE)]
+        potential = rows[(codes == int(Code.UNSCHEDULABLE)) & table.present[rows]]
         reasons: dict[str, int] = {}
         not_helpful = len(rows) - len(potential)
         if not_helpful:
