@@ -124,11 +124,8 @@ class Kubelet:
         for uid in sorted(self._pods):
             if uid in self._bound:
                 self._leave_rendezvous(self._bound[uid])
-        for state in (self._pods, self._admitted, self._pulling):
+        for state in (self._pods, self._admitted, self._pulling, self._ready_local, self._held, self._backlog):
             state.clear()
-        self._ready_local.clear()
-        self._held.clear()
-        self._backlog.clear()
         self._pull_free_at = self.env.now
         self._set_lease()
 
