@@ -159,7 +159,7 @@ class Kubelet:
         self.partitioned = False
         if self.crashed:
             return
-        self._set_lease(renew=True)
+        self._set_lease()  # the lease controller's next renewal goes through
         backlog, self._backlog = self._backlog, []
         for verb, args, kwargs in backlog:
             verb(self.client, *args, **kwargs)

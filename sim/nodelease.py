@@ -4,8 +4,10 @@ Each kubelet renews its Lease in ``kube-node-lease`` every lease duration / 4 (1
 default) from a random phase; here one process does all renewals, as one bulk etcd write
 per second, and keeps every node's last renew time in a numpy array (``renew_time``, by
 slot) that the node lifecycle controller reads as its Lease lister. A kubelet that is down
-or cut off from the API server stops renewing (``set_alive``); while the API server is
-unavailable renewals fail and are retried as soon as it is back.
+or cut off from the API server stops renewing (``set_alive``). While the API server is
+unavailable renewals fail: the lease controller retries 5 times at once, then waits for its
+next interval (maxUpdateRetries, renewInterval), so the first renewal after the server is
+back comes at the node's next 10 s tick. A starting kubelet renews at once (``renew_now``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ class LeaseHeartbeats:
         self.alive: np.ndarray = np.zeros(0, dtype=bool)
         self.names: list[str] = []  # node name per slot ("" if unnamed)
         self.slots: dict[str, int] = {}
-        self._owed: np.ndarray = np.zeros(0, dtype=bool)  # renewals that failed while the API was down
         self.rng = rng
         env.process(self._run())
 
@@ -49,18 +50,14 @@ class LeaseHeartbeats:
         self.phases.extend((self.rng.uniform(0, self.interval, count)).tolist())
         self.renew_time = np.concatenate([self.renew_time, np.zeros(count)])
         self.alive = np.concatenate([self.alive, np.ones(count, dtype=bool)])
-        self._owed = np.concatenate([self._owed, np.zeros(count, dtype=bool)])
 
     def set_alive(self, slot: int, alive: bool) -> None:
         """Whether the node at ``slot`` can renew (its kubelet runs and reaches the API server)."""
         self.alive[slot] = alive
-        if not alive:
-            self._owed[slot] = False
 
     def renew_now(self, slot: int) -> None:
-        """Renew one lease at once (a kubelet starting or reconnecting)."""
+        """Renew one lease at once (a kubelet starting); lost if the API server is down."""
         if not self.api.available:
-            self._owed[slot] = True
             return
         self.renew_time[slot] = self.env.now
         self.api.write_bulk(1, OBJECT_BYTES["Lease"])
@@ -75,10 +72,7 @@ class LeaseHeartbeats:
             phases = np.asarray(self.phases)
             due = self.alive & (np.floor((now - phases) / self.interval) > np.floor((now - step - phases) / self.interval))
             if not self.api.available:
-                self._owed |= due
-                continue
-            due |= self._owed & self.alive
-            self._owed[:] = False
+                continue  # these renewals fail; the next tick tries again
             count = int(due.sum())
             if count:
                 self.renew_time[due] = now

@@ -63,7 +63,7 @@ def _without_fault(path: str, action: str) -> Result:
 
 
 def test_apiserver_restart_queues_requests_then_informers_relist() -> None:
-    """Requests wait out a 30 s restart; leases catch up at once (no node NotReady); informers resync."""
+    """Requests wait out a 30 s restart; leases renew at their next tick (no node NotReady); informers resync."""
     path = "scenarios/faults/apiserver-restart.yaml"
     result = run(load_scenario(path))
     sim = result.simulation
