@@ -4,7 +4,14 @@ Models ``staging/src/k8s.io/apiserver``: a mutating request waits for a seat und
 ``--max-mutating-requests-inflight`` (excess requests queue), spends its handler time
 (authn/z, admission, encoding), is committed by etcd, and its change then reaches every
 matching watch after the watch cache's delivery delay. Pod watches are indexed by
-``spec.nodeName`` as the watch cache indexes them, so a kubelet only hears of its own pods.
+``spec.nodeName`` as the watch cache indexes them, so a kubelet only hears of its own pods
+(and of its own Node).
+
+``restart`` models a kube-apiserver restart: for its duration new requests wait (clients
+retry until it answers) and lease renewals fail; then every watch re-lists, so each
+informer gets every object of its kind again as an update (client-go's Replace) and its
+handlers resync. Requests already past admission finish (abstracted: their responses
+are not lost), and LIST cost is not modelled.
 """
 
 from __future__ import annotations
@@ -66,11 +73,17 @@ class ApiServer:
         self.etcd = Etcd(env, config.etcd, streams.get("etcd"), self._committed)
         self._handler_time = Sampler(config.api_server.request_latency, streams.get("apiserver"))
         self._watch_delay = Sampler(config.api_server.watch_latency, streams.get("watch"))
+        # kubelets' own-Node watches draw from their own stream, so adding them shifts no other delay
+        self._node_watch_delay = Sampler(config.api_server.watch_latency, streams.get("watch-node"))
         self.max_mutating_inflight = config.api_server.max_mutating_requests_inflight
         self.inflight = 0
         self._waiting: deque[_Request] = deque()
         self._kind_watches: dict[str, list[Watch]] = defaultdict(list)
         self._node_watches: dict[str, Watch] = {}
+        self._node_self_watches: dict[str, Watch] = {}
+        self._own_node_watches: set[int] = set()
+        self.down_until = 0.0
+        self._held: list[_Request] = []
         self._next_uid = 1
         self.latencies = array("d")
         self.live_bytes = 0
@@ -88,6 +101,36 @@ class ApiServer:
         w = Watch(handler)
         self._node_watches[node_name] = w
         return w
+
+    def watch_node(self, node_name: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
+        """Watch one Node object (``fieldSelector=metadata.name=...``, the kubelet's node informer)."""
+        w = Watch(handler)
+        self._node_self_watches[node_name] = w
+        self._own_node_watches.add(id(w))
+        return w
+
+    @property
+    def available(self) -> bool:
+        """The server answers (it is not restarting)."""
+        return self.env.now >= self.down_until
+
+    def restart(self, duration: float) -> float:
+        """Restart for ``duration`` seconds; returns when it serves again."""
+        was_up = self.available
+        self.down_until = max(self.down_until, self.env.now + duration)
+        if was_up:
+            call_later(self.env, duration, self._restarted)
+        return self.down_until
+
+    def _restarted(self) -> None:
+        if not self.available:  # extended meanwhile
+            call_later(self.env, self.down_until - self.env.now, self._restarted)
+            return
+        held, self._held = self._held, []
+        for request in held:
+            self._seat(request)
+        kinds = sorted(set(self._kind_watches) | {"Pod", "Node"})
+        self._fan_out([(MODIFIED, obj) for kind in kinds for obj in self.store.list(kind)])
 
     @property
     def queued(self) -> int:
@@ -189,6 +232,12 @@ class ApiServer:
 
     def _admit(self, request: _Request) -> None:
         request.admitted = self.env.now
+        if self.env.now < self.down_until:
+            self._held.append(request)
+            return
+        self._seat(request)
+
+    def _seat(self, request: _Request) -> None:
         if self.inflight < self.max_mutating_inflight:
             self._start(request)
         else:
@@ -230,16 +279,20 @@ class ApiServer:
                     targets[id(w)] = (w, [event])
                 else:
                     entry[1].append(event)
+            w = None
             if obj.kind == "Pod" and obj.node_name:
                 w = self._node_watches.get(obj.node_name)
-                if w is not None:
-                    entry = targets.get(id(w))
-                    if entry is None:
-                        targets[id(w)] = (w, [event])
-                    else:
-                        entry[1].append(event)
+            elif obj.kind == "Node":
+                w = self._node_self_watches.get(obj.meta.name)
+            if w is not None:
+                entry = targets.get(id(w))
+                if entry is None:
+                    targets[id(w)] = (w, [event])
+                else:
+                    entry[1].append(event)
         now = self.env.now
         for w, batch in targets.values():
-            at = max(now + self._watch_delay(), w.last_delivery)
+            delay = self._node_watch_delay if id(w) in self._own_node_watches else self._watch_delay
+            at = max(now + delay(), w.last_delivery)
             w.last_delivery = at
             call_later(self.env, at - now, w.handler, batch)

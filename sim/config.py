@@ -138,6 +138,19 @@ class ControllerManagerConfig(Model):
         description="A claim's dynamic provisioning: the CSI driver creates the disk and the "
         "PV controller binds it (typical cloud block storage; no upstream default).",
     )
+    # Node lifecycle controller: kcm flags, pkg/controller/nodelifecycle/config/v1alpha1/defaults.go
+    node_monitor_period: Duration = Field(5.0, gt=0, description="--node-monitor-period (5s).")
+    node_monitor_grace_period: Duration = Field(
+        50.0, gt=0, description="--node-monitor-grace-period (50s since 1.32; 40s before).")
+    node_startup_grace_period: Duration = Field(60.0, gt=0, description="--node-startup-grace-period (60s).")
+    node_eviction_rate: float = Field(
+        0.1, ge=0, description="--node-eviction-rate: nodes tainted per second in a healthy zone (0.1).")
+    secondary_node_eviction_rate: float = Field(
+        0.01, ge=0, description="--secondary-node-eviction-rate: in a partially disrupted zone (0.01).")
+    large_cluster_size_threshold: int = Field(
+        50, ge=0, description="--large-cluster-size-threshold: smaller zones stop tainting when unhealthy (50).")
+    unhealthy_zone_threshold: float = Field(
+        0.55, ge=0, le=1, description="--unhealthy-zone-threshold: fraction of NotReady nodes (0.55).")
 
 
 class KubeletConfig(Model):

@@ -23,10 +23,15 @@ from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.garbagecollector import GarbageCollector
+from sim.controllers.nodelifecycle import NodeLifecycleController
 from sim.controllers.replicaset import ReplicaSetController
+from sim.controllers.tainteviction import TaintEvictionController
 from sim.controllers.volume import PersistentVolumeController
 from sim.distributions import Sampler
-from sim.kubelet import Kubelet, LeaseHeartbeats, _Samplers
+from sim.faults import Faults
+from sim.images import ImageRegistry
+from sim.kubelet import Kubelet, _Samplers
+from sim.nodelease import LeaseHeartbeats
 from sim.nodestatus import IMAGE_CACHE_UPDATE_PERIOD, node_status_images, runtime_image_name
 from sim.rng import Streams
 from sim.scenario import NodePool, Scenario
@@ -119,9 +124,14 @@ class Simulation:
             Sampler(kcm.volume_provisioning, streams.get("volume-provisioning")), streams.get("persistentvolume"),
             self.trace)
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
+        self.node_lifecycle_controller = NodeLifecycleController(env, self.api, self.kcm_client, kcm, self.leases,
+                                                                 self.trace)
+        self.taint_eviction_controller = TaintEvictionController(env, self.api, self.kcm_client, self.trace)
         self.rendezvous = Rendezvous(env, self.trace, streams.get("training"))
+        self.registry = ImageRegistry()
         self.kubelets = self._start_kubelets()
-        self.timeline = Timeline(env, self.api, scenario, self.trace)
+        self.faults = Faults(env, self.api, self.kubelets, self.registry, self.trace)
+        self.timeline = Timeline(env, self.api, scenario, self.trace, self.faults)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
         self.sample_interval = interval
         env.process(self._sample())
@@ -144,12 +154,14 @@ class Simulation:
                                     len(self.nodes)).tolist()
         cache = status_rng.uniform(0, IMAGE_CACHE_UPDATE_PERIOD, len(self.nodes)).tolist()
         kubelets = {}
-        for node, phase, status_phase, cache_phase in zip(self.nodes, phases, status, cache, strict=True):
+        for slot, (node, phase, status_phase, cache_phase) in enumerate(
+                zip(self.nodes, phases, status, cache, strict=True)):
             kubelet = Kubelet(self.env, self.api, node, self.scenario.control_plane.kubelet, samplers,
-                              self.trace, phase, self.rendezvous, (status_phase, cache_phase))
+                              self.trace, phase, self.rendezvous, (status_phase, cache_phase), self.registry,
+                              self.leases, slot)
             kubelet.register()
             kubelets[node.meta.name] = kubelet
-        self.leases.add_nodes(len(self.nodes))
+        self.leases.add_nodes(len(self.nodes), [node.meta.name for node in self.nodes])
         return kubelets
 
     # ------------------------------------------------------------------ sampling

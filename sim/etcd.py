@@ -4,6 +4,14 @@ Models ``etcd-io/etcd`` ``server/etcdserver`` (raft) and ``server/storage/wal``:
 appends proposals to its WAL and fsyncs while followers do the same; an entry commits when
 a quorum has persisted it. Proposals that arrive while a batch is in flight wait for the
 next batch (group commit), so one fsync serves many writes under load.
+
+Faults: ``lose_leader`` stalls commits for a raft election (``server/etcdserver`` over
+``raft/raft.go``): followers notice at their randomized election timeout, in
+[electionTimeout, 2 x electionTimeout) ticks since the last heartbeat, the first of them
+runs a pre-vote and a vote round (RTT + fsync each), and the new leader commits what
+waited. Proposals in flight or arriving meanwhile wait and commit after it (abstracted:
+raft would drop uncommitted entries and the API server retry them). ``set_fsync`` swaps
+the WAL fsync latency distribution (a slow disk).
 """
 
 from __future__ import annotations
@@ -19,11 +27,17 @@ from sim.clock import call_later
 from sim.config import EtcdConfig
 from sim.distributions import Sampler
 
-__all__ = ["Etcd", "OBJECT_BYTES"]
+__all__ = ["Etcd", "OBJECT_BYTES", "election_stall"]
 
 OBJECT_BYTES = {"Pod": 4096, "Node": 12288, "Lease": 320, "ReplicaSet": 3072,
                 "Deployment": 3072, "Service": 1024, "Event": 512}
 """Approximate stored size per object kind (protobuf-encoded), for db size growth."""
+
+
+def election_stall(follower_ticks: list[int], heartbeat: float, since_heartbeat: float, vote_rounds: float) -> float:
+    """Seconds without a leader: the first follower's election timeout after the last
+    heartbeat it heard, then its pre-vote and vote rounds."""
+    return min(follower_ticks) * heartbeat - since_heartbeat + vote_rounds
 
 
 class Etcd:
@@ -34,7 +48,8 @@ class Etcd:
         self.env = env
         self.config = config
         self._apply = apply
-        self._fsync = Sampler(config.fsync, rng)
+        self._rng = rng
+        self._base_fsync = self._fsync = Sampler(config.fsync, rng)
         self._rtt = Sampler(config.rtt, rng)
         self._pending: list[Any] = []
         self._pending_weight = 0
@@ -43,6 +58,9 @@ class Etcd:
         self.writes = 0
         self.batches = 0
         self.commit_latencies = array("d")
+        self.commit_times = array("d")
+        self.stalled_until = 0.0
+        self.elections = 0
         self.bytes_since_compaction = 0
 
     @property
@@ -68,6 +86,22 @@ class Etcd:
         acks = sorted(self._rtt() + self._fsync() for _ in range(followers))
         return max(leader, acks[acks_needed - 1])
 
+    def lose_leader(self) -> float:
+        """The leader fails: no commits until a new one is elected; returns the stall in seconds."""
+        ticks = max(1, round(self.config.election_timeout / self.config.heartbeat_interval))
+        followers = max(1, self.config.members - 1)
+        drawn = self._rng.integers(ticks, 2 * ticks, followers).tolist()
+        since = float(self._rng.uniform(0, self.config.heartbeat_interval))
+        votes = sum(self._rtt() + self._fsync() for _ in range(2))  # pre-vote, then vote (persisted)
+        stall = election_stall(drawn, self.config.heartbeat_interval, since, votes)
+        self.stalled_until = max(self.stalled_until, self.env.now + stall)
+        self.elections += 1
+        return stall
+
+    def set_fsync(self, fsync: Any | None) -> None:
+        """Use another fsync latency distribution (a ``Dist``), or the configured one again (None)."""
+        self._fsync = self._base_fsync if fsync is None else Sampler(fsync, self._rng)
+
     def compact(self) -> None:
         """Drop history older than now (the apiserver compacts every 5 minutes)."""
         self.bytes_since_compaction = 0
@@ -77,9 +111,14 @@ class Etcd:
         weight, self._pending_weight = self._pending_weight, 0
         self._busy = True
         latency = self.commit_latency()
-        call_later(self.env, latency, self._committed, batch, weight, latency)
+        call_later(self.env, latency, self._committed, batch, weight, latency, self.env.now)
 
-    def _committed(self, batch: list[Any], weight: int, latency: float) -> None:
+    def _committed(self, batch: list[Any], weight: int, latency: float, started: float) -> None:
+        if self.env.now < self.stalled_until:  # no leader: the new one replicates the batch again
+            at = self.stalled_until + latency
+            call_later(self.env, at - self.env.now, self._committed, batch, weight, at - started, started)
+            return
+        self.commit_times.append(self.env.now)
         self.batches += 1
         self.writes += weight
         self.revision += weight

@@ -5,15 +5,25 @@ A pod bound to a node is admitted, gets its sandbox, pulls its images (serialise
 node by default, cached afterwards), starts its containers, is seen running at the next
 PLEG relist, and becomes Ready at the first readiness probe after the app has warmed up.
 Each step is a scheduled callback, not a process, so an idle node costs nothing; all node
-leases renew from one heartbeat process. Pulled images reach the Node's status.images at the
-next image-cache refresh and status tick (sim/nodestatus.py), where the scheduler sees them. A training worker (``behavior.rendezvous``) checks
-in with the cluster-wide rendezvous once Running and starts its run clock only when its
-whole job has (sim/workloads/training.py).
+leases renew from one heartbeat process (sim/nodelease.py). Pulled images reach the Node's
+status.images at the next image-cache refresh and status tick (sim/nodestatus.py), where the
+scheduler sees them. A training worker (``behavior.rendezvous``) checks in with the
+cluster-wide rendezvous once Running and starts its run clock only when its whole job has
+(sim/workloads/training.py).
+
+Faults (sim/faults.py) act on a kubelet as on a machine: ``crash`` stops it (no lease
+renewals, no writes; its containers die; pending steps are dropped with its boot epoch)
+and ``recover`` restarts it (lease renewed and Ready=True posted at once, then it re-lists
+its pods: deleted ones are finalised, the rest start again from their sandbox);
+``partition`` cuts it off from the API server (containers keep running; watch events and
+writes are held and delivered in order on ``heal``). A kubelet that sees its Node's Ready
+condition differ from its own view posts its own at its next node-status tick (10 s).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,8 +35,9 @@ from sim.apiserver import DELETED, ApiServer
 from sim.clock import call_later
 from sim.config import KubeletConfig
 from sim.distributions import Dist, Sampler
-from sim.etcd import OBJECT_BYTES
-from sim.nodestatus import ImageStatusReporter, runtime_image_name
+from sim.images import POD_SYNC_BACKOFF, POD_SYNC_JITTER, ImageBackoff, ImageRegistry
+from sim.nodelease import LeaseHeartbeats
+from sim.nodestatus import ImageStatusReporter, next_tick, runtime_image_name
 from sim.trace import Trace
 from sim.workloads.training import Rendezvous
 
@@ -66,7 +77,9 @@ class Kubelet:
 
     def __init__(self, env: simpy.Environment, api: ApiServer, node: Node, config: KubeletConfig,
                  samplers: _Samplers, trace: Trace, pleg_phase: float,
-                 rendezvous: Rendezvous | None = None, status_phases: tuple[float, float] = (0.0, 0.0)) -> None:
+                 rendezvous: Rendezvous | None = None, status_phases: tuple[float, float] = (0.0, 0.0),
+                 registry: ImageRegistry | None = None, leases: LeaseHeartbeats | None = None,
+                 lease_slot: int = -1) -> None:
         self.env = env
         self.api = api
         self.node = node
@@ -84,28 +97,164 @@ class Kubelet:
         self._admitted: dict[int, float] = {}  # uid -> when the probe workers started
         self.crashed = False
         self.rendezvous = rendezvous  # training workers check in here once Running
+        self.registry = registry
+        self.pull_backoff = ImageBackoff()
+        self.leases, self.lease_slot = leases, lease_slot
+        self.partitioned = False
+        self.boot = 0  # bumped by a crash: steps scheduled before it are dropped
+        self.reported_status = "True"  # the Ready condition this kubelet posts
+        self._status_pending = False
+        self._bound: dict[int, Pod] = {}  # the watch cache's view of this node's pods (for re-lists)
+        self._ready_local: set[int] = set()  # pods this kubelet reported Ready
+        self._held: list[tuple[str, Any]] = []  # watch events while partitioned
+        self._backlog: list[tuple[Callable[..., None], tuple[Any, ...], dict[str, Any]]] = []
         api.watch_node_pods(node.meta.name, self._on_pods)
+        api.watch_node(node.meta.name, self._on_node)
 
     def register(self) -> None:
         """Create this node's Node object (kubelet self-registration)."""
         self.api.create(self.client, self.node)
 
+    # ------------------------------------------------------------------ faults
+    def crash(self) -> None:
+        """The node goes down: the kubelet and every container on it stop."""
+        if self.crashed:
+            return
+        self.crashed, self.boot, self._status_pending = True, self.boot + 1, False
+        for uid in sorted(self._pods):
+            if uid in self._bound:
+                self._leave_rendezvous(self._bound[uid])
+        for state in (self._pods, self._admitted, self._pulling, self._ready_local, self._held, self._backlog):
+            state.clear()
+        self._pull_free_at = self.env.now
+        self._set_lease()
+
+    def recover(self) -> None:
+        """The node is back: the kubelet starts, posts its status and re-lists its pods."""
+        if not self.crashed:
+            return
+        self.crashed = False
+        self._set_lease(renew=True)
+        self._post_status()
+        if self.partitioned:
+            return
+        for uid in sorted(self._bound):
+            pod = self._bound[uid]
+            if pod.terminating:  # its containers died with the node: finish the deletion
+                self._write(self.api.delete, pod, grace=0)
+            elif pod.phase not in (SUCCEEDED, FAILED):
+                self._pods[uid] = 0
+                self._admit(pod)
+
+    def partition(self) -> None:
+        """The node loses the API server: its pods run on, unseen."""
+        if not self.partitioned:
+            self.partitioned = True
+            self._set_lease()
+
+    def heal(self) -> None:
+        """The node reaches the API server again: held writes and watch events go through."""
+        if not self.partitioned:
+            return
+        self.partitioned = False
+        if self.crashed:
+            return
+        self._set_lease()  # the lease controller's next renewal goes through
+        backlog, self._backlog = self._backlog, []
+        for verb, args, kwargs in backlog:
+            verb(self.client, *args, **kwargs)
+        held, self._held = self._held, []
+        self._handle(held)
+        self._check_status()
+
+    def set_runtime_ready(self, ready: bool) -> None:
+        """The container runtime (or network plugin) is up or down: the kubelet posts Ready=True/False."""
+        self.reported_status = "True" if ready else "False"
+        self._check_status()
+
+    def _set_lease(self, renew: bool = False) -> None:
+        if self.leases is None or self.lease_slot < 0:
+            return
+        alive = not self.crashed and not self.partitioned
+        self.leases.set_alive(self.lease_slot, alive)
+        if renew and alive:
+            self.leases.renew_now(self.lease_slot)
+
+    def _later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        """``call_later`` that is dropped if the node crashes meanwhile."""
+        boot = self.boot
+        call_later(self.env, delay, lambda: fn(*args) if boot == self.boot else None)
+
+    def _write(self, verb: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """An API call from this kubelet: lost if crashed, held while partitioned."""
+        if self.crashed:
+            return
+        if self.partitioned:
+            self._backlog.append((verb, args, kwargs))
+            return
+        verb(self.client, *args, **kwargs)
+
+    # ------------------------------------------------------------------ node status
+    def _on_node(self, events: list[tuple[str, Any]]) -> None:
+        if not self.crashed and not self.partitioned:
+            self._check_status()
+
+    def _check_status(self) -> None:
+        """Post our Ready condition at the next status tick if the API server shows another."""
+        if self.node.ready_status == self.reported_status or self._status_pending:
+            return
+        self._status_pending = True
+        period = self.config.node_status_update_frequency
+        now = self.env.now
+        self._later(next_tick(now, self.image_status.status_phase, period) - now, self._post_status)
+
+    def _post_status(self) -> None:
+        self._status_pending = False
+        status, name = self.reported_status, self.node.meta.name
+        if self.node.ready_status == status:
+            return
+
+        def post(n: Node) -> None:
+            n.ready_status = status
+
+        reason = "NodeReady" if status == "True" else "NodeNotReady"
+        event = "ready" if status == "True" else "notReady"
+        self._write(self.api.update, self.node, post, record=(event, reason, f"Node {name} status is now: {reason}"))
+
     # ------------------------------------------------------------------ events
     def _on_pods(self, events: list[tuple[str, Any]]) -> None:
+        for etype, pod in events:
+            if etype == DELETED:
+                self._bound.pop(pod.meta.uid, None)
+            else:
+                self._bound[pod.meta.uid] = pod
+        if self.crashed:
+            return
+        if self.partitioned:
+            self._held.extend(events)
+            return
+        self._handle(events)
+
+    def _handle(self, events: list[tuple[str, Any]]) -> None:
         for etype, pod in events:
             uid = pod.meta.uid
             if etype == DELETED:
                 self._pods.pop(uid, None)
                 self._admitted.pop(uid, None)
+                self._ready_local.discard(uid)
+                self.pull_backoff.forget(uid)
                 self._leave_rendezvous(pod)
             elif uid not in self._pods and not pod.terminating:
                 self._pods[uid] = 0
                 self._admit(pod)
             elif pod.terminating and self._pods.get(uid, -1) >= 0:
                 self._pods[uid] = -1  # stop the pipeline; kill containers
+                self._ready_local.discard(uid)
                 self._leave_rendezvous(pod)
                 stop = min(self.samplers.of(pod.spec.behavior.stop_time)(), pod.meta.deletion_grace_seconds or 0)
-                call_later(self.env, stop, self._killed, pod)
+                self._later(stop, self._killed, pod)
+            elif uid in self._ready_local and not pod.ready and self._alive(pod):
+                self._report_ready(pod)  # status manager: the API lost our Ready (node marked NotReady)
 
     def _alive(self, pod: Pod) -> bool:
         return self._pods.get(pod.meta.uid, -1) >= 0 and not pod.terminating
@@ -113,7 +262,7 @@ class Kubelet:
     # ------------------------------------------------------------------ start-up pipeline
     def _admit(self, pod: Pod) -> None:
         self._admitted[pod.meta.uid] = self.env.now  # HandlePodAdditions starts the probe workers
-        call_later(self.env, self.samplers.sandbox(), self._pull_images, pod, 0)
+        self._later(self.samplers.sandbox(), self._pull_images, pod, 0)
 
     def _pull_images(self, pod: Pod, index: int) -> None:
         if not self._alive(pod):
@@ -134,36 +283,60 @@ class Kubelet:
             self._record(pod, "pulled", "Pulled", f'Container image "{image}" already present on machine')
             self._pull_images(pod, index + 1)
             return
+        if self.pull_backoff.in_backoff((pod.meta.uid, image), now):
+            self._record(pod, "waiting", "ImagePullBackOff", f'Back-off pulling image "{image}"')
+            self._retry_sync(pod, index)
+            return
         # The Pulling event is emitted when the pull is requested, before any wait in the
         # serial puller's queue; a pull of an image already in flight shares its bytes.
         self._record(pod, "pulling", "Pulling", f'Pulling image "{image}"')
         in_flight = self._pulling.get(ref)
+        registry = self.registry
+        if registry is not None and not registry.up and in_flight is None:
+            self._pull_failed(pod, index, image, "the registry is unavailable")
+            return
         size = 0 if ref in self.images or in_flight is not None else (
             pod.spec.behavior.image_size or self.config.default_image_size)
+        bandwidth = self.config.registry_bandwidth * (registry.bandwidth_factor if registry is not None else 1.0)
         start = max(now, self._pull_free_at) if self.config.serialize_image_pulls else now
-        end = start + self.samplers.pull_overhead() + size / self.config.registry_bandwidth
+        end = start + self.samplers.pull_overhead() + size / bandwidth
         if in_flight is not None:
             end = max(end, in_flight)
         if self.config.serialize_image_pulls:
             self._pull_free_at = end
         self._pulling[ref] = max(end, in_flight or 0.0)
-        call_later(self.env, end - now, self._pulled, pod, index, image, end - start, end - now)
+        self._later(end - now, self._pulled, pod, index, image, start, end - start, end - now)
 
-    def _pulled(self, pod: Pod, index: int, image: str, took: float, waited: float) -> None:
+    def _pulled(self, pod: Pod, index: int, image: str, start: float, took: float, waited: float) -> None:
         ref = runtime_image_name(image)
-        self.images.add(ref)
-        self.image_status.pulled(ref, pod.spec.behavior.image_size or self.config.default_image_size)
         if self._pulling.get(ref, 0.0) <= self.env.now:
             self._pulling.pop(ref, None)
+        if self.registry is not None and self.registry.down_during(start, self.env.now):
+            self._pull_failed(pod, index, image, "the registry went away during the pull")
+            return
+        self.images.add(ref)
+        self.image_status.pulled(ref, pod.spec.behavior.image_size or self.config.default_image_size)
         if self._alive(pod):
             self._record(pod, "pulled", "Pulled",
                          f'Successfully pulled image "{image}" in {took:.3f}s ({waited:.3f}s including waiting)')
         self._pull_images(pod, index + 1)
 
+    def _pull_failed(self, pod: Pod, index: int, image: str, why: str) -> None:
+        """ErrImagePull: back off this pod's image and retry at the pod worker's next sync."""
+        if not self._alive(pod):
+            return
+        self.pull_backoff.failed((pod.meta.uid, image), self.env.now)
+        self._record(pod, "waiting", "ErrImagePull", f'Failed to pull image "{image}": {why}')
+        self._retry_sync(pod, index)
+
+    def _retry_sync(self, pod: Pod, index: int) -> None:
+        delay = POD_SYNC_BACKOFF * (1 + self.samplers.rng.uniform(0, POD_SYNC_JITTER))
+        self._later(delay, self._pull_images, pod, index)
+
     def _start_containers(self, pod: Pod) -> None:
         start = self.samplers.of(pod.spec.behavior.container_start)
         delay = sum(start() for _ in pod.spec.containers)
-        call_later(self.env, delay, self._started, pod)
+        self._later(delay, self._started, pod)
 
     def _started(self, pod: Pod) -> None:
         if not self._alive(pod):
@@ -171,7 +344,7 @@ class Kubelet:
         now = self.env.now
         period = self.config.pleg_relist_period
         seen = self._pleg_phase + math.ceil((now - self._pleg_phase) / period) * period
-        call_later(self.env, seen - now, self._report_running, pod, now)
+        self._later(seen - now, self._report_running, pod, now)
 
     def _report_running(self, pod: Pod, started: float) -> None:
         if not self._alive(pod):
@@ -187,9 +360,10 @@ class Kubelet:
         records = [("started", "Started", "Started container(s)")]
         if immediately:
             records.append(("ready", "", "Ready"))
-        self.api.update(self.client, pod, running, record=records)
+            self._ready_local.add(pod.meta.uid)
+        self._write(self.api.update, pod, running, record=records)
         if not immediately:
-            call_later(self.env, ready_at - self.env.now, self._report_ready, pod)
+            self._later(ready_at - self.env.now, self._report_ready, pod)
         if pod.spec.behavior.rendezvous is not None and self.rendezvous is not None:
             self.rendezvous.join(pod, self._start_work)  # blocks until its job's peers run
             return
@@ -200,7 +374,7 @@ class Kubelet:
     def _start_work(self, pod: Pod, seconds: float | None) -> None:
         """The app starts its work; a pod that may not restart exits after ``seconds``."""
         if seconds is not None and pod.spec.restart_policy != "Always" and self._alive(pod):
-            call_later(self.env, seconds, self._completed, pod)
+            self._later(seconds, self._completed, pod)
 
     def _leave_rendezvous(self, pod: Pod) -> None:
         if self.rendezvous is not None and pod.spec.behavior.rendezvous is not None:
@@ -220,7 +394,8 @@ class Kubelet:
             return
         def ready(p: Pod) -> None:
             p.ready, p.ready_time = True, self.env.now
-        self.api.update(self.client, pod, ready, record=("ready", "", "Ready"))
+        self._ready_local.add(pod.meta.uid)
+        self._write(self.api.update, pod, ready, record=("ready", "", "Ready"))
 
     def _completed(self, pod: Pod) -> None:
         if not self._alive(pod):
@@ -228,53 +403,19 @@ class Kubelet:
         def succeeded(p: Pod) -> None:
             p.phase, p.ready = SUCCEEDED, False
         self._pods[pod.meta.uid] = -1
-        self.api.update(self.client, pod, succeeded, record=("succeeded", "Completed", ""))
+        self._ready_local.discard(pod.meta.uid)
+        self._write(self.api.update, pod, succeeded, record=("succeeded", "Completed", ""))
 
     def _fail(self, pod: Pod, reason: str, message: str) -> None:
         def failed(p: Pod) -> None:
             p.phase, p.reason, p.message = FAILED, reason, message
         self._pods[pod.meta.uid] = -1
-        self.api.update(self.client, pod, failed, record=("failed", reason, message))
+        self._write(self.api.update, pod, failed, record=("failed", reason, message))
 
     def _killed(self, pod: Pod) -> None:
-        self.api.delete(self.client, pod, grace=0)
+        self._write(self.api.delete, pod, grace=0)
 
     def _record(self, pod: Pod, event: str, reason: str, message: str) -> None:
         if self._alive(pod):
             self.trace.record(self.env.now, "Pod", pod.meta.namespace, pod.meta.name, event,
                               self.node.meta.name, reason, message)
-
-
-class LeaseHeartbeats:
-    """Every node's Lease renewal (every lease duration / 4) as one bulk write per second."""
-
-    def __init__(self, env: simpy.Environment, api: ApiServer, config: KubeletConfig,
-                 rng: np.random.Generator) -> None:
-        self.env = env
-        self.api = api
-        self.interval = config.node_lease_duration_seconds * 0.25
-        self.phases: list[float] = []
-        self.renew_time: np.ndarray = np.zeros(0)
-        self.alive: np.ndarray = np.zeros(0, dtype=bool)
-        self.rng = rng
-        env.process(self._run())
-
-    def add_nodes(self, count: int) -> None:
-        """Start heartbeats for ``count`` more nodes, each at a random phase."""
-        self.phases.extend((self.rng.uniform(0, self.interval, count)).tolist())
-        self.renew_time = np.concatenate([self.renew_time, np.zeros(count)])
-        self.alive = np.concatenate([self.alive, np.ones(count, dtype=bool)])
-
-    def _run(self):  # type: ignore[no-untyped-def]
-        step = 1.0
-        while True:
-            yield self.env.timeout(step)
-            if not self.phases:
-                continue
-            now = self.env.now
-            phases = np.asarray(self.phases)
-            due = self.alive & (np.floor((now - phases) / self.interval) > np.floor((now - step - phases) / self.interval))
-            count = int(due.sum())
-            if count:
-                self.renew_time[due] = now
-                self.api.write_bulk(count, OBJECT_BYTES["Lease"])

@@ -16,8 +16,8 @@ from sim.trace import Trace
 if TYPE_CHECKING:
     from sim.engine import Simulation
 
-__all__ = ["DEFAULT_REPORT_METRICS", "METRICS", "pod_latencies", "pod_state_series", "summarize",
-           "trace_metrics"]
+__all__ = ["DEFAULT_REPORT_METRICS", "METRICS", "pod_latencies", "pod_state_series", "ready_over_time",
+           "summarize", "trace_metrics"]
 
 METRICS: dict[str, tuple[str, str]] = {
     "pods_created": ("Pods created", ""),
@@ -82,6 +82,38 @@ def _count_over_time(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, 
     return times[order], np.cumsum(steps[order])
 
 
+READY_ENDS = ("notReady", "terminating", "deleted", "failed", "succeeded")
+"""Pod events after which the API no longer shows the pod Ready (until its next ``ready``)."""
+
+
+def ready_over_time(trace: Trace, name_prefix: str = "", namespace: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Step series (t, count) of Ready pods, following each pod through ready / not-ready
+    transitions (a node marked NotReady, a pod deleted, ...); optionally only pods whose
+    name starts with ``name_prefix``."""
+    frame = trace.to_frame()
+    if frame.empty:
+        return np.zeros(0), np.zeros(0)
+    events = frame["event"].astype(str)
+    keep = (frame["kind"] == "Pod").to_numpy() & events.isin(("ready", *READY_ENDS)).to_numpy()
+    if name_prefix:
+        keep &= frame["name"].astype(str).str.startswith(name_prefix).to_numpy()
+    if namespace is not None:
+        keep &= (frame["namespace"] == namespace).to_numpy()
+    t = frame["t"].to_numpy()[keep]
+    key = (frame["namespace"].cat.codes.to_numpy().astype(np.int64) << 32
+           | frame["name"].cat.codes.to_numpy().astype(np.int64))[keep]
+    ready = (events.to_numpy() == "ready")[keep]
+    order = np.lexsort((np.arange(len(t)), t, key))  # per pod, in time (then record) order
+    key, ready, t = key[order], ready[order], t[order]
+    before = np.concatenate([[False], ready[:-1]])
+    before[np.concatenate([[True], key[1:] != key[:-1]])] = False  # each pod starts not ready
+    delta = ready.astype(np.int64) - before.astype(np.int64)
+    changed = delta != 0
+    t, delta = t[changed], delta[changed]
+    by_time = np.lexsort((delta, t))  # at equal times, drops first
+    return t[by_time], np.cumsum(delta[by_time]).astype(np.float64)
+
+
 def pod_state_series(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Pending, running and ready pod counts over time, derived from the events."""
     pods = trace.pods_frame()
@@ -92,7 +124,7 @@ def pod_state_series(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {
         "pending": _count_over_time(col["created"], np.fmin(col["bound"], col["deleted"])),
         "running": _count_over_time(col["started"], ended),
-        "ready": _count_over_time(col["ready"], ended),
+        "ready": ready_over_time(trace),
     }
 
 

@@ -30,6 +30,18 @@ from sim.api.objects import Deployment, Pod, ReplicaSet, RendezvousSpec, Service
 from sim.api.quantity import QuantityError, resource_value
 from sim.config import ControlPlane, Model
 from sim.distributions import ByteSize, Dist, Duration
+from sim.faults import (
+    ApiServerRestartAction,
+    EtcdLeaderLossAction,
+    EtcdSlowDiskAction,
+    NodeCrashAction,
+    NodeRecoverAction,
+    PartitionAction,
+    RegistryOutageAction,
+    RegistrySlowdownAction,
+    ZoneOutageAction,
+    fault_problem,
+)
 from sim.yamlio import Located, SourceError, format_path, load_documents, load_text
 
 __all__ = [
@@ -191,8 +203,12 @@ class DeleteAction(_Action):
     action: Literal["delete"]
 
 
-Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction], Field(discriminator="action")]
-ACTIONS = ("scale", "setImage", "delete")
+Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction,
+                         NodeCrashAction, NodeRecoverAction, ZoneOutageAction, PartitionAction, EtcdLeaderLossAction,
+                         EtcdSlowDiskAction, ApiServerRestartAction, RegistrySlowdownAction, RegistryOutageAction],
+                   Field(discriminator="action")]
+ACTIONS = ("scale", "setImage", "delete", "nodeCrash", "nodeRecover", "zoneOutage", "partition", "etcdLeaderLoss",
+           "etcdSlowDisk", "apiServerRestart", "registrySlowdown", "registryOutage")
 
 
 class Outputs(Model):
@@ -533,6 +549,12 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
                                  f"Service {obj.meta.name!r} selector {obj.selector} "
                                  "matches no pod of the scenario")
     for i, action in enumerate(scenario.timeline):
+        if not isinstance(action, _Action):
+            problem = fault_problem(action, scenario)
+            if problem is not None:
+                raise doc.error(("timeline", i, problem[0]), problem[1])
+            _check_action_time(scenario, doc, i)
+            continue
         target = by_key.get(action.target_key)
         where = ("timeline", i, "target")
         if target is None:
@@ -549,9 +571,14 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
             if action.container is not None and action.container not in names:
                 raise doc.error(("timeline", i, "container"),
                                 f"no container {action.container!r}; containers: {', '.join(names)}")
-        if action.at > scenario.duration:
-            raise doc.error(("timeline", i, "at"),
-                            f"action at {action.at:g}s is after the scenario ends ({scenario.duration:g}s)")
+        _check_action_time(scenario, doc, i)
+
+
+def _check_action_time(scenario: Scenario, doc: Located, i: int) -> None:
+    action = scenario.timeline[i]
+    if action.at > scenario.duration:
+        raise doc.error(("timeline", i, "at"),
+                        f"action at {action.at:g}s is after the scenario ends ({scenario.duration:g}s)")
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The scenario's driver: applies workloads and timeline actions through the API server.
 
 Plays the part of a user with ``kubectl``: ``apply`` of each workload's manifests at its
-time, then ``scale``, ``set image`` and ``delete`` at theirs. Objects are copied from the
+time, then ``scale``, ``set image`` and ``delete`` at theirs; fault actions (node crashes,
+an etcd leader loss, ...) go to ``sim.faults.Faults`` instead of the API server. Objects are copied from the
 scenario before they are created, so one loaded scenario can drive many runs.
 """
 
@@ -16,6 +17,7 @@ from sim.api.client import Client
 from sim.api.manifests import template_with_image
 from sim.api.objects import Deployment, ReplicaSet
 from sim.apiserver import ApiServer
+from sim.faults import FAULT_ACTIONS, Faults
 from sim.scenario import DeleteAction, ScaleAction, Scenario, SetImageAction
 from sim.trace import Trace
 
@@ -33,10 +35,12 @@ def fresh_copy(obj: Any) -> Any:
 class Timeline:
     """Creates the scenario's objects and performs its actions at their times."""
 
-    def __init__(self, env: simpy.Environment, api: ApiServer, scenario: Scenario, trace: Trace) -> None:
+    def __init__(self, env: simpy.Environment, api: ApiServer, scenario: Scenario, trace: Trace,
+                 faults: Faults | None = None) -> None:
         self.env = env
         self.api = api
         self.trace = trace
+        self.faults = faults
         self.client = Client("kubectl", KUBECTL_QPS, KUBECTL_BURST)
         self.behaviors = {w.name: w.behavior.to_object() for w in scenario.workloads}
         env.process(self._run(scenario))
@@ -47,7 +51,10 @@ class Timeline:
         for at, _, step in sorted(steps, key=lambda s: (s[0], s[1])):
             if at > self.env.now:
                 yield self.env.timeout(at - self.env.now)
-            if isinstance(step, ScaleAction | SetImageAction | DeleteAction):
+            if isinstance(step, FAULT_ACTIONS):
+                if self.faults is not None:
+                    self.faults.inject(step)
+            elif isinstance(step, ScaleAction | SetImageAction | DeleteAction):
                 self._act(step)
             else:
                 self.api.create(self.client, fresh_copy(step))

@@ -294,18 +294,27 @@ class PodTemplate:
 
 @dataclass(slots=True)
 class Node:
-    """A node: allocatable resources, labels, taints and readiness."""
+    """A node: allocatable resources, labels, taints and readiness.
+
+    ``ready_status`` is the Ready condition's status: "True" or "False" as the kubelet
+    posts it, "Unknown" once the node lifecycle controller has stopped hearing from it.
+    """
 
     meta: ObjectMeta
     allocatable: dict[str, int]
     capacity: dict[str, int]
     taints: tuple[Taint, ...] = ()
     unschedulable: bool = False
-    ready: bool = True
+    ready_status: str = "True"
     pool: str = ""
     price_per_hour: float = 0.0
     images: Mapping[str, int] = field(default_factory=dict)  # status.images: name -> sizeBytes
     kind: str = "Node"
+
+    @property
+    def ready(self) -> bool:
+        """Ready condition is True."""
+        return self.ready_status == "True"
 
 
 @dataclass(frozen=True, slots=True)

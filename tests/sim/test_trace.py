@@ -52,3 +52,14 @@ def test_pod_state_series_counts_pending_running_ready() -> None:
     assert list(zip(t, v, strict=True)) == [(0.5, 1), (1.0, 0), (1.5, 1)]
     t, v = series["ready"]
     assert list(zip(t, v, strict=True)) == [(3.0, 1), (8.0, 0)]
+
+
+def test_ready_series_follows_not_ready_and_ready_again() -> None:
+    """A pod marked NotReady (its node went Unknown) stops counting until it is Ready again."""
+    trace = Trace()
+    for t, name, event in [(1.0, "a", "ready"), (2.0, "b", "ready"), (5.0, "a", "notReady"), (6.0, "a", "ready"),
+                           (7.0, "b", "notReady"), (9.0, "b", "terminating"), (9.5, "b", "deleted"),
+                           (8.0, "c", "ready"), (8.0, "a", "ready")]:
+        trace.record(t, "Pod", "default", name, event, "n1")
+    t, v = pod_state_series(trace)["ready"]
+    assert list(zip(t, v, strict=True)) == [(1.0, 1), (2.0, 2), (5.0, 1), (6.0, 2), (7.0, 1), (8.0, 2)]
