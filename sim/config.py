@@ -163,6 +163,12 @@ class KubeletConfig(Model):
         default_factory=lambda: _lognormal("400ms", "1.5s"),
         description="Pod worker start: RunPodSandbox (pause container, CNI) and volumes.",
     )
+    container_restart_backoff: Duration = Field(
+        10.0, description="CrashLoopBackOff: first back-off before restarting an exited container (10s)."
+    )
+    max_container_restart_period: Duration = Field(
+        300.0, description="crashLoopBackOff.maxContainerRestartPeriod: back-off cap (5m)."
+    )
     pleg_relist_period: Duration = Field(
         1.0, description="Generic PLEG relist (1s): container state is seen at the next relist."
     )

@@ -135,7 +135,7 @@ class Simulation:
 
     def _start_kubelets(self) -> dict[str, Kubelet]:
         rng = self.streams.get("kubelet")
-        samplers = _Samplers(self.scenario.control_plane.kubelet, rng)
+        samplers = _Samplers(self.scenario.control_plane.kubelet, rng, self.streams.get("container-failures"))
         period = self.scenario.control_plane.kubelet.pleg_relist_period
         phases = rng.uniform(0, period, len(self.nodes)).tolist()
         # when each kubelet's node-status loop (10 s) and image-cache loop (30 s) tick

@@ -25,8 +25,19 @@ from pydantic import (
     model_validator,
 )
 
+from sim.api.batch import JOB_NAME_LABEL  # set by the Job controller on its pods
 from sim.api.manifests import parse_manifest
-from sim.api.objects import Deployment, Pod, ReplicaSet, RendezvousSpec, Service, WorkloadBehavior, key_of
+from sim.api.objects import (
+    Deployment,
+    FailureSpec,
+    Job,
+    Pod,
+    ReplicaSet,
+    RendezvousSpec,
+    Service,
+    WorkloadBehavior,
+    key_of,
+)
 from sim.api.quantity import QuantityError, resource_value
 from sim.config import ControlPlane, Model
 from sim.distributions import ByteSize, Dist, Duration
@@ -35,6 +46,7 @@ from sim.yamlio import Located, SourceError, format_path, load_documents, load_t
 __all__ = [
     "ACTIONS",
     "Behavior",
+    "Failure",
     "NodePool",
     "Outputs",
     "Scenario",
@@ -45,7 +57,6 @@ __all__ = [
 ]
 
 ScenarioError = SourceError
-JOB_NAME_LABEL = "batch.kubernetes.io/job-name"  # set by the Job controller on its pods
 PLOTS = ("timeline", "pods", "allocation", "controlplane")
 
 
@@ -109,6 +120,27 @@ class Rendezvous(Model):
     world_size: int = Field(ge=1, description="Workers of one job that must all be running.")
 
 
+class Failure(Model):
+    """The app exits non-zero: each run (a pod's container start, or restart) fails with
+    ``probability``, after working for ``after``; a pod with restartPolicy Never then ends
+    Failed, OnFailure and Always restart the container with CrashLoopBackOff."""
+
+    probability: float = Field(1.0, ge=0, le=1, description="Chance that one run fails (1: every run).")
+    exit_code: int = Field(1, ge=1, le=255, description="The failing container's exit code.")
+    after: Dist = Field(
+        default_factory=lambda: Dist(dist="constant", value=0),
+        description="Work before the crash, from when the app starts working (after rendezvous).",
+    )
+    indexes: list[int] | None = Field(
+        None, description="Only pods with these Job completion indexes fail (default: every pod)."
+    )
+
+    def to_object(self) -> FailureSpec:
+        """The frozen form carried by pod specs."""
+        return FailureSpec(self.probability, self.exit_code, self.after,
+                           None if self.indexes is None else frozenset(self.indexes))
+
+
 class Behavior(Model):
     """Per-workload behaviour that a manifest cannot express."""
 
@@ -127,13 +159,15 @@ class Behavior(Model):
         description="SIGTERM to exit; capped by terminationGracePeriodSeconds.",
     )
     rendezvous: Rendezvous | None = Field(None, description="Training workers wait for their peers.")
+    failure: Failure | None = Field(None, description="The app exits non-zero (default: never).")
 
     def to_object(self) -> WorkloadBehavior:
         """The frozen form carried by pod specs."""
         rdzv = self.rendezvous
         return WorkloadBehavior(self.image_size, self.container_start, self.readiness,
                                 self.run_duration, self.stop_time,
-                                None if rdzv is None else RendezvousSpec(rdzv.group_label, rdzv.world_size))
+                                None if rdzv is None else RendezvousSpec(rdzv.group_label, rdzv.world_size),
+                                None if self.failure is None else self.failure.to_object())
 
 
 class Workload(Model):
@@ -167,7 +201,8 @@ class _Action(Model):
 
 _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaSet",
                "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service",
-               "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim"}
+               "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
+               "job": "Job"}
 
 
 class ScaleAction(_Action):
@@ -238,7 +273,7 @@ class Scenario(Model):
     timeline: list[Action] = Field(default_factory=list)
     outputs: Outputs = Field(default_factory=Outputs)
 
-    _objects: list[tuple[float, Pod | ReplicaSet | Deployment | Service]] = PrivateAttr(default_factory=list)
+    _objects: list[tuple[float, Pod | ReplicaSet | Deployment | Service | Job]] = PrivateAttr(default_factory=list)
     _source: str = PrivateAttr(default="<memory>")
     _origins: dict[tuple[str, str, str], tuple[Located, tuple[Any, ...]]] = PrivateAttr(default_factory=dict)
 
@@ -252,7 +287,7 @@ class Scenario(Model):
         return self
 
     @property
-    def objects(self) -> list[tuple[float, Pod | ReplicaSet | Deployment | Service]]:
+    def objects(self) -> list[tuple[float, Pod | ReplicaSet | Deployment | Service | Job]]:
         """(apply time, object) for every manifest of every workload, in file order."""
         return self._objects
 
