@@ -23,7 +23,9 @@ from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.garbagecollector import GarbageCollector
+from sim.controllers.job import JobController
 from sim.controllers.replicaset import ReplicaSetController
+from sim.controllers.ttlafterfinished import TTLAfterFinishedController
 from sim.controllers.volume import PersistentVolumeController
 from sim.distributions import Sampler
 from sim.kubelet import Kubelet, LeaseHeartbeats, _Samplers
@@ -113,6 +115,10 @@ class Simulation:
             kcm.burst_replicas, streams.get("replicaset"))
         self.deployment_controller = DeploymentController(
             env, self.api, self.kcm_client, kcm.concurrent_deployment_syncs, sync_latency)
+        self.job_controller = JobController(env, self.api, self.kcm_client, kcm.concurrent_job_syncs,
+                                            sync_latency, streams.get("job"))
+        self.ttl_after_finished_controller = TTLAfterFinishedController(
+            env, self.api, self.kcm_client, kcm.concurrent_ttl_after_finished_syncs, sync_latency)
         self.garbage_collector = GarbageCollector(env, self.api, self.kcm_client)
         self.volume_controller = PersistentVolumeController(
             env, self.api, self.kcm_client, sync_latency,

@@ -550,6 +550,7 @@ def _load_objects(scenario: Scenario, doc: Located, base_dir: Path) -> list[tupl
 
 
 def _check_references(scenario: Scenario, doc: Located) -> None:
+    from sim.controllers.job import job_labels
     from sim.workloads.training import rendezvous_label_problem
 
     by_key = {key_of(obj): obj for _, obj in scenario.objects}
@@ -559,6 +560,7 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
             mdoc, base = scenario._origins[key_of(obj)]
             raise mdoc.error((*base, *problem[0]), problem[1])
     templates = [dict(o.template.labels) for _, o in scenario.objects if isinstance(o, Deployment | ReplicaSet)]
+    templates += [{**dict(o.template.labels), **job_labels(o)} for _, o in scenario.objects if isinstance(o, Job)]
     templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
     for _, obj in scenario.objects:
         if isinstance(obj, Service) and not obj.selector.empty:
