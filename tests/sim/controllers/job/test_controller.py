@@ -217,3 +217,26 @@ def test_indexed_job_trains_as_one_distributed_job() -> None:
     started = events.loc[events["event"] == "trainingStarted", "t"]
     assert len(started) == 4 and started.nunique() == 1
     assert job_of(result).condition("Complete") is not None
+
+
+def test_hpo_sweep_retries_each_trial_once_and_reports_failed_indexes() -> None:
+    """scenarios/hpo-sweep.yaml: 8 trials at a time; a trial failing twice is a failed index."""
+    from sim import load_scenario
+
+    result = run(load_scenario("scenarios/hpo-sweep.yaml"))
+    job = job_of(result, "sweep")
+    phases: dict[str, list[str]] = {}
+    for pod in pods_of(result):
+        phases.setdefault(pod.meta.annotations[INDEX], []).append(pod.phase)
+    assert len(phases) == 32
+    failed_indexes = sorted(int(ix) for ix, seen in phases.items() if seen == ["Failed", "Failed"])
+    assert all(seen in (["Succeeded"], ["Failed", "Succeeded"], ["Failed", "Failed"]) for seen in phases.values())
+    assert job.failed_indexes == ",".join(map(str, failed_indexes))
+    assert job.succeeded == 32 - len(failed_indexes)
+    frame = result.pods()
+    ends = frame[["succeeded", "failed"]].min(axis=1)
+    times = np.concatenate([frame["created"], ends])
+    steps = np.concatenate([np.ones(len(frame)), -np.ones(len(frame))])
+    assert np.cumsum(steps[np.lexsort((steps, times))]).max() == 8
+    outcome = "Failed" if failed_indexes else "Complete"
+    assert job.condition(outcome) is not None
