@@ -298,41 +298,61 @@ def _count_finished(s: _Sync, finishing: tuple[str, str, str] | None) -> tuple[l
     return counted, succeeded, failed
 
 
+def _observe(job: Job, pods: Sequence[Pod], counted: Collection[int], now: float) -> tuple[_Sync, list[Pod], list[Pod]]:
+    """Step 1: active, terminating and ready pods, and the newly succeeded and failed ones."""
+    indexed, completions = job.completion_mode == "Indexed", job.completions or 0
+    fresh = [p for p in pods if p.meta.uid not in counted]
+    valid = [p for p in fresh if not indexed or valid_index(p, completions) is not None]
+    new_succeeded = [p for p in valid if p.phase == SUCCEEDED]
+    new_failed = [p for p in valid if is_pod_failed(p, job)]
+    active = [p for p in pods if p.active]
+    succeeded_ix = parse_indexes(job.completed_indexes, completions) | {
+        valid_index(p, completions) or 0 for p in new_succeeded} if indexed else set()
+    succeeded = len(succeeded_ix) if indexed else job.succeeded + len(new_succeeded)
+    s = _Sync(job, pods, fresh, now, active, sum(_terminating(p) for p in pods), sum(p.ready for p in active),
+              succeeded, succeeded_ix, None, {})
+    if indexed and job.backoff_limit_per_index is not None:
+        s.failed_ix = parse_indexes(job.failed_indexes, completions) | {
+            valid_index(p, completions) or 0 for p in valid if is_index_failed(job, p, is_pod_failed(p, job))}
+        active_ix = {ix for p in active if (ix := valid_index(p, completions)) is not None}
+        s.delayed = _delayed_deletion(job, valid, s.succeeded_ix | s.failed_ix, active_ix)
+    return s, new_succeeded, new_failed
+
+
+def _terminal_conditions(job: Job, finishing: tuple[str, str, str], conditions: list[JobCondition],
+                         terminating: int, now: float) -> JobCondition | None:
+    """Step 4: FailureTarget (or SuccessCriteriaMet) now; Failed (or Complete), returned, once
+    no pod is terminating any more."""
+    ctype, reason, message = finishing
+    if ctype == "FailureTarget" or (ctype == "SuccessCriteriaMet" and job.condition(ctype) is None):
+        conditions.append(JobCondition(ctype, reason, message, now))
+    if terminating > 0:
+        return None
+    finished = JobCondition("Complete" if ctype == "SuccessCriteriaMet" else "Failed", reason, message, now)
+    conditions.append(finished)
+    return finished
+
+
 def sync_job(job: Job, pods: Sequence[Pod], counted: Collection[int], backoff: BackoffRecord, now: float,
              expectations_satisfied: bool = True) -> JobSyncResult:
     """Reconcile one Job (see the module docstring for the order of decisions)."""
     old = job_status(job)
     if job.finished:
         return JobSyncResult(old)
-    indexed = job.completion_mode == "Indexed"
-    completions = job.completions or 0
-    fresh = [p for p in pods if p.meta.uid not in counted]
-    valid = [p for p in fresh if not indexed or valid_index(p, completions) is not None]
-    new_succeeded = [p for p in valid if p.phase == SUCCEEDED]
-    new_failed = [p for p in valid if is_pod_failed(p, job)]
-    active = [p for p in pods if p.active]
-    prev_ix = parse_indexes(old.completed_indexes, completions) if indexed else set()
-    succeeded_ix = prev_ix | {valid_index(p, completions) or 0 for p in new_succeeded} if indexed else set()
-    s = _Sync(job, pods, fresh, now, active, sum(_terminating(p) for p in pods), sum(p.ready for p in active),
-              len(succeeded_ix) if indexed else old.succeeded + len(new_succeeded), succeeded_ix, None, {})
+    s, new_succeeded, new_failed = _observe(job, pods, counted, now)
     failed = old.failed + sum(match_pod_failure_policy(job.pod_failure_policy, p).count_failed for p in new_failed)
     start = old.start_time if old.start_time is not None or job.suspend else now
     record = new_backoff_record(backoff, new_succeeded, new_failed)
     finishing, requeue = _finish_reason(s, failed, start)
-    if indexed and job.backoff_limit_per_index is not None:
-        s.failed_ix = parse_indexes(old.failed_indexes, completions) | {
-            valid_index(p, completions) or 0 for p in valid if is_index_failed(job, p, is_pod_failed(p, job))}
-        finishing = finishing or _index_failure_reason(s)
-        active_ix = {ix for p in active if (ix := valid_index(p, completions)) is not None}
-        s.delayed = _delayed_deletion(job, valid, s.succeeded_ix | s.failed_ix, active_ix)
+    if finishing is None and s.failed_ix is not None:
+        finishing = _index_failure_reason(s)
     deletes: list[Pod] = []
     creates: list[int | None] = []
-    n_active = len(active)
+    n_active = len(s.active)
     conditions = list(old.conditions)
     finishing_deletes = finishing is not None
-    if finishing is not None:
-        deletes = list(active)
-        n_active = 0
+    if finishing is not None:  # step 3: a finishing Job's active pods go
+        deletes, n_active = list(s.active), 0
         if not expectations_satisfied:  # pods not yet in the informer may still need deleting
             finishing = None
     else:
@@ -340,27 +360,19 @@ def sync_job(job: Job, pods: Sequence[Pod], counted: Collection[int], backoff: B
         if managed:
             n_active, deletes, creates, wait = _manage_job(s, record)
             requeue = wait if requeue is None or (wait is not None and wait < requeue) else requeue
-        done = s.succeeded > 0 if job.completions is None else s.succeeded >= completions
+        done = s.succeeded > 0 if job.completions is None else s.succeeded >= job.completions
         if done and n_active == 0:
             finishing = ("SuccessCriteriaMet", *COMPLETIONS_REACHED)
         elif managed and job.suspend and job.condition("Suspended") is None:
             conditions.append(JobCondition("Suspended", "JobSuspended", "Job suspended", now))
     terminating = s.terminating + len(deletes)
-    ready = s.ready - sum(p.ready for p in deletes)
     newly_counted, succ_add, fail_add = _count_finished(s, finishing)
-    finished = None
-    if finishing is not None:
-        ctype, reason, message = finishing
-        if ctype == "FailureTarget" or (ctype == "SuccessCriteriaMet" and job.condition(ctype) is None):
-            conditions.append(JobCondition(ctype, reason, message, now))
-        final = "Complete" if ctype == "SuccessCriteriaMet" else "Failed"
-        if terminating == 0:
-            finished = JobCondition(final, reason, message, now)
-            conditions.append(finished)
+    finished = None if finishing is None else _terminal_conditions(job, finishing, conditions, terminating, now)
+    indexed = job.completion_mode == "Indexed"
     status = JobStatus(
         start_time=start,
         completion_time=now if finished is not None and finished.type == "Complete" else old.completion_time,
-        active=n_active, ready=ready, terminating=terminating,
+        active=n_active, ready=s.ready - sum(p.ready for p in deletes), terminating=terminating,
         succeeded=len(s.succeeded_ix) if indexed else old.succeeded + succ_add,
         failed=old.failed + fail_add,
         completed_indexes=format_indexes(s.succeeded_ix) if indexed else old.completed_indexes,
