@@ -123,6 +123,8 @@ class JobController(Controller):
         for etype, pod in events:
             owner = pod.meta.owner
             if owner is None or owner.kind != "Job" or self.api.store.by_uid(owner.uid) is None:
+                if etype == DELETED:
+                    self._seen_deleting.discard(pod.meta.uid)
                 continue  # not a Job's pod, or its Job is gone (the garbage collector's business)
             key, uid = (pod.meta.namespace, owner.name), pod.meta.uid
             index = self._pods[owner.uid]
