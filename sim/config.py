@@ -128,6 +128,8 @@ class ControllerManagerConfig(Model):
     burst: int = Field(30, ge=1, description="--kube-api-burst (30).")
     concurrent_replicaset_syncs: int = Field(5, ge=1, description="(5)")
     concurrent_deployment_syncs: int = Field(5, ge=1, description="(5)")
+    concurrent_job_syncs: int = Field(5, ge=1, description="--concurrent-job-syncs (5).")
+    concurrent_ttl_after_finished_syncs: int = Field(5, ge=1, description="--concurrent-ttl-after-finished-syncs (5).")
     sync_latency: Dist = Field(
         default_factory=lambda: Dist(dist="constant", value="1ms"),
         description="CPU time of one controller sync before its API calls.",
@@ -175,6 +177,12 @@ class KubeletConfig(Model):
     sandbox_start: Dist = Field(
         default_factory=lambda: _lognormal("400ms", "1.5s"),
         description="Pod worker start: RunPodSandbox (pause container, CNI) and volumes.",
+    )
+    container_restart_backoff: Duration = Field(
+        10.0, description="CrashLoopBackOff: first back-off before restarting an exited container (10s)."
+    )
+    max_container_restart_period: Duration = Field(
+        300.0, description="crashLoopBackOff.maxContainerRestartPeriod: back-off cap (5m)."
     )
     pleg_relist_period: Duration = Field(
         1.0, description="Generic PLEG relist (1s): container state is seen at the next relist."

@@ -23,9 +23,11 @@ from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.garbagecollector import GarbageCollector
+from sim.controllers.job import JobController
 from sim.controllers.nodelifecycle import NodeLifecycleController
 from sim.controllers.replicaset import ReplicaSetController
 from sim.controllers.tainteviction import TaintEvictionController
+from sim.controllers.ttlafterfinished import TTLAfterFinishedController
 from sim.controllers.volume import PersistentVolumeController
 from sim.distributions import Sampler
 from sim.faults import Faults
@@ -118,6 +120,10 @@ class Simulation:
             kcm.burst_replicas, streams.get("replicaset"))
         self.deployment_controller = DeploymentController(
             env, self.api, self.kcm_client, kcm.concurrent_deployment_syncs, sync_latency)
+        self.job_controller = JobController(env, self.api, self.kcm_client, kcm.concurrent_job_syncs,
+                                            sync_latency, streams.get("job"))
+        self.ttl_after_finished_controller = TTLAfterFinishedController(
+            env, self.api, self.kcm_client, kcm.concurrent_ttl_after_finished_syncs, sync_latency)
         self.garbage_collector = GarbageCollector(env, self.api, self.kcm_client)
         self.volume_controller = PersistentVolumeController(
             env, self.api, self.kcm_client, sync_latency,
@@ -145,7 +151,7 @@ class Simulation:
 
     def _start_kubelets(self) -> dict[str, Kubelet]:
         rng = self.streams.get("kubelet")
-        samplers = _Samplers(self.scenario.control_plane.kubelet, rng)
+        samplers = _Samplers(self.scenario.control_plane.kubelet, rng, self.streams.get("container-failures"))
         period = self.scenario.control_plane.kubelet.pleg_relist_period
         phases = rng.uniform(0, period, len(self.nodes)).tolist()
         # when each kubelet's node-status loop (10 s) and image-cache loop (30 s) tick

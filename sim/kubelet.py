@@ -18,6 +18,14 @@ its pods: deleted ones are finalised, the rest start again from their sandbox);
 ``partition`` cuts it off from the API server (containers keep running; watch events and
 writes are held and delivered in order on ``heal``). A kubelet that sees its Node's Ready
 condition differ from its own view posts its own at its next node-status tick (10 s).
+
+A container that exits is seen at the next PLEG relist. With exit code 0 (and restartPolicy
+Never or OnFailure) the pod Succeeds; a non-zero exit (``behavior.failure``) fails a Never
+pod with the container's exit code, and restarts the container of an OnFailure or Always
+pod in place after the CrashLoopBackOff delay (``restart_backoff``). A deleted pod that may
+not restart is reported Failed (exit code 143, or 137 if killed at the end of its grace
+period) before it is removed, as the kubelet has done since Kubernetes 1.27, so Jobs see how
+it ended; pods with restartPolicy Always are removed directly.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import numpy as np
 import simpy
 
 from sim.api.client import Client
+from sim.api.batch import completion_index
 from sim.api.objects import FAILED, RUNNING, SUCCEEDED, Node, Pod
 from sim.apiserver import DELETED, ApiServer
 from sim.clock import call_later
@@ -41,7 +50,9 @@ from sim.nodestatus import ImageStatusReporter, next_tick, runtime_image_name
 from sim.trace import Trace
 from sim.workloads.training import Rendezvous
 
-__all__ = ["Kubelet", "LeaseHeartbeats", "probe_ready_time"]
+__all__ = ["Kubelet", "LeaseHeartbeats", "probe_ready_time", "restart_backoff"]
+
+SIGTERM_EXIT_CODE, SIGKILL_EXIT_CODE = 143, 137  # 128 + signal number
 
 
 def probe_ready_time(worker_start: float, started: float, warmup: float, initial_delay: float,
@@ -56,19 +67,43 @@ def probe_ready_time(worker_start: float, started: float, warmup: float, initial
     return worker_start + (k + success_threshold - 1) * period
 
 
+def restart_backoff(backoff: float | None, last_restart: float, exited_at: float, initial: float,
+                    cap: float) -> tuple[float, float]:
+    """(delay before restarting a container that exited at ``exited_at``, its next backoff).
+
+    The kubelet's per-container ``flowcontrol.Backoff`` (``doBackOff``): a container without
+    a backoff entry, or one that ran longer than twice the cap since its last restart, is
+    restarted at once with its backoff set to ``initial``; otherwise it waits its backoff,
+    which then doubles up to ``cap``. Exits at 0, 5, 20, 45 s give delays 0, 10, 20, 40 s.
+    """
+    if backoff is None or exited_at - last_restart > 2 * cap:
+        return 0.0, initial
+    return backoff, min(backoff * 2, cap)
+
+
 class _Samplers:
     """The runtime's delay samplers, shared by all kubelets (one stream for the node fleet)."""
 
-    def __init__(self, config: KubeletConfig, rng: np.random.Generator) -> None:
+    def __init__(self, config: KubeletConfig, rng: np.random.Generator,
+                 failure_rng: np.random.Generator | None = None) -> None:
         self.rng = rng
+        self.failure_rng = rng if failure_rng is None else failure_rng  # apps' failures: own stream
         self.sandbox = Sampler(config.sandbox_start, rng)
         self.pull_overhead = Sampler(config.image_pull_overhead, rng)
         self._by_dist: dict[int, Sampler] = {}
+        self._failures_by_dist: dict[int, Sampler] = {}
 
     def of(self, dist: Dist) -> Sampler:
         sampler = self._by_dist.get(id(dist))
         if sampler is None:
             sampler = self._by_dist[id(dist)] = Sampler(dist, self.rng)
+        return sampler
+
+    def failure_after(self, dist: Dist) -> Sampler:
+        """Sampler of how long a failing run works before it crashes (the failure stream)."""
+        sampler = self._failures_by_dist.get(id(dist))
+        if sampler is None:
+            sampler = self._failures_by_dist[id(dist)] = Sampler(dist, self.failure_rng)
         return sampler
 
 
@@ -95,6 +130,7 @@ class Kubelet:
         self._pleg_phase = pleg_phase
         self._pods: dict[int, int] = {}  # uid -> 0 while its pipeline runs, -1 once stopped
         self._admitted: dict[int, float] = {}  # uid -> when the probe workers started
+        self._backoff: dict[int, tuple[float, float]] = {}  # uid -> (restart backoff, last restart)
         self.crashed = False
         self.rendezvous = rendezvous  # training workers check in here once Running
         self.registry = registry
@@ -243,6 +279,7 @@ class Kubelet:
                 self._admitted.pop(uid, None)
                 self._ready_local.discard(uid)
                 self.pull_backoff.forget(uid)
+                self._backoff.pop(uid, None)
                 self._leave_rendezvous(pod)
             elif uid not in self._pods and not pod.terminating:
                 self._pods[uid] = 0
@@ -251,8 +288,9 @@ class Kubelet:
                 self._pods[uid] = -1  # stop the pipeline; kill containers
                 self._ready_local.discard(uid)
                 self._leave_rendezvous(pod)
-                stop = min(self.samplers.of(pod.spec.behavior.stop_time)(), pod.meta.deletion_grace_seconds or 0)
-                self._later(stop, self._killed, pod)
+                stop = self.samplers.of(pod.spec.behavior.stop_time)()
+                grace = pod.meta.deletion_grace_seconds or 0
+                self._later(min(stop, grace), self._killed, pod, stop > grace)
             elif uid in self._ready_local and not pod.ready and self._alive(pod):
                 self._report_ready(pod)  # status manager: the API lost our Ready (node marked NotReady)
 
@@ -338,13 +376,16 @@ class Kubelet:
         delay = sum(start() for _ in pod.spec.containers)
         self._later(delay, self._started, pod)
 
+    def _next_relist(self) -> float:
+        """When PLEG next relists containers (state changes are seen then)."""
+        now, period = self.env.now, self.config.pleg_relist_period
+        return self._pleg_phase + math.ceil((now - self._pleg_phase) / period) * period
+
     def _started(self, pod: Pod) -> None:
         if not self._alive(pod):
             return
         now = self.env.now
-        period = self.config.pleg_relist_period
-        seen = self._pleg_phase + math.ceil((now - self._pleg_phase) / period) * period
-        self._later(seen - now, self._report_running, pod, now)
+        self._later(self._next_relist() - now, self._report_running, pod, now)
 
     def _report_running(self, pod: Pod, started: float) -> None:
         if not self._alive(pod):
@@ -367,14 +408,33 @@ class Kubelet:
         if pod.spec.behavior.rendezvous is not None and self.rendezvous is not None:
             self.rendezvous.join(pod, self._start_work)  # blocks until its job's peers run
             return
+        self._start_work(pod, self._run_seconds(pod))
+
+    def _run_seconds(self, pod: Pod) -> float | None:
         run = pod.spec.behavior.run_duration
         if run is not None and pod.spec.restart_policy != "Always":
-            self._start_work(pod, self.samplers.of(run)())
+            return self.samplers.of(run)()
+        return None
 
     def _start_work(self, pod: Pod, seconds: float | None) -> None:
-        """The app starts its work; a pod that may not restart exits after ``seconds``."""
-        if seconds is not None and pod.spec.restart_policy != "Always" and self._alive(pod):
-            self._later(seconds, self._completed, pod)
+        """The app starts its work: a failing run crashes (``behavior.failure``), otherwise a
+        pod that may not restart exits 0 after ``seconds``."""
+        if not self._alive(pod):
+            return
+        crash = self._draw_failure(pod)
+        if crash is not None:
+            self._later(crash[0], self._exited, pod, crash[1])
+        elif seconds is not None and pod.spec.restart_policy != "Always":
+            self._later(seconds, self._exited, pod, 0)
+
+    def _draw_failure(self, pod: Pod) -> tuple[float, int] | None:
+        """(seconds of work before the crash, exit code) if this run of the app fails."""
+        spec = pod.spec.behavior.failure
+        if spec is None or (spec.indexes is not None and completion_index(pod.meta.annotations) not in spec.indexes):
+            return None
+        if spec.probability < 1 and self.samplers.failure_rng.random() >= spec.probability:
+            return None
+        return (0.0 if spec.after is None else self.samplers.failure_after(spec.after)()), spec.exit_code
 
     def _leave_rendezvous(self, pod: Pod) -> None:
         if self.rendezvous is not None and pod.spec.behavior.rendezvous is not None:
@@ -397,14 +457,70 @@ class Kubelet:
         self._ready_local.add(pod.meta.uid)
         self._write(self.api.update, pod, ready, record=("ready", "", "Ready"))
 
-    def _completed(self, pod: Pod) -> None:
+    # ------------------------------------------------------------------ exits and restarts
+    def _exited(self, pod: Pod, code: int) -> None:
+        if self._alive(pod):
+            call_later(self.env, self._next_relist() - self.env.now, self._report_exit, pod, code, self.env.now)
+
+    def _report_exit(self, pod: Pod, code: int, finished: float) -> None:
         if not self._alive(pod):
             return
-        def succeeded(p: Pod) -> None:
-            p.phase, p.ready = SUCCEEDED, False
+        policy = pod.spec.restart_policy
+        if policy == "Always" or (code != 0 and policy == "OnFailure"):
+            self._crashed(pod, code, finished)
+            return
+        phase = SUCCEEDED if code == 0 else FAILED
+        name = pod.spec.containers[0].name
+        codes = tuple((c.name, 0) for c in pod.spec.containers) if code == 0 else ((name, code),)
+        def terminated(p: Pod) -> None:
+            p.phase, p.ready, p.exit_codes, p.finish_time = phase, False, codes, finished
         self._pods[pod.meta.uid] = -1
         self._ready_local.discard(pod.meta.uid)
-        self._write(self.api.update, pod, succeeded, record=("succeeded", "Completed", ""))
+        record = ("succeeded", "Completed", "") if code == 0 else (
+            "failed", "Error", f"Container {name} exited with code {code}")
+        self._write(self.api.update, pod, terminated, record=record)
+
+    def _crashed(self, pod: Pod, code: int, finished: float) -> None:
+        """The container of a pod that restarts exited: restart it after its back-off."""
+        uid = pod.meta.uid
+        backoff, last = self._backoff.get(uid, (None, 0.0))
+        delay, backoff = restart_backoff(backoff, last, finished, self.config.container_restart_backoff,
+                                         self.config.max_container_restart_period)
+        restart_at = max(finished + delay, self.env.now)
+        self._backoff[uid] = (backoff, restart_at)
+        name = pod.spec.containers[0].name
+        def not_ready(p: Pod) -> None:
+            p.ready = False
+        self._write(self.api.update, pod, not_ready, record=(
+            "backOff", "CrashLoopBackOff" if delay > 0 else "Error",
+            f"Container {name} exited with code {code}; restarting in {delay:g}s"))
+        self._later(restart_at - self.env.now, self._restart, pod)
+
+    def _restart(self, pod: Pod) -> None:
+        if self._alive(pod):
+            start = self.samplers.of(pod.spec.behavior.container_start)
+            self._later(start(), self._restarted, pod)
+
+    def _restarted(self, pod: Pod) -> None:
+        if self._alive(pod):
+            now = self.env.now
+            self._later(self._next_relist() - now, self._report_restart, pod, now)
+
+    def _report_restart(self, pod: Pod, started: float) -> None:
+        """The restarted container runs (a training worker does not meet its peers again)."""
+        if not self._alive(pod):
+            return
+        ready_at = self._ready_time(pod, started)
+        immediately = ready_at <= self.env.now
+        def restarted(p: Pod) -> None:
+            p.restart_count += 1
+            if immediately:
+                p.ready, p.ready_time = True, self.env.now
+        self._write(self.api.update, pod, restarted,
+                        record=("restarted", "Started", f"Restarted container (restart {pod.restart_count + 1})"))
+        if not immediately:
+            self._later(ready_at - self.env.now, self._report_ready, pod)
+        self._start_work(pod, self._run_seconds(pod))
 
     def _fail(self, pod: Pod, reason: str, message: str) -> None:
         def failed(p: Pod) -> None:
@@ -412,8 +528,19 @@ class Kubelet:
         self._pods[pod.meta.uid] = -1
         self._write(self.api.update, pod, failed, record=("failed", reason, message))
 
-    def _killed(self, pod: Pod) -> None:
-        self._write(self.api.delete, pod, grace=0)
+    def _killed(self, pod: Pod, sigkill: bool) -> None:
+        """Containers stopped: a pod that may not restart is reported Failed, then removed."""
+        if pod.spec.restart_policy == "Always" or pod.phase in (SUCCEEDED, FAILED):
+            self._write(self.api.delete, pod, grace=0)
+            return
+        code = SIGKILL_EXIT_CODE if sigkill else SIGTERM_EXIT_CODE
+        codes = tuple((c.name, code) for c in pod.spec.containers) if pod.phase == RUNNING else ()
+        now = self.env.now
+        def terminal(p: Pod) -> None:
+            p.phase, p.ready, p.exit_codes, p.finish_time = FAILED, False, codes, now
+        self._write(self.api.update, pod, terminal, record=("failed", "Error", f"Killed with exit code {code}"
+                                                          if codes else "Deleted before its containers ran"),
+                        on_done=lambda _ok: self._write(self.api.delete, pod, grace=0))
 
     def _record(self, pod: Pod, event: str, reason: str, message: str) -> None:
         if self._alive(pod):

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from sim.metrics import pod_state_series  # noqa: E402
@@ -31,6 +32,7 @@ PHASE_COLORS = {
     "ready": "#2a9d8f",
     "terminating": "#9d9d9d",
 }
+FAILED_COLOR = "#e63946"  # the cross where a pod ended Failed
 
 
 def _end_time(trace: Trace, pods: Any) -> float:
@@ -64,7 +66,7 @@ def _segments(row: Any, end: float) -> list[tuple[str, float, float]]:
 
 
 def timeline_figure(trace: Trace, max_pods: int = 40) -> Figure:
-    """Gantt chart: each pod's pending, pulling, starting, warming-up and ready spans."""
+    """Gantt chart: each pod's pending, pulling, starting, warming-up and ready spans (x: Failed)."""
     pods = trace.pods_frame()
     end = _end_time(trace, pods)
     shown = pods.head(max_pods)
@@ -72,6 +74,8 @@ def timeline_figure(trace: Trace, max_pods: int = 40) -> Figure:
     for i, (_, row) in enumerate(shown.iterrows()):
         for phase, a, b in _segments(row, end):
             ax.barh(i, b - a, left=a, height=0.7, color=PHASE_COLORS[phase], linewidth=0)
+        if not np.isnan(row["failed"]):
+            ax.plot(row["failed"], i, marker="x", color=FAILED_COLOR, markersize=6, linestyle="")
     ax.set_yticks(range(len(shown)))
     ax.set_yticklabels([f"{n} ({node})" if node else f"{n} (unscheduled)"
                         for n, node in zip(shown["name"], shown["node"], strict=True)], fontsize=7)
@@ -80,8 +84,10 @@ def timeline_figure(trace: Trace, max_pods: int = 40) -> Figure:
     ax.set_xlabel("time (s)")
     more = f" (first {len(shown)} of {len(pods)})" if len(pods) > len(shown) else ""
     ax.set_title(f"Pod lifecycle{more}: {trace.header.get('scenario', '')}")
-    ax.legend(handles=[Patch(color=c, label=p) for p, c in PHASE_COLORS.items()], loc="lower right",
-              fontsize=7, ncols=3)
+    handles: list[Any] = [Patch(color=c, label=p) for p, c in PHASE_COLORS.items()]
+    if shown["failed"].notna().any():
+        handles.append(Line2D([], [], marker="x", color=FAILED_COLOR, linestyle="", label="failed"))
+    ax.legend(handles=handles, loc="lower right", fontsize=7, ncols=3)
     fig.tight_layout()
     return fig
 

@@ -25,8 +25,19 @@ from pydantic import (
     model_validator,
 )
 
+from sim.api.batch import JOB_NAME_LABEL  # set by the Job controller on its pods
 from sim.api.manifests import parse_manifest
-from sim.api.objects import Deployment, Pod, ReplicaSet, RendezvousSpec, Service, WorkloadBehavior, key_of
+from sim.api.objects import (
+    Deployment,
+    FailureSpec,
+    Job,
+    Pod,
+    ReplicaSet,
+    RendezvousSpec,
+    Service,
+    WorkloadBehavior,
+    key_of,
+)
 from sim.api.quantity import QuantityError, resource_value
 from sim.config import ControlPlane, Model
 from sim.distributions import ByteSize, Dist, Duration
@@ -47,6 +58,7 @@ from sim.yamlio import Located, SourceError, format_path, load_documents, load_t
 __all__ = [
     "ACTIONS",
     "Behavior",
+    "Failure",
     "NodePool",
     "Outputs",
     "Scenario",
@@ -57,7 +69,6 @@ __all__ = [
 ]
 
 ScenarioError = SourceError
-JOB_NAME_LABEL = "batch.kubernetes.io/job-name"  # set by the Job controller on its pods
 PLOTS = ("timeline", "pods", "allocation", "controlplane")
 
 
@@ -121,6 +132,27 @@ class Rendezvous(Model):
     world_size: int = Field(ge=1, description="Workers of one job that must all be running.")
 
 
+class Failure(Model):
+    """The app exits non-zero: each run (a pod's container start, or restart) fails with
+    ``probability``, after working for ``after``; a pod with restartPolicy Never then ends
+    Failed, OnFailure and Always restart the container with CrashLoopBackOff."""
+
+    probability: float = Field(1.0, ge=0, le=1, description="Chance that one run fails (1: every run).")
+    exit_code: int = Field(1, ge=1, le=255, description="The failing container's exit code.")
+    after: Dist = Field(
+        default_factory=lambda: Dist(dist="constant", value=0),
+        description="Work before the crash, from when the app starts working (after rendezvous).",
+    )
+    indexes: list[int] | None = Field(
+        None, description="Only pods with these Job completion indexes fail (default: every pod)."
+    )
+
+    def to_object(self) -> FailureSpec:
+        """The frozen form carried by pod specs."""
+        return FailureSpec(self.probability, self.exit_code, self.after,
+                           None if self.indexes is None else frozenset(self.indexes))
+
+
 class Behavior(Model):
     """Per-workload behaviour that a manifest cannot express."""
 
@@ -139,13 +171,15 @@ class Behavior(Model):
         description="SIGTERM to exit; capped by terminationGracePeriodSeconds.",
     )
     rendezvous: Rendezvous | None = Field(None, description="Training workers wait for their peers.")
+    failure: Failure | None = Field(None, description="The app exits non-zero (default: never).")
 
     def to_object(self) -> WorkloadBehavior:
         """The frozen form carried by pod specs."""
         rdzv = self.rendezvous
         return WorkloadBehavior(self.image_size, self.container_start, self.readiness,
                                 self.run_duration, self.stop_time,
-                                None if rdzv is None else RendezvousSpec(rdzv.group_label, rdzv.world_size))
+                                None if rdzv is None else RendezvousSpec(rdzv.group_label, rdzv.world_size),
+                                None if self.failure is None else self.failure.to_object())
 
 
 class Workload(Model):
@@ -179,7 +213,8 @@ class _Action(Model):
 
 _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaSet",
                "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service",
-               "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim"}
+               "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
+               "job": "Job"}
 
 
 class ScaleAction(_Action):
@@ -254,7 +289,7 @@ class Scenario(Model):
     timeline: list[Action] = Field(default_factory=list)
     outputs: Outputs = Field(default_factory=Outputs)
 
-    _objects: list[tuple[float, Pod | ReplicaSet | Deployment | Service]] = PrivateAttr(default_factory=list)
+    _objects: list[tuple[float, Pod | ReplicaSet | Deployment | Service | Job]] = PrivateAttr(default_factory=list)
     _source: str = PrivateAttr(default="<memory>")
     _origins: dict[tuple[str, str, str], tuple[Located, tuple[Any, ...]]] = PrivateAttr(default_factory=dict)
 
@@ -268,7 +303,7 @@ class Scenario(Model):
         return self
 
     @property
-    def objects(self) -> list[tuple[float, Pod | ReplicaSet | Deployment | Service]]:
+    def objects(self) -> list[tuple[float, Pod | ReplicaSet | Deployment | Service | Job]]:
         """(apply time, object) for every manifest of every workload, in file order."""
         return self._objects
 
@@ -531,6 +566,7 @@ def _load_objects(scenario: Scenario, doc: Located, base_dir: Path) -> list[tupl
 
 
 def _check_references(scenario: Scenario, doc: Located) -> None:
+    from sim.controllers.job import job_labels
     from sim.workloads.training import rendezvous_label_problem
 
     by_key = {key_of(obj): obj for _, obj in scenario.objects}
@@ -540,6 +576,7 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
             mdoc, base = scenario._origins[key_of(obj)]
             raise mdoc.error((*base, *problem[0]), problem[1])
     templates = [dict(o.template.labels) for _, o in scenario.objects if isinstance(o, Deployment | ReplicaSet)]
+    templates += [{**dict(o.template.labels), **job_labels(o)} for _, o in scenario.objects if isinstance(o, Job)]
     templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
     for _, obj in scenario.objects:
         if isinstance(obj, Service) and not obj.selector.empty:

@@ -2,7 +2,8 @@
 
 Models the API server's decoding, defaulting and validation for the kinds the simulator
 runs: defaults as ``pkg/apis/core/v1/defaults.go`` and ``pkg/apis/apps/v1/defaults.go`` set
-them (requests default to limits, Deployment strategy 25%/25%, probe period 10s, ...).
+them (requests default to limits, Deployment strategy 25%/25%, probe period 10s, ...);
+batch/v1 Jobs are defaulted and validated in ``sim.api.batch``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import zlib
 from typing import Any
 
+from sim.api.batch import parse_job
 from sim.api.objects import (
     Container,
     Deployment,
@@ -47,6 +49,7 @@ SUPPORTED_KINDS = {
     "PodGroup": "scheduling.x-k8s.io/v1alpha1",
     "StorageClass": "storage.k8s.io/v1",
     "PersistentVolumeClaim": "v1",
+    "Job": "batch/v1",
 }
 CLUSTER_SCOPED = {"PriorityClass", "StorageClass"}
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -317,7 +320,7 @@ def _meta(r: _Reader, value: Any, namespace: str) -> ObjectMeta:
 
 
 def parse_template(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavior) -> PodTemplate:
-    """spec.template of a ReplicaSet or Deployment."""
+    """spec.template of a ReplicaSet, Deployment or Job."""
     m = r.mapping(value, path)
     if not m:
         raise r.fail(path, "required field is missing")
@@ -421,6 +424,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
     if kind == "Pod":
         pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)
+    if kind == "Job":
+        return parse_job(r, meta, spec, parse_template(r, spec.get("template"), ("spec", "template"), behavior))
     if kind == "Service":
         selector = r.labels(spec.get("selector"), ("spec", "selector"))
         ports = tuple(int(p.get("port", 0)) for p in r.sequence(spec.get("ports"), ("spec", "ports"))

@@ -1,7 +1,7 @@
 """API objects as the simulated API server stores them.
 
 Models the subset of ``k8s.io/api`` (core/v1 Pod, Node, Service; apps/v1 ReplicaSet,
-Deployment) that the control plane acts on. Pods made from one template share a frozen
+Deployment; batch/v1 Job) that the control plane acts on. Pods made from one template share a frozen
 ``PodSpec``, so 150,000 pods cost one spec per template rather than one per pod.
 """
 
@@ -18,6 +18,9 @@ __all__ = [
     "Deployment",
     "DeploymentStrategy",
     "HostPort",
+    "FailureSpec",
+    "Job",
+    "JobCondition",
     "Node",
     "ObjectMeta",
     "OwnerReference",
@@ -28,6 +31,7 @@ __all__ = [
     "PodAffinity",
     "PodAffinityTerm",
     "PodDisruptionBudget",
+    "PodFailurePolicyRule",
     "PodGroup",
     "PriorityClass",
     "Probe",
@@ -158,6 +162,20 @@ class RendezvousSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class FailureSpec:
+    """How the app exits non-zero: each run of its (first) container fails with ``probability``.
+
+    A failing run exits with ``exit_code`` after ``after`` seconds of work; ``indexes``, if
+    set, limits failures to pods of those Job completion indexes.
+    """
+
+    probability: float = 1.0
+    exit_code: int = 1
+    after: Any = None  # Dist
+    indexes: frozenset[int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkloadBehavior:
     """What a manifest cannot say: image sizes and how long the app takes to start."""
 
@@ -167,6 +185,7 @@ class WorkloadBehavior:
     run_duration: Any = None  # Dist or None: runs forever
     stop_time: Any = None  # Dist: SIGTERM to exit
     rendezvous: RendezvousSpec | None = None  # None: work starts when the container runs
+    failure: FailureSpec | None = None  # None: the app never exits non-zero
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +288,10 @@ class Pod:
     nominated_node_name: str = ""
     start_time: float | None = None
     ready_time: float | None = None
+    restart_count: int = 0  # containerStatuses[].restartCount, summed over containers
+    exit_codes: tuple[tuple[str, int], ...] = ()  # (container, exitCode) of terminated containers
+    finish_time: float | None = None  # latest containerStatuses[].state.terminated.finishedAt
+    conditions: dict[str, str] = field(default_factory=dict)  # other conditions, e.g. DisruptionTarget
     kind: str = "Pod"
 
     @property
@@ -450,6 +473,66 @@ class PersistentVolumeClaim:
         """The scheduler's volume.kubernetes.io/selected-node annotation (WaitForFirstConsumer)."""
         return self.meta.annotations.get(SELECTED_NODE_ANNOTATION, "")
 
+
+@dataclass(frozen=True, slots=True)
+class PodFailurePolicyRule:
+    """spec.podFailurePolicy.rules[]: onExitCodes (operator In/NotIn) or onPodConditions."""
+
+    action: str  # FailJob | FailIndex | Ignore | Count
+    exit_codes_operator: str = ""  # In | NotIn; "" when the rule matches pod conditions
+    exit_codes: tuple[int, ...] = ()
+    container_name: str = ""  # "" = any container
+    on_pod_conditions: tuple[tuple[str, str], ...] = ()  # (type, status)
+
+
+@dataclass(frozen=True, slots=True)
+class JobCondition:
+    """status.conditions[] of a Job (all conditions the controller sets are status True)."""
+
+    type: str  # Complete | Failed | SuccessCriteriaMet | FailureTarget
+    reason: str
+    message: str
+    last_transition_time: float
+    status: str = "True"
+
+
+@dataclass(slots=True)
+class Job:
+    """batch/v1 Job: spec with upstream defaults, and its status."""
+
+    meta: ObjectMeta
+    template: PodTemplate
+    parallelism: int = 1
+    completions: int | None = 1  # None: work-queue mode
+    completion_mode: str = "NonIndexed"  # or Indexed
+    backoff_limit: int = 6
+    backoff_limit_per_index: int | None = None
+    max_failed_indexes: int | None = None
+    active_deadline_seconds: float | None = None
+    ttl_seconds_after_finished: float | None = None
+    pod_failure_policy: tuple[PodFailurePolicyRule, ...] | None = None
+    pod_replacement_policy: str = "TerminatingOrFailed"  # Failed when podFailurePolicy is set
+    suspend: bool = False
+    start_time: float | None = None
+    completion_time: float | None = None
+    active: int = 0
+    ready: int = 0
+    terminating: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    completed_indexes: str = ""
+    failed_indexes: str | None = None
+    conditions: tuple[JobCondition, ...] = ()
+    kind: str = "Job"
+
+    def condition(self, type_: str) -> JobCondition | None:
+        """The condition of this type, if the Job has it."""
+        return next((c for c in self.conditions if c.type == type_), None)
+
+    @property
+    def finished(self) -> bool:
+        """Complete or Failed (``IsJobFinished``)."""
+        return any(c.type in ("Complete", "Failed") and c.status == "True" for c in self.conditions)
 
 
 def key_of(obj: Any) -> tuple[str, str, str]:

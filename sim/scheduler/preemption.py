@@ -6,8 +6,9 @@ only nodes whose failure could be resolved (Unschedulable, not UnschedulableAndU
 are tried, from a random offset, until enough candidates are found. On each, all
 lower-priority pods are removed, then re-admitted most important first (those whose
 eviction would violate a PodDisruptionBudget first) as long as the pod still fits; the
-rest are the victims. One node is picked by successive tie-breaks, its victims are deleted
-through the API server with their grace period, and the pod is nominated to the node.
+rest are the victims. One node is picked by successive tie-breaks, its victims get the
+DisruptionTarget condition and are then deleted through the API server with their grace
+period, and the pod is nominated to the node.
 """
 
 from __future__ import annotations
@@ -236,12 +237,19 @@ class DefaultPreemption:
             handle.trace.record(handle.env.now, "Pod", victim.meta.namespace, victim.meta.name, "preempted",
                                 node, "Preempted", f"Preempted by pod {preemptor.meta.namespace}/"
                                 f"{preemptor.meta.name} on node {node}")
-            handle.api.delete(handle.client, victim)
+            # DisruptionTarget first (a Job's podFailurePolicy can Ignore it), then the delete
+            handle.api.update(handle.client, victim, _disruption_target,
+                              on_done=lambda _ok, v=victim: handle.api.delete(handle.client, v))
         for other_uid, other_row in list(handle.nominated.items()):
             other = handle.api.store.by_uid(other_uid)
             if other_row == chosen.row and other is not None and other.spec.priority < preemptor.spec.priority:
                 handle.clear_nomination(other)
         handle.nominate(preemptor, chosen.row)
+
+
+def _disruption_target(pod: Pod) -> None:
+    """Condition DisruptionTarget=True (reason PreemptionByScheduler) on a victim."""
+    pod.conditions = {**pod.conditions, "DisruptionTarget": "True"}
 
 
 def _scaled(value: int | str, total: int, round_up: bool) -> int:

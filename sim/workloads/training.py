@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.api.objects import Deployment, Pod, ReplicaSet
+from sim.api.batch import JOB_NAME_LABEL
+from sim.api.objects import Deployment, Job, Pod, ReplicaSet
 from sim.distributions import Dist, Sampler
 from sim.trace import Trace
 
@@ -122,8 +123,10 @@ def rendezvous_label_problem(obj: Any) -> tuple[tuple[str, ...], str] | None:
     path: tuple[str, ...] = ("metadata", "labels")
     if isinstance(obj, Pod):
         spec, labels = obj.spec, obj.meta.labels
-    elif isinstance(obj, Deployment | ReplicaSet):
+    elif isinstance(obj, Deployment | ReplicaSet | Job):
         spec, labels = obj.template.spec, dict(obj.template.labels)
+        if isinstance(obj, Job):  # the API server adds job-name and controller-uid labels
+            labels.update({JOB_NAME_LABEL: obj.meta.name, "job-name": obj.meta.name})
         path = ("spec", "template", "metadata", "labels")
     else:
         return None

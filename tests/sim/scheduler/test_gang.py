@@ -250,7 +250,7 @@ def test_post_filter_without_group() -> None:
 
 def _jobs(result: Any) -> pd.DataFrame:
     pods = result.pods()
-    pods["job"] = pods["name"].str.rsplit("-", n=1).str[0]
+    pods["job"] = pods["name"].str.rsplit("-", n=2).str[0]  # <job>-<index>-<suffix>
     return pods
 
 
