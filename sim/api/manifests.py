@@ -11,6 +11,7 @@ import json
 import zlib
 from typing import Any
 
+from sim.api.autoscaling import parse_horizontal_pod_autoscaler
 from sim.api.objects import (
     Container,
     Deployment,
@@ -47,6 +48,7 @@ SUPPORTED_KINDS = {
     "PodGroup": "scheduling.x-k8s.io/v1alpha1",
     "StorageClass": "storage.k8s.io/v1",
     "PersistentVolumeClaim": "v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
 }
 CLUSTER_SCOPED = {"PriorityClass", "StorageClass"}
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -418,6 +420,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         return parse_storage_class(r, meta, m)
     if kind == "PersistentVolumeClaim":
         return parse_persistent_volume_claim(r, meta, spec)
+    if kind == "HorizontalPodAutoscaler":
+        return parse_horizontal_pod_autoscaler(r, meta, spec)
     if kind == "Pod":
         pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)
