@@ -23,6 +23,7 @@ __all__ = [
     "ControllerManagerConfig",
     "EtcdConfig",
     "KubeletConfig",
+    "MetricsServerConfig",
     "Model",
     "SchedulerConfig",
 ]
@@ -187,6 +188,19 @@ class KubeletConfig(Model):
     )
 
 
+class MetricsServerConfig(Model):
+    """metrics-server and the kubelets' CPU counters: the resource metrics the HPA reads."""
+
+    enabled: bool | None = Field(
+        None, description="Run metrics-server (default: when the scenario has an HPA).")
+    metric_resolution: Duration = Field(
+        15.0, gt=0, description="--metric-resolution, the scrape period (15s in the project's "
+        "manifests; the binary's default is 60s).")
+    housekeeping_interval: Duration = Field(
+        10.0, ge=0, description="The kubelet's cAdvisor housekeeping (10s): a scrape reads "
+        "counters from a container's last housekeeping, up to this old; 0 reads them live.")
+
+
 class ControlPlane(Model):
     """Every timing and limit of the simulated control plane."""
 
@@ -195,3 +209,4 @@ class ControlPlane(Model):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     controller_manager: ControllerManagerConfig = Field(default_factory=ControllerManagerConfig)
     kubelet: KubeletConfig = Field(default_factory=KubeletConfig)
+    metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig)

@@ -167,6 +167,7 @@ class WorkloadBehavior:
     run_duration: Any = None  # Dist or None: runs forever
     stop_time: Any = None  # Dist: SIGTERM to exit
     rendezvous: RendezvousSpec | None = None  # None: work starts when the container runs
+    usage: Any = None  # WorkloadUsage (sim/workloads/usage.py): CPU and metrics it reports
 
 
 @dataclass(frozen=True, slots=True)
