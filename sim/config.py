@@ -152,6 +152,19 @@ class ControllerManagerConfig(Model):
         50, ge=0, description="--large-cluster-size-threshold: smaller zones stop tainting when unhealthy (50).")
     unhealthy_zone_threshold: float = Field(
         0.55, ge=0, le=1, description="--unhealthy-zone-threshold: fraction of NotReady nodes (0.55).")
+    # HPA flags; defaults from pkg/controller/podautoscaler/config/v1alpha1/defaults.go
+    horizontal_pod_autoscaler_sync_period: Duration = Field(
+        15.0, gt=0, description="--horizontal-pod-autoscaler-sync-period (15s).")
+    horizontal_pod_autoscaler_tolerance: float = Field(
+        0.1, ge=0, description="--horizontal-pod-autoscaler-tolerance (0.1).")
+    horizontal_pod_autoscaler_downscale_stabilization: Duration = Field(
+        300.0, description="--horizontal-pod-autoscaler-downscale-stabilization (5m).")
+    horizontal_pod_autoscaler_cpu_initialization_period: Duration = Field(
+        300.0, description="--horizontal-pod-autoscaler-cpu-initialization-period (5m).")
+    horizontal_pod_autoscaler_initial_readiness_delay: Duration = Field(
+        30.0, description="--horizontal-pod-autoscaler-initial-readiness-delay (30s).")
+    concurrent_horizontal_pod_autoscaler_syncs: int = Field(
+        5, ge=1, description="--concurrent-horizontal-pod-autoscaler-syncs (5).")
 
 
 class KubeletConfig(Model):

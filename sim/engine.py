@@ -23,6 +23,7 @@ from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.garbagecollector import GarbageCollector
+from sim.controllers.hpa import HorizontalController
 from sim.controllers.nodelifecycle import NodeLifecycleController
 from sim.controllers.replicaset import ReplicaSetController
 from sim.controllers.tainteviction import TaintEvictionController
@@ -125,6 +126,8 @@ class Simulation:
             env, self.api, self.kcm_client, sync_latency,
             Sampler(kcm.volume_provisioning, streams.get("volume-provisioning")), streams.get("persistentvolume"),
             self.trace)
+        self.horizontal_controller = HorizontalController(env, self.api, self.kcm_client, kcm, sync_latency,
+                                                          self.trace)
         self.metrics_server, self.metrics_adapter = self._start_metrics_pipeline()
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
         self.node_lifecycle_controller = NodeLifecycleController(env, self.api, self.kcm_client, kcm, self.leases,

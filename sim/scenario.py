@@ -188,7 +188,8 @@ class _Action(Model):
 
 _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaSet",
                "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service",
-               "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim"}
+               "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
+               "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler"}
 
 
 class ScaleAction(_Action):
