@@ -202,3 +202,29 @@ def test_reconciles_every_sync_period_and_stop_after_delete() -> None:
     assert all(15 <= g < 15.05 for g in gaps)
     assert times[-1] < 62
     assert result.simulation.horizontal_controller.reconciles == len(times) + 1  # +1: the first, without metrics
+
+
+def test_within_tolerance_nothing_moves() -> None:
+    """Pods at 270m of 500m (54 % against 50 %, ratio 1.08) stay at 2 replicas."""
+    result = _run(behavior="    cpuUsage: {perPod: 270m}\n", duration="2m")
+    assert not _events(result, "rescaled")
+    status = _hpa(result).status
+    assert (status.current_metrics[0].average_utilization, status.desired_replicas) == (54, 2)
+
+
+def test_two_hpas_on_one_target_are_ambiguous() -> None:
+    """A second HPA selecting the same pods stops both with AmbiguousSelector."""
+    text = TEMPLATE.format(spec=CPU_50, behavior="    cpuUsage: {perPod: 2}\n", duration="40s", replicas=2, min=1,
+                           kind="Deployment", metrics="null")
+    second = """  - apiVersion: autoscaling/v2
+    kind: HorizontalPodAutoscaler
+    metadata: {name: web-2}
+    spec:
+      scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+      maxReplicas: 5
+"""
+    text = text.replace("  behavior:\n    containerStart", second + "  behavior:\n    containerStart")
+    result = run(scenario_from_text(text))
+    warnings = [e for e in result.trace.events() if e["reason"] == "AmbiguousSelector"]
+    assert warnings and "are controlled by multiple HPAs: [{web default} {web-2 default}]" in warnings[0]["message"]
+    assert not _events(result, "rescaled")
