@@ -81,7 +81,8 @@ def selector_description(selector: Selector | None) -> str:
     if selector is None:
         return "<nil>"
     labels = "".join(f"{r.key}: {r.values[0]}," for r in selector.requirements)
-    return f"&LabelSelector{{MatchLabels:map[string]string{{{labels}}},MatchExpressions:[]LabelSelectorRequirement{{}},}}"
+    return (f"&LabelSelector{{MatchLabels:map[string]string{{{labels}}},"
+            "MatchExpressions:[]LabelSelectorRequirement{},}")
 
 
 def compute_replicas_for_metrics(specs: tuple[MetricSpec, ...], ctx: MetricContext) -> MetricsOutcome:
@@ -100,7 +101,8 @@ def compute_replicas_for_metrics(specs: tuple[MetricSpec, ...], ctx: MetricConte
             replicas, metric, timestamp = result.replicas, result.name, result.timestamp
     error = ""
     if failures:
-        error = f"invalid metrics ({len(failures)} invalid out of {len(specs)}), first error is: {failures[0].error}"
+        error = (f"invalid metrics ({len(failures)} invalid out of {len(specs)}), "
+                 f"first error is: {failures[0].error}")
     if len(failures) >= len(specs) or (failures and replicas < ctx.spec_replicas):
         return MetricsOutcome(-1, "", tuple(statuses), tuple(failures), error)
     return MetricsOutcome(replicas, metric, tuple(statuses), tuple(failures), error)
@@ -135,8 +137,8 @@ def _resource_proposal(spec: MetricSpec, ctx: MetricContext) -> MetricResult:
     if target.average_value is not None:
         replicas, usage = get_metric_replicas(ctx.spec_replicas, target.average_value, states, metrics,
                                               ctx.tolerances, ctx.now, ctx.readiness, resource)
-        return MetricResult(replicas, f"{resource} resource", MetricStatus("Resource", resource, average_value=usage),
-                            timestamp)
+        status = MetricStatus("Resource", resource, average_value=usage)
+        return MetricResult(replicas, f"{resource} resource", status, timestamp)
     try:
         requests: dict[str, int] | ReplicaCalculatorError = calculate_requests(ctx.pods, resource)
     except ReplicaCalculatorError as exc:

@@ -206,7 +206,8 @@ class HorizontalController(Controller):
         """computeReplicasForMetrics, with the selector checks and conditions it sets."""
         ns, selector = hpa.meta.namespace, target.selector
         self._selectors[key] = selector
-        pods = [p for p in self.api.store.list("Pod") if p.meta.namespace == ns and selector.matches(p.meta.labels)]
+        pods = [p for p in self.api.store.list("Pod")
+                if p.meta.namespace == ns and selector.matches(p.meta.labels)]
         others = sorted(k for k, s in self._selectors.items()
                         if k != key and k[0] == ns and any(s.matches(p.meta.labels) for p in pods))
         if others:
@@ -216,11 +217,7 @@ class HorizontalController(Controller):
             work.condition("ScalingActive", False, "AmbiguousSelector", message)
             return MetricsOutcome(-1, "", (), (), message)
         spec = hpa.spec
-        behavior = spec.behavior
-        default = self.config.horizontal_pod_autoscaler_tolerance
-        tolerances = Tolerances(
-            default if behavior is None or behavior.scale_down.tolerance is None else behavior.scale_down.tolerance,
-            default if behavior is None or behavior.scale_up.tolerance is None else behavior.scale_up.tolerance)
+        tolerances = self._tolerances(hpa)
         ctx = MetricContext(ns, selector, target.replicas, getattr(target, "status_replicas", target.replicas),
                             pods, self.env.now, tolerances, self.readiness, self.metrics)
         outcome = compute_replicas_for_metrics(spec.metrics, ctx)
@@ -235,7 +232,16 @@ class HorizontalController(Controller):
                            f"the HPA was able to successfully calculate a replica count from {outcome.metric}")
         return outcome
 
-    def _normalize(self, hpa: HorizontalPodAutoscaler, history: _History, current: int, desired: int) -> Normalized:
+    def _tolerances(self, hpa: HorizontalPodAutoscaler) -> Tolerances:
+        """Each direction's behavior.tolerance, else --horizontal-pod-autoscaler-tolerance."""
+        default, behavior = self.config.horizontal_pod_autoscaler_tolerance, hpa.spec.behavior
+        if behavior is None:
+            return Tolerances(default, default)
+        down, up = behavior.scale_down.tolerance, behavior.scale_up.tolerance
+        return Tolerances(default if down is None else down, default if up is None else up)
+
+    def _normalize(self, hpa: HorizontalPodAutoscaler, history: _History, current: int,
+                   desired: int) -> Normalized:
         spec, now = hpa.spec, self.env.now
         window = self.config.horizontal_pod_autoscaler_downscale_stabilization
         if spec.behavior is None:

@@ -228,3 +228,10 @@ def test_two_hpas_on_one_target_are_ambiguous() -> None:
     warnings = [e for e in result.trace.events() if e["reason"] == "AmbiguousSelector"]
     assert warnings and "are controlled by multiple HPAs: [{web default} {web-2 default}]" in warnings[0]["message"]
     assert not _events(result, "rescaled")
+
+
+def test_behavior_tolerance_narrows_the_band() -> None:
+    """With behavior.scaleUp.tolerance 0.05 the same 54 % (ratio 1.08) scales 2 -> ceil(2.16) = 3."""
+    spec = CPU_50 + "\n      behavior:\n        scaleUp: {tolerance: 0.05}"
+    result = _run(spec=spec, behavior="    cpuUsage: {perPod: 270m}\n", duration="40s")
+    assert _events(result, "rescaled")[0]["message"].startswith("New size: 3;")
