@@ -82,6 +82,7 @@ def test_hpa_basic_scales_at_the_sync_after_the_load_step() -> None:
     pods = result.pods()
     new = pods[pods["created"] > 75]
     assert len(new) == 6 and new["created"].min() < t1 + 0.5  # the Deployment makes the pods at once
+    assert (new["started"] < t2 + 10).all() and new["ready"].notna().all()  # cached image: they start in seconds
 
 
 def test_status_reports_replicas_metrics_and_conditions() -> None:
