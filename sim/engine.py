@@ -136,6 +136,8 @@ class Simulation:
         self.rendezvous = Rendezvous(env, self.trace, streams.get("training"))
         self.registry = ImageRegistry()
         self.kubelets = self._start_kubelets()
+        if self.metrics_server is not None:
+            self.metrics_server.reachable = self._kubelet_reachable
         self.faults = Faults(env, self.api, self.kubelets, self.registry, self.trace)
         self.timeline = Timeline(env, self.api, scenario, self.trace, self.faults)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
@@ -143,6 +145,10 @@ class Simulation:
         env.process(self._sample())
         env.process(self._compact())
         self.wall_time_s = 0.0
+
+    def _kubelet_reachable(self, node: str) -> bool:
+        kubelet = self.kubelets.get(node)
+        return kubelet is not None and not kubelet.crashed and not kubelet.partitioned
 
     def _start_metrics_pipeline(self) -> tuple[MetricsServer | None, MetricsAdapter | None]:
         """metrics-server and the custom/external metrics adapter, fed by the workloads' usage."""

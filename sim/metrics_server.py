@@ -7,7 +7,8 @@ CPU counter, as sampled at the container's last cAdvisor housekeeping (every 10 
 start), keeps the last two points per pod and serves ``metrics.k8s.io`` PodMetrics: usage =
 counter increase / time between the points (the window), timestamped at the newer point.
 A pod gets a metric from its second point, or from its first if that came 10-15 s after
-the container started (``freshContainerMinMetricsResolution``).
+the container started (``freshContainerMinMetricsResolution``). A node whose kubelet is
+down or cut off is not scraped, so its pods' metrics go missing.
 
 Worked example: a pod started at t=3 using 0.3 cores; housekeeping samples it at 13, 23,
 33, ...; a scrape at t=15 reads the t=13 sample (counter 3 core-s) and, as the container
@@ -22,7 +23,7 @@ server; components never call them except through it.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,6 +188,7 @@ class MetricsServer:
         self.scrapes = 0
         self.last: dict[PodKey, MetricsPoint] = {}
         self.prev: dict[PodKey, MetricsPoint] = {}
+        self.reachable: Callable[[str], bool] = lambda node: True  # can a scrape reach this node's kubelet?
         api.watch("Pod", self._on_pods)
         api.register_api_service(RESOURCE_METRICS, self)
 
@@ -225,6 +227,8 @@ class MetricsServer:
         now, interval = self.env.now, self.config.housekeeping_interval
         batch: dict[PodKey, MetricsPoint] = {}
         for uid, pod in self.pods.pods.items():
+            if not self.reachable(pod.node_name):  # a crashed or cut-off kubelet: no points this time
+                continue
             start = pod.start_time if pod.start_time is not None else now
             at = housekeeping_timestamp(start, now, interval)
             if at is None:

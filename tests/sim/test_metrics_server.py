@@ -112,3 +112,12 @@ def test_live_scrape_serves_usage_with_window_and_timestamp() -> None:
     assert (metrics[0].timestamp, metrics[0].window) == (pytest.approx(start + 20.0), pytest.approx(10.0))
     assert server.scrapes == 2
     assert server.list_pod_metrics("default", Selector.from_labels({"app": "other"})) == []
+
+
+def test_a_crashed_node_is_not_scraped() -> None:
+    """Once its node crashes the pod has no points, so metrics.k8s.io has nothing for it."""
+    text = ONE_POD.replace("duration: 40s", "duration: 60s") + "timeline:\n- {at: 31s, action: nodeCrash, nodes: [n-0]}\n"
+    result = run(scenario_from_text(text))
+    server = result.simulation.metrics_server
+    assert server.scrapes == 3  # at 15, 30 and 45 s; the one at 45 s finds the kubelet down
+    assert server.list_pod_metrics("default", Selector.from_labels({"app": "a"})) == []
