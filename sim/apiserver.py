@@ -88,6 +88,7 @@ class ApiServer:
         self.latencies = array("d")
         self.live_bytes = 0
         self.peak_queue = 0
+        self._api_services: dict[str, Any] = {}  # aggregated API groups (APIService) -> backend
 
     # ------------------------------------------------------------------ watches
     def watch(self, kind: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
@@ -141,6 +142,15 @@ class ApiServer:
     def db_size_bytes(self) -> int:
         """Live objects plus history not yet compacted."""
         return self.live_bytes + self.etcd.bytes_since_compaction
+
+    # ------------------------------------------------------------------ aggregation
+    def register_api_service(self, group: str, backend: Any) -> None:
+        """Serve an aggregated API group (an APIService such as metrics.k8s.io) from ``backend``."""
+        self._api_services[group] = backend
+
+    def api_service(self, group: str) -> Any | None:
+        """The backend serving an aggregated API group, or None if no APIService is registered."""
+        return self._api_services.get(group)
 
     # ------------------------------------------------------------------ verbs
     def create(self, client: Client, obj: Any, on_done: Done = None) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "ControllerManagerConfig",
     "EtcdConfig",
     "KubeletConfig",
+    "MetricsServerConfig",
     "Model",
     "SchedulerConfig",
 ]
@@ -153,6 +154,19 @@ class ControllerManagerConfig(Model):
         50, ge=0, description="--large-cluster-size-threshold: smaller zones stop tainting when unhealthy (50).")
     unhealthy_zone_threshold: float = Field(
         0.55, ge=0, le=1, description="--unhealthy-zone-threshold: fraction of NotReady nodes (0.55).")
+    # HPA flags; defaults from pkg/controller/podautoscaler/config/v1alpha1/defaults.go
+    horizontal_pod_autoscaler_sync_period: Duration = Field(
+        15.0, gt=0, description="--horizontal-pod-autoscaler-sync-period (15s).")
+    horizontal_pod_autoscaler_tolerance: float = Field(
+        0.1, ge=0, description="--horizontal-pod-autoscaler-tolerance (0.1).")
+    horizontal_pod_autoscaler_downscale_stabilization: Duration = Field(
+        300.0, description="--horizontal-pod-autoscaler-downscale-stabilization (5m).")
+    horizontal_pod_autoscaler_cpu_initialization_period: Duration = Field(
+        300.0, description="--horizontal-pod-autoscaler-cpu-initialization-period (5m).")
+    horizontal_pod_autoscaler_initial_readiness_delay: Duration = Field(
+        30.0, description="--horizontal-pod-autoscaler-initial-readiness-delay (30s).")
+    concurrent_horizontal_pod_autoscaler_syncs: int = Field(
+        5, ge=1, description="--concurrent-horizontal-pod-autoscaler-syncs (5).")
 
 
 class KubeletConfig(Model):
@@ -195,6 +209,19 @@ class KubeletConfig(Model):
     )
 
 
+class MetricsServerConfig(Model):
+    """metrics-server and the kubelets' CPU counters: the resource metrics the HPA reads."""
+
+    enabled: bool | None = Field(
+        None, description="Run metrics-server (default: when the scenario has an HPA).")
+    metric_resolution: Duration = Field(
+        15.0, gt=0, description="--metric-resolution, the scrape period (15s in the project's "
+        "manifests; the binary's default is 60s).")
+    housekeeping_interval: Duration = Field(
+        10.0, ge=0, description="The kubelet's cAdvisor housekeeping (10s): a scrape reads "
+        "counters from a container's last housekeeping, up to this old; 0 reads them live.")
+
+
 class ControlPlane(Model):
     """Every timing and limit of the simulated control plane."""
 
@@ -203,3 +230,4 @@ class ControlPlane(Model):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     controller_manager: ControllerManagerConfig = Field(default_factory=ControllerManagerConfig)
     kubelet: KubeletConfig = Field(default_factory=KubeletConfig)
+    metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig)

@@ -24,6 +24,7 @@ from sim.config import KUBERNETES_VERSION
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
+from sim.controllers.hpa import HorizontalController
 from sim.controllers.nodelifecycle import NodeLifecycleController
 from sim.controllers.replicaset import ReplicaSetController
 from sim.controllers.tainteviction import TaintEvictionController
@@ -33,6 +34,7 @@ from sim.distributions import Sampler
 from sim.faults import Faults
 from sim.images import ImageRegistry
 from sim.kubelet import Kubelet, _Samplers
+from sim.metrics_server import MetricsAdapter, MetricsServer
 from sim.nodelease import LeaseHeartbeats
 from sim.nodestatus import IMAGE_CACHE_UPDATE_PERIOD, node_status_images, runtime_image_name
 from sim.rng import Streams
@@ -41,6 +43,7 @@ from sim.scheduler.scheduler import Scheduler
 from sim.timeline import Timeline
 from sim.trace import Trace
 from sim.workloads.training import Rendezvous
+from sim.workloads.usage import ProfileUsage, RunningPods
 
 __all__ = ["Result", "Simulation", "build_nodes", "run"]
 
@@ -129,6 +132,9 @@ class Simulation:
             env, self.api, self.kcm_client, sync_latency,
             Sampler(kcm.volume_provisioning, streams.get("volume-provisioning")), streams.get("persistentvolume"),
             self.trace)
+        self.horizontal_controller = HorizontalController(env, self.api, self.kcm_client, kcm, sync_latency,
+                                                          self.trace)
+        self.metrics_server, self.metrics_adapter = self._start_metrics_pipeline()
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
         self.node_lifecycle_controller = NodeLifecycleController(env, self.api, self.kcm_client, kcm, self.leases,
                                                                  self.trace)
@@ -136,6 +142,8 @@ class Simulation:
         self.rendezvous = Rendezvous(env, self.trace, streams.get("training"))
         self.registry = ImageRegistry()
         self.kubelets = self._start_kubelets()
+        if self.metrics_server is not None:
+            self.metrics_server.reachable = self._kubelet_reachable
         self.faults = Faults(env, self.api, self.kubelets, self.registry, self.trace)
         self.timeline = Timeline(env, self.api, scenario, self.trace, self.faults)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
@@ -143,6 +151,24 @@ class Simulation:
         env.process(self._sample())
         env.process(self._compact())
         self.wall_time_s = 0.0
+
+    def _kubelet_reachable(self, node: str) -> bool:
+        kubelet = self.kubelets.get(node)
+        return kubelet is not None and not kubelet.crashed and not kubelet.partitioned
+
+    def _start_metrics_pipeline(self) -> tuple[MetricsServer | None, MetricsAdapter | None]:
+        """metrics-server and the custom/external metrics adapter, fed by the workloads' usage."""
+        enabled = self.scenario.control_plane.metrics_server.enabled
+        if enabled is None:
+            enabled = any(obj.kind == "HorizontalPodAutoscaler" for _, obj in self.scenario.objects)
+        if not enabled:
+            return None, None
+        running = RunningPods()
+        usage = ProfileUsage.from_scenario(self.scenario, running)
+        server = MetricsServer(self.env, self.api, self.scenario.control_plane.metrics_server, usage, running)
+        adapter = MetricsAdapter(self.env, self.api, usage, running)
+        server.start()
+        return server, adapter
 
     def _resource_names(self) -> list[str]:
         names = {name for node in self.nodes for name in node.allocatable}

@@ -53,6 +53,7 @@ from sim.faults import (
     ZoneOutageAction,
     fault_problem,
 )
+from sim.workloads.usage import Load, Profile, WorkloadUsage, external_metric_conflict
 from sim.yamlio import Located, SourceError, format_path, load_documents, load_text
 
 __all__ = [
@@ -172,14 +173,22 @@ class Behavior(Model):
     )
     rendezvous: Rendezvous | None = Field(None, description="Training workers wait for their peers.")
     failure: Failure | None = Field(None, description="The app exits non-zero (default: never).")
+    cpu_usage: Load | None = Field(None, description="CPU its pods use, in cores (what metrics-server "
+                                   "measures), e.g. {total: 2} or {perPod: 300m}.")
+    pod_metrics: dict[str, Load] = Field(
+        default_factory=dict, description="Custom per-pod metrics (HPA type Pods), by name.")
+    external_metrics: dict[str, Profile] = Field(
+        default_factory=dict, description="External metrics (HPA type External), by name.")
 
-    def to_object(self) -> WorkloadBehavior:
+    def to_object(self, workload: str = "") -> WorkloadBehavior:
         """The frozen form carried by pod specs."""
         rdzv = self.rendezvous
         return WorkloadBehavior(self.image_size, self.container_start, self.readiness,
                                 self.run_duration, self.stop_time,
                                 None if rdzv is None else RendezvousSpec(rdzv.group_label, rdzv.world_size),
-                                None if self.failure is None else self.failure.to_object())
+                                None if self.failure is None else self.failure.to_object(),
+                                WorkloadUsage.of(workload, self.cpu_usage, self.pod_metrics,
+                                                 self.external_metrics))
 
 
 class Workload(Model):
@@ -214,7 +223,8 @@ class _Action(Model):
 _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaSet",
                "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service",
                "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
-               "job": "Job"}
+               "job": "Job",
+               "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler"}
 
 
 class ScaleAction(_Action):
@@ -542,7 +552,7 @@ def _load_objects(scenario: Scenario, doc: Located, base_dir: Path) -> list[tupl
     objects: list[tuple[float, Any]] = []
     seen: dict[tuple[str, str, str], str] = {}
     for wi, workload in enumerate(scenario.workloads):
-        behavior = workload.behavior.to_object()
+        behavior = workload.behavior.to_object(workload.name)
         for mi, ref in enumerate(workload.manifests):
             where = ("workloads", wi, "manifests", mi)
             if isinstance(ref, str):
@@ -569,6 +579,9 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
     from sim.controllers.job import job_labels
     from sim.workloads.training import rendezvous_label_problem
 
+    conflict = external_metric_conflict(scenario)
+    if conflict is not None:
+        raise doc.error(*conflict)
     by_key = {key_of(obj): obj for _, obj in scenario.objects}
     for _, obj in scenario.objects:
         problem = rendezvous_label_problem(obj)

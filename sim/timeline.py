@@ -42,7 +42,7 @@ class Timeline:
         self.trace = trace
         self.faults = faults
         self.client = Client("kubectl", KUBECTL_QPS, KUBECTL_BURST)
-        self.behaviors = {w.name: w.behavior.to_object() for w in scenario.workloads}
+        self.behaviors = {w.name: w.behavior.to_object(w.name) for w in scenario.workloads}
         env.process(self._run(scenario))
 
     def _run(self, scenario: Scenario):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ import pytest
 
 from sim import load_scenario, run
 
-SCENARIOS = ["scenarios/serving-basic.yaml", "scenarios/pod-startup.yaml"]
+SCENARIOS = ["scenarios/serving-basic.yaml", "scenarios/pod-startup.yaml", "scenarios/hpa-basic.yaml"]
 
 
 def trace_bytes(path: str, seed: int | None, out: Path) -> bytes:

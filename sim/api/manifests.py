@@ -13,6 +13,7 @@ import zlib
 from typing import Any
 
 from sim.api.batch import parse_job
+from sim.api.autoscaling import parse_horizontal_pod_autoscaler
 from sim.api.objects import (
     Container,
     Deployment,
@@ -50,6 +51,7 @@ SUPPORTED_KINDS = {
     "StorageClass": "storage.k8s.io/v1",
     "PersistentVolumeClaim": "v1",
     "Job": "batch/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
 }
 CLUSTER_SCOPED = {"PriorityClass", "StorageClass"}
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -421,6 +423,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         return parse_storage_class(r, meta, m)
     if kind == "PersistentVolumeClaim":
         return parse_persistent_volume_claim(r, meta, spec)
+    if kind == "HorizontalPodAutoscaler":
+        return parse_horizontal_pod_autoscaler(r, meta, spec)
     if kind == "Pod":
         pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)

@@ -186,6 +186,7 @@ class WorkloadBehavior:
     stop_time: Any = None  # Dist: SIGTERM to exit
     rendezvous: RendezvousSpec | None = None  # None: work starts when the container runs
     failure: FailureSpec | None = None  # None: the app never exits non-zero
+    usage: Any = None  # WorkloadUsage (sim/workloads/usage.py): CPU and metrics it reports
 
 
 @dataclass(frozen=True, slots=True)
