@@ -284,6 +284,11 @@ class Kubelet:
             elif uid not in self._pods and not pod.terminating:
                 self._pods[uid] = 0
                 self._admit(pod)
+            elif uid not in self._pods:
+                # Bound and deleted before this kubelet first saw it (e.g. a preemption victim
+                # whose binding was in flight): nothing runs, so finish the deletion at once.
+                self._pods[uid] = -1
+                self._later(0.0, self._killed, pod, False)
             elif pod.terminating and self._pods.get(uid, -1) >= 0:
                 self._pods[uid] = -1  # stop the pipeline; kill containers
                 self._ready_local.discard(uid)
