@@ -36,6 +36,7 @@ from sim.images import ImageRegistry
 from sim.kubelet import Kubelet, _Samplers
 from sim.metrics_server import MetricsAdapter, MetricsServer
 from sim.nodelease import LeaseHeartbeats
+from sim.network import Network, NetworkConfig
 from sim.nodestatus import IMAGE_CACHE_UPDATE_PERIOD, node_status_images, runtime_image_name
 from sim.rng import Streams
 from sim.scenario import NodePool, Scenario
@@ -48,6 +49,7 @@ from sim.workloads.usage import ProfileUsage, RunningPods
 __all__ = ["Result", "Simulation", "build_nodes", "run"]
 
 POOL_LABEL = "kubesim.io/node-pool"
+SPEED_LABEL = "kubesim.io/relative-speed"  # a straggler: its GPUs run at this fraction of speed
 ZONE_LABEL = "topology.kubernetes.io/zone"
 DEFAULT_MAX_PODS = 110
 ALLOCATION_MATRIX_MAX_NODES = 1000
@@ -139,7 +141,9 @@ class Simulation:
         self.node_lifecycle_controller = NodeLifecycleController(env, self.api, self.kcm_client, kcm, self.leases,
                                                                  self.trace)
         self.taint_eviction_controller = TaintEvictionController(env, self.api, self.kcm_client, self.trace)
-        self.rendezvous = Rendezvous(env, self.trace, streams.get("training"))
+        network = Network(self.nodes, NetworkConfig(**scenario.cluster.network.model_dump()))
+        speeds = {n.meta.name: float(n.meta.labels.get(SPEED_LABEL, 1.0)) for n in self.nodes}
+        self.rendezvous = Rendezvous(env, self.trace, streams.get("training"), network, speeds)
         self.registry = ImageRegistry()
         self.kubelets = self._start_kubelets()
         if self.metrics_server is not None:

@@ -42,6 +42,10 @@ METRICS: dict[str, tuple[str, str]] = {
     "etcd_commit_p50_s": ("etcd commit latency p50", "s"),
     "etcd_commit_p99_s": ("etcd commit latency p99", "s"),
     "etcd_db_size_bytes": ("etcd db size", "bytes"),
+    "training_jobs_completed": ("Training jobs completed", ""),
+    "training_jct_mean_s": ("Training job completion time (mean)", "s"),
+    "training_lost_steps": ("Training steps lost to failures", ""),
+    "training_goodput": ("Training goodput (useful time / job time)", ""),
     "cost_per_hour": ("Cluster cost per hour", "$"),
     "cost_total": ("Cluster cost of this run", "$"),
 }
@@ -154,6 +158,26 @@ def trace_metrics(trace: Trace) -> dict[str, Any]:
     }
 
 
+def training_metrics(sim: Simulation) -> dict[str, Any]:
+    """Job completion time, lost work and goodput of the training jobs (if any)."""
+    stats = list(sim.rendezvous.stats.values()) if getattr(sim, "rendezvous", None) else []
+    trained = [s for s in stats if s.step_s > 0]
+    if not trained:
+        return {}
+    done = [s for s in trained if s.completed is not None]
+    jct = [s.completed - s.first_created for s in done]  # type: ignore[operator]
+    useful = sum(s.steps_done * s.step_s for s in done)
+    return {
+        "training_jobs": len(trained),
+        "training_jobs_completed": len(done),
+        "training_jct_mean_s": round(float(np.mean(jct)), 3) if jct else None,
+        "training_jct_max_s": round(float(np.max(jct)), 3) if jct else None,
+        "training_lost_steps": int(sum(s.lost_steps for s in trained)),
+        "training_restarts": int(sum(s.restarts for s in trained)),
+        "training_goodput": round(useful / sum(jct), 4) if jct and sum(jct) > 0 else None,
+    }
+
+
 def summarize(sim: Simulation) -> dict[str, Any]:
     """The summary.json figures of a finished simulation."""
     trace, api = sim.trace, sim.api
@@ -183,6 +207,7 @@ def summarize(sim: Simulation) -> dict[str, Any]:
         "etcd_commit_p50_s": _pct(commits, 50),
         "etcd_commit_p99_s": _pct(commits, 99),
         "etcd_db_size_bytes": api.db_size_bytes,
+        **training_metrics(sim),
         "cost_per_hour": round(cost_per_hour, 4),
         "cost_total": round(cost_per_hour * hours, 4),
     }

@@ -35,6 +35,7 @@ from sim.api.objects import (
     ReplicaSet,
     RendezvousSpec,
     Service,
+    TrainingSpec,
     WorkloadBehavior,
     key_of,
 )
@@ -154,6 +155,18 @@ class Failure(Model):
                            None if self.indexes is None else frozenset(self.indexes))
 
 
+class Training(Model):
+    """The work of a distributed training job (needs ``rendezvous``): ``steps`` synchronous
+    steps of ``stepCompute`` plus a ring all-reduce of ``gradientSize`` over the job's
+    placement, and a checkpoint every ``checkpointInterval`` steps."""
+
+    steps: int = Field(ge=1)
+    step_compute: Dist = Field(description="GPU compute per step on a node of relative speed 1.")
+    gradient_size: ByteSize = Field(description="Bytes all-reduced per step (e.g. 2 x parameters in bf16).")
+    checkpoint_interval: int = Field(0, ge=0, description="Steps between checkpoints; 0 = never.")
+    checkpoint_write: Dist = Field(default_factory=lambda: Dist(dist="constant", value="30s"))
+
+
 class Behavior(Model):
     """Per-workload behaviour that a manifest cannot express."""
 
@@ -179,16 +192,26 @@ class Behavior(Model):
         default_factory=dict, description="Custom per-pod metrics (HPA type Pods), by name.")
     external_metrics: dict[str, Profile] = Field(
         default_factory=dict, description="External metrics (HPA type External), by name.")
+    training: Training | None = Field(None, description="Training steps and checkpoints (with rendezvous).")
+
+    @model_validator(mode="after")
+    def _training_needs_rendezvous(self) -> Behavior:
+        if self.training is not None and self.rendezvous is None:
+            raise ValueError("training needs rendezvous (the job's workers and its world size)")
+        return self
 
     def to_object(self, workload: str = "") -> WorkloadBehavior:
         """The frozen form carried by pod specs."""
-        rdzv = self.rendezvous
+        rdzv, tr = self.rendezvous, self.training
+        training = None if tr is None else TrainingSpec(tr.steps, tr.step_compute, tr.gradient_size,
+                                                        tr.checkpoint_interval, tr.checkpoint_write)
         return WorkloadBehavior(self.image_size, self.container_start, self.readiness,
                                 self.run_duration, self.stop_time,
                                 None if rdzv is None else RendezvousSpec(rdzv.group_label, rdzv.world_size),
                                 None if self.failure is None else self.failure.to_object(),
                                 WorkloadUsage.of(workload, self.cpu_usage, self.pod_metrics,
-                                                 self.external_metrics))
+                                                 self.external_metrics),
+                                training)
 
 
 class Workload(Model):
@@ -280,10 +303,25 @@ class Outputs(Model):
         return value
 
 
+class NetworkModel(Model):
+    """Links of the data-centre network (Gbit/s) and their latencies, for all-reduce costs."""
+
+    nvlink_gbps: float = Field(2400.0, gt=0, description="GPU-to-GPU inside a node (NVLink).")
+    node_gbps: float = Field(200.0, gt=0, description="Each node's NIC.")
+    rack_uplink_gbps: float = Field(1600.0, gt=0, description="Top-of-rack switch to the zone spine.")
+    zone_gbps: float = Field(100.0, gt=0, description="Between zones.")
+    nodes_per_rack: int = Field(16, ge=1)
+    nvlink_latency: Duration = 2e-6
+    node_latency: Duration = 5e-6
+    rack_latency: Duration = 10e-6
+    zone_latency: Duration = 500e-6
+
+
 class Cluster(Model):
-    """The nodes."""
+    """The nodes and the network between them."""
 
     node_pools: list[NodePool] = Field(min_length=1)
+    network: NetworkModel = Field(default_factory=NetworkModel)
 
 
 class Scenario(Model):

@@ -41,6 +41,7 @@ __all__ = [
     "StorageClass",
     "Taint",
     "Toleration",
+    "TrainingSpec",
     "TopologySpreadConstraint",
     "WorkloadBehavior",
     "key_of",
@@ -176,6 +177,18 @@ class FailureSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class TrainingSpec:
+    """A data-parallel training job's work: steps, per-step compute, gradient all-reduce and
+    checkpoints every ``checkpoint_interval`` steps taking ``checkpoint_write`` seconds."""
+
+    steps: int
+    step_compute: Any  # Dist
+    gradient_bytes: int
+    checkpoint_interval: int
+    checkpoint_write: Any  # Dist
+
+
+@dataclass(frozen=True, slots=True)
 class WorkloadBehavior:
     """What a manifest cannot say: image sizes and how long the app takes to start."""
 
@@ -187,6 +200,7 @@ class WorkloadBehavior:
     rendezvous: RendezvousSpec | None = None  # None: work starts when the container runs
     failure: FailureSpec | None = None  # None: the app never exits non-zero
     usage: Any = None  # WorkloadUsage (sim/workloads/usage.py): CPU and metrics it reports
+    training: TrainingSpec | None = None  # with a rendezvous: the work is training steps
 
 
 @dataclass(frozen=True, slots=True)
