@@ -19,6 +19,7 @@ from sim.scheduler.config import ProfileConfig
 __all__ = [
     "KUBERNETES_VERSION",
     "ApiServerConfig",
+    "ClusterAutoscalerConfig",
     "ControlPlane",
     "ControllerManagerConfig",
     "EtcdConfig",
@@ -222,6 +223,39 @@ class MetricsServerConfig(Model):
         "counters from a container's last housekeeping, up to this old; 0 reads them live.")
 
 
+class ClusterAutoscalerConfig(Model):
+    """cluster-autoscaler flags; defaults from cluster-autoscaler/FAQ.md's parameter table (1.36).
+
+    It runs when some node pool has ``autoscaling: {min, max}``."""
+
+    scan_interval: Duration = Field(10.0, gt=0, description="--scan-interval (10s).")
+    expander: Literal["least-waste", "random"] = Field(
+        "least-waste", description="--expander: which node group grows (least-waste in this model's pin).")
+    max_nodes_per_scaleup: int = Field(1000, ge=1, description="--max-nodes-per-scaleup (1000).")
+    scale_down_enabled: bool = Field(True, description="--scale-down-enabled (true).")
+    scale_down_utilization_threshold: float = Field(
+        0.5, ge=0, le=1, description="--scale-down-utilization-threshold: max(cpu, memory) requested / "
+        "allocatable below which a node is unneeded (0.5).")
+    scale_down_gpu_utilization_threshold: float = Field(
+        0.5, ge=0, le=1, description="--scale-down-gpu-utilization-threshold, for GPU nodes (0.5).")
+    scale_down_unneeded_time: Duration = Field(
+        600.0, ge=0, description="--scale-down-unneeded-time: unneeded this long before removal (10m).")
+    scale_down_delay_after_add: Duration = Field(
+        600.0, ge=0, description="--scale-down-delay-after-add: no scale-down this soon after a scale-up (10m).")
+    scale_down_delay_after_delete: Duration = Field(
+        0.0, ge=0, description="--scale-down-delay-after-delete (0s, i.e. the scan interval).")
+    max_empty_bulk_delete: int = Field(
+        10, ge=1, description="--max-scale-down-parallelism: empty nodes removed at once (10).")
+    max_drain_parallelism: int = Field(1, ge=1, description="--max-drain-parallelism: non-empty nodes (1).")
+    max_graceful_termination_sec: Duration = Field(
+        600.0, ge=0, description="--max-graceful-termination-sec: cap on a drained pod's grace (600).")
+    provisioning: Dist = Field(
+        default_factory=lambda: _lognormal("3m", "4m"),
+        description="Cloud VM creation to kubelet start (typical GCE 3-4 min; no upstream default).")
+    qps: float = Field(5.0, gt=0, description="--kube-client-qps (5).")
+    burst: int = Field(10, ge=1, description="--kube-client-burst (10).")
+
+
 class ControlPlane(Model):
     """Every timing and limit of the simulated control plane."""
 
@@ -231,3 +265,4 @@ class ControlPlane(Model):
     controller_manager: ControllerManagerConfig = Field(default_factory=ControllerManagerConfig)
     kubelet: KubeletConfig = Field(default_factory=KubeletConfig)
     metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig)
+    cluster_autoscaler: ClusterAutoscalerConfig = Field(default_factory=ClusterAutoscalerConfig)

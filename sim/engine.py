@@ -46,7 +46,7 @@ from sim.trace import Trace
 from sim.workloads.training import Rendezvous
 from sim.workloads.usage import ProfileUsage, RunningPods
 
-__all__ = ["Result", "Simulation", "build_nodes", "run"]
+__all__ = ["Result", "Simulation", "build_node", "build_nodes", "run"]
 
 POOL_LABEL = "kubesim.io/node-pool"
 SPEED_LABEL = "kubesim.io/relative-speed"  # a straggler: its GPUs run at this fraction of speed
@@ -59,26 +59,28 @@ def build_nodes(pools: list[NodePool], default_image_size: int = 50 * 1024**2,
                 max_images: int = 50) -> list[Node]:
     """Node objects for every pool: names ``<pool>-<i>``, zones round-robin, standard labels,
     and the pool's images in status.images under their runtime names."""
-    nodes = []
-    for pool in pools:
-        sizes = pool.images if isinstance(pool.images, dict) else dict.fromkeys(pool.images, default_image_size)
-        images = node_status_images({runtime_image_name(name): size for name, size in sizes.items()}, max_images)
-        capacity = {name: resource_value(name, qty) for name, qty in pool.capacity.items()}
-        capacity.setdefault("pods", DEFAULT_MAX_PODS)
-        allocatable = dict(capacity)
-        for name, qty in (pool.allocatable or {}).items():
-            allocatable[name] = resource_value(name, qty)
-        taints = tuple(Taint(t.key, t.value, t.effect) for t in pool.taints)
-        for i in range(pool.count):
-            name = f"{pool.name}-{i}"
-            labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                      "kubernetes.io/arch": "amd64", POOL_LABEL: pool.name, **pool.labels}
-            if pool.zones:
-                labels[ZONE_LABEL] = pool.zones[i % len(pool.zones)]
-            nodes.append(Node(meta=ObjectMeta(name=name, namespace="", labels=labels),
-                              allocatable=dict(allocatable), capacity=dict(capacity), taints=taints,
-                              pool=pool.name, price_per_hour=pool.price_per_hour, images=images))
-    return nodes
+    return [build_node(pool, i, default_image_size, max_images) for pool in pools for i in range(pool.count)]
+
+
+def build_node(pool: NodePool, index: int, default_image_size: int = 50 * 1024**2,
+               max_images: int = 50) -> Node:
+    """The ``index``-th node of a pool (also a cluster-autoscaler template or new node)."""
+    sizes = pool.images if isinstance(pool.images, dict) else dict.fromkeys(pool.images, default_image_size)
+    images = node_status_images({runtime_image_name(name): size for name, size in sizes.items()}, max_images)
+    capacity = {name: resource_value(name, qty) for name, qty in pool.capacity.items()}
+    capacity.setdefault("pods", DEFAULT_MAX_PODS)
+    allocatable = dict(capacity)
+    for name, qty in (pool.allocatable or {}).items():
+        allocatable[name] = resource_value(name, qty)
+    taints = tuple(Taint(t.key, t.value, t.effect) for t in pool.taints)
+    name = f"{pool.name}-{index}"
+    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+              "kubernetes.io/arch": "amd64", POOL_LABEL: pool.name, **pool.labels}
+    if pool.zones:
+        labels[ZONE_LABEL] = pool.zones[index % len(pool.zones)]
+    return Node(meta=ObjectMeta(name=name, namespace="", labels=labels),
+                allocatable=allocatable, capacity=capacity, taints=taints,
+                pool=pool.name, price_per_hour=pool.price_per_hour, images=images)
 
 
 @dataclass

@@ -61,6 +61,7 @@ __all__ = [
     "ACTIONS",
     "Behavior",
     "Failure",
+    "NodeGroupBounds",
     "NodePool",
     "Outputs",
     "Scenario",
@@ -94,6 +95,19 @@ class TaintSpec(Model):
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
 
+class NodeGroupBounds(Model):
+    """cluster-autoscaler node group size bounds (``--nodes=min:max:pool``)."""
+
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NodeGroupBounds:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
+
+
 class NodePool(Model):
     """A group of identical nodes: ``count`` nodes named ``<name>-<i>``."""
 
@@ -116,6 +130,16 @@ class NodePool(Model):
         description="Images already on every node: names (each of the kubelet's defaultImageSize) "
         "or a mapping of name to size, e.g. {\"vllm/vllm-openai:v0.6.3\": 8Gi}.",
     )
+
+    autoscaling: NodeGroupBounds | None = Field(
+        None, description="A cluster-autoscaler node group: {min, max}; count is its initial size.")
+
+    @model_validator(mode="after")
+    def _count_within_bounds(self) -> NodePool:
+        bounds = self.autoscaling
+        if bounds is not None and not bounds.min <= self.count <= bounds.max:
+            raise ValueError(f"count {self.count} is outside autoscaling bounds [{bounds.min}, {bounds.max}]")
+        return self
 
     @field_validator("capacity")
     @classmethod
