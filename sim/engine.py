@@ -21,6 +21,7 @@ from sim.api.objects import Node, ObjectMeta, Taint
 from sim.api.quantity import resource_value
 from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
+from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
@@ -150,6 +151,7 @@ class Simulation:
         self.kubelets = self._start_kubelets()
         if self.metrics_server is not None:
             self.metrics_server.reachable = self._kubelet_reachable
+        self.cluster_autoscaler = self._start_cluster_autoscaler()
         self.faults = Faults(env, self.api, self.kubelets, self.registry, self.trace)
         self.timeline = Timeline(env, self.api, scenario, self.trace, self.faults)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
@@ -178,12 +180,14 @@ class Simulation:
 
     def _resource_names(self) -> list[str]:
         names = {name for node in self.nodes for name in node.allocatable}
+        names |= {name for pool in self.scenario.cluster.node_pools for name in pool.capacity}
         names |= {name for _, obj in self.scenario.objects for name, _ in _requests_of(obj)}
         return sorted(names)
 
     def _start_kubelets(self) -> dict[str, Kubelet]:
         rng = self.streams.get("kubelet")
         samplers = _Samplers(self.scenario.control_plane.kubelet, rng, self.streams.get("container-failures"))
+        self._samplers = samplers
         period = self.scenario.control_plane.kubelet.pleg_relist_period
         phases = rng.uniform(0, period, len(self.nodes)).tolist()
         # when each kubelet's node-status loop (10 s) and image-cache loop (30 s) tick
@@ -201,6 +205,44 @@ class Simulation:
             kubelets[node.meta.name] = kubelet
         self.leases.add_nodes(len(self.nodes), [node.meta.name for node in self.nodes])
         return kubelets
+
+    # ------------------------------------------------------------------ cluster-autoscaler
+    def _start_cluster_autoscaler(self) -> ClusterAutoscaler | None:
+        """cluster-autoscaler over the pools that have autoscaling bounds (none: not run)."""
+        pools = [p for p in self.scenario.cluster.node_pools if p.autoscaling is not None]
+        if not pools:
+            return None
+        kubelet = self.scenario.control_plane.kubelet
+        groups = [NodeGroup(p.name, p.autoscaling.min, p.autoscaling.max,  # type: ignore[union-attr]
+                            build_node(p, 0, kubelet.default_image_size, kubelet.node_status_max_images))
+                  for p in pools]
+        self._pools = {p.name: p for p in pools}
+        self._new_node_rng = self.streams.get("cluster-autoscaler-nodes")
+        return ClusterAutoscaler(self.env, self.api, self.scenario.control_plane.cluster_autoscaler, groups,
+                                 {p.name: p.count for p in pools}, self.scheduler.table.resources, self,
+                                 self.streams.get("cluster-autoscaler"), self.trace)
+
+    def create_node(self, group: str, index: int) -> None:
+        """Cloud provider: a new VM of ``group`` booted; its kubelet starts and registers the Node."""
+        kcfg = self.scenario.control_plane.kubelet
+        node = build_node(self._pools[group], index, kcfg.default_image_size, kcfg.node_status_max_images)
+        rng = self._new_node_rng
+        phases = (float(rng.uniform(0, kcfg.node_status_update_frequency)),
+                  float(rng.uniform(0, IMAGE_CACHE_UPDATE_PERIOD)))
+        slot = len(self.leases.names)
+        kubelet = Kubelet(self.env, self.api, node, kcfg, self._samplers, self.trace,
+                          float(rng.uniform(0, kcfg.pleg_relist_period)), self.rendezvous, phases,
+                          self.registry, self.leases, slot)
+        self.leases.add_nodes(1, [node.meta.name])
+        self.nodes.append(node)
+        self.kubelets[node.meta.name] = kubelet
+        kubelet.register()
+
+    def delete_node(self, name: str) -> None:
+        """Cloud provider: the VM is deleted; its kubelet and lease heartbeat stop."""
+        kubelet = self.kubelets.pop(name, None)
+        if kubelet is not None:
+            kubelet.crash()
 
     # ------------------------------------------------------------------ sampling
     def _sample(self):  # type: ignore[no-untyped-def]
