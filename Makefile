@@ -11,6 +11,7 @@ help:
 	@echo "make demo    create .venv, run the flagship scenario, write its report"
 	@echo "make test    run the test suite"
 	@echo "make bench   print the benchmark table (also written to bench-results/)"
+	@echo "make lab     start JupyterLab on notebooks/ (the teaching labs)"
 	@echo "make schema  regenerate scenarios/schema.json"
 	@echo "make cluster start a real control plane (etcd, apiserver, scheduler, controller-manager, kwok) on loopback"
 	@echo "make cluster-down  stop it"
@@ -18,7 +19,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,lab]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,6 +30,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m sim.bench
+
+lab: $(STAMP)
+	cd notebooks && PYTHONPATH=$(CURDIR) ../$(VENV)/bin/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
 schema: $(STAMP)
 	$(VENV)/bin/kubesim schema --out scenarios/schema.json

@@ -1,0 +1,1 @@
+"""Answers to the exercises, kept apart from the notebooks (teachers: see labs/README.md)."""
