@@ -18,12 +18,13 @@ GOODPUT_FLOOR = 0.78  # useful time / job time, at every failure time
 def _idle_gpus(answer: Any) -> Feedback:
     n = number(answer, "a number of GPUs")
     held = gpu_holders(run_scenario("training-deadlock"))
-    total = int(held["holding_gpu_at_end"].sum())
+    by_job = {job: int(n) for job, n in held["holding_gpu_at_end"].items()}
+    total = sum(by_job.values())
     if n == total:
-        return Feedback(True, f"all {total} GPUs are held ({{k: int(v) for k, v in held["holding_gpu_at_end"].items()}}) and "
+        return Feedback(True, f"all {total} GPUs are held ({by_job}) and "
                         "no job trains: each waits at rendezvous for pods that can never be placed.")
     return Feedback(False, f"the simulation ends with job pods holding GPUs as "
-                    f"{{k: int(v) for k, v in held["holding_gpu_at_end"].items()}} and {int(held['succeeded'].sum())} pods finished. "
+                    f"{by_job} and {int(held['succeeded'].sum())} pods finished. "
                     "Count every GPU some pod holds while its job cannot start.")
 
 

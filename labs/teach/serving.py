@@ -7,14 +7,15 @@ from typing import Any
 
 import yaml
 
-from labs.teach.common import SCENARIOS, close, run_scenario, run_with_manifests
+from labs.teach.common import SCENARIOS, close, run_scenario, run_with_manifests, scenario_path
 from sim import Result
 from sim.explain import explain
 
-__all__ = ["SCENARIO", "explain_first_pending", "load_manifests", "ready_figure", "readiness_figure",
+__all__ = ["SCENARIO", "SCENARIO_PATH", "explain_first_pending", "load_manifests", "ready_figure", "readiness_figure",
            "run_serving", "show_yaml"]
 
 SCENARIO = "labs/lab02-gpu-serving"
+SCENARIO_PATH = scenario_path(SCENARIO)
 MANIFEST = SCENARIOS / "labs" / "manifests" / "lab02-model-server.yaml"
 
 

@@ -6,12 +6,13 @@ from typing import Any
 
 import pandas as pd
 
-from labs.teach.common import close, run_scenario
+from labs.teach.common import close, run_scenario, scenario_path
 from sim import Result
 
-__all__ = ["PHASES", "SCENARIO", "breakdown", "components_figure", "etcd_figure", "run_startup"]
+__all__ = ["PHASES", "SCENARIO", "SCENARIO_PATH", "breakdown", "components_figure", "etcd_figure", "run_startup"]
 
 SCENARIO = "labs/lab01-pod-startup"
+SCENARIO_PATH = scenario_path(SCENARIO)
 # (phase, from event, to event): who does the work is in the notebook's diagram.
 PHASES = [
     ("scheduling", "created", "scheduled"),     # scheduler watch + filter/score
