@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(PY) -m sim.bench
 
 lab: $(STAMP)
-	cd notebooks && PYTHONPATH=$(CURDIR) ../$(VENV)/bin/jupyter lab --notebook-dir=. $(LAB_ARGS)
+	PYTHONPATH=$(CURDIR) $(abspath $(VENV))/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 schema: $(STAMP)
 	$(VENV)/bin/kubesim schema --out scenarios/schema.json
