@@ -14,7 +14,6 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -53,6 +52,13 @@ from sim.faults import (
     RegistrySlowdownAction,
     ZoneOutageAction,
     fault_problem,
+)
+from sim.overrides import (
+    ManifestOverride,
+    apply_manifest_overrides,
+    apply_override,
+    parse_override,
+    split_overrides,
 )
 from sim.workloads.usage import Load, Profile, WorkloadUsage, external_metric_conflict
 from sim.yamlio import Located, SourceError, format_path, load_documents, load_text
@@ -404,67 +410,6 @@ class Scenario(Model):
         return sum(p.count for p in self.cluster.node_pools)
 
 
-# ---------------------------------------------------------------------------- overrides
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``a.b.c=value`` -> (["a","b","c"], value parsed as a YAML scalar)."""
-    if "=" not in text:
-        raise SourceError(f"override {text!r} must look like path=value", "--set")
-    path, _, raw = text.partition("=")
-    parts = [p for p in path.strip().split(".") if p]
-    if not parts:
-        raise SourceError(f"override {text!r} has an empty path", "--set")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return parts, value
-
-
-def _apply_override(doc: Located, parts: list[str], value: Any, text: str) -> None:
-    node = doc.data
-    path: list[str | int] = []
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        if isinstance(node, list):
-            index = _list_index(node, part, text, doc, tuple(path))
-            if last:
-                node[index] = value
-                return
-            node = node[index]
-            path.append(index)
-        elif isinstance(node, dict):
-            key = _camel_key(node, part)
-            if last:
-                node[key] = value
-                return
-            node = node.setdefault(key, {})
-            path.append(key)
-        else:
-            raise doc.error(tuple(path), f"is a value, so --set {text} cannot set a field inside it")
-
-
-def _camel_key(node: dict[str, Any], part: str) -> str:
-    if part in node:
-        return part
-    head, *rest = part.split("_")
-    return head + "".join(w.title() for w in rest)
-
-
-def _list_index(node: list[Any], part: str, text: str, doc: Located, path: tuple[Any, ...]) -> int:
-    if part.isdigit() and int(part) < len(node):
-        return int(part)
-    for i, item in enumerate(node):
-        if isinstance(item, dict) and (item.get("name") == part or
-                                       (item.get("metadata") or {}).get("name") == part):
-            return i
-    names = [str(item.get("name")) for item in node if isinstance(item, dict) and "name" in item]
-    close = difflib.get_close_matches(part, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise doc.error(path, f"no list item named {part!r} (from --set {text}){hint}"
-                    + (f"; names: {', '.join(names)}" if names else ""))
-
-
 # ---------------------------------------------------------------------------- errors
 
 def _unwrap(annotation: Any) -> list[Any]:
@@ -588,12 +533,12 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
         raise SourceError("a scenario file holds exactly one YAML mapping", str(path),
                           docs[1].first_line if len(docs) > 1 else 1)
     doc = docs[0]
-    for text in overrides or []:
-        parts, value = parse_override(text)
-        _apply_override(doc, parts, value, text)
+    plain, inside_manifests = split_overrides(doc, overrides or [])
+    for parts, value, text in plain:
+        apply_override(doc, parts, value, text)
     scenario = _validate(doc)
     scenario._source = str(path)
-    scenario._objects = _load_objects(scenario, doc, path.parent)
+    scenario._objects = _load_objects(scenario, doc, path.parent, inside_manifests)
     _check_references(scenario, doc)
     return scenario
 
@@ -610,31 +555,41 @@ def scenario_from_text(text: str, name: str = "<text>", base_dir: Path | None = 
     return scenario
 
 
-def _load_objects(scenario: Scenario, doc: Located, base_dir: Path) -> list[tuple[float, Any]]:
+def _load_objects(scenario: Scenario, doc: Located, base_dir: Path,
+                  overrides: list[ManifestOverride] | None = None) -> list[tuple[float, Any]]:
+    sources = _manifest_sources(scenario, doc, base_dir)
+    apply_manifest_overrides(overrides or [], [(scenario.workloads[wi].name, m, b) for wi, m, b in sources], doc)
     objects: list[tuple[float, Any]] = []
     seen: dict[tuple[str, str, str], str] = {}
+    behaviors = [w.behavior.to_object(w.name) for w in scenario.workloads]
+    for wi, mdoc, base in sources:
+        workload = scenario.workloads[wi]
+        obj = parse_manifest(mdoc, workload.namespace, behaviors[wi], base)
+        key = key_of(obj)
+        here = f"{mdoc.file}:{mdoc.line_of(base)}"
+        if key in seen:
+            raise mdoc.error((*base, "metadata", "name"),
+                             f"duplicate {key[0]} {key[1]}/{key[2]} (first defined at {seen[key]})")
+        seen[key] = here
+        scenario._origins[key] = (mdoc, base)
+        objects.append((workload.at, obj))
+    return objects
+
+
+def _manifest_sources(scenario: Scenario, doc: Located, base_dir: Path) -> list[tuple[int, Located, tuple[Any, ...]]]:
+    """(workload index, document, path of the manifest in it) for every manifest, in file order."""
+    sources: list[tuple[int, Located, tuple[Any, ...]]] = []
     for wi, workload in enumerate(scenario.workloads):
-        behavior = workload.behavior.to_object(workload.name)
         for mi, ref in enumerate(workload.manifests):
             where = ("workloads", wi, "manifests", mi)
             if isinstance(ref, str):
                 file = base_dir / ref
                 if not file.is_file():
                     raise doc.error(where, f"manifest file {ref!r} not found (looked in {base_dir})")
-                sources = [(d, ()) for d in load_documents(file, str(file)) if d.data is not None]
+                sources += [(wi, d, ()) for d in load_documents(file, str(file)) if d.data is not None]
             else:
-                sources = [(doc, where)]
-            for mdoc, base in sources:
-                obj = parse_manifest(mdoc, workload.namespace, behavior, base)
-                key = key_of(obj)
-                here = f"{mdoc.file}:{mdoc.line_of(base)}"
-                if key in seen:
-                    raise mdoc.error((*base, "metadata", "name"),
-                                     f"duplicate {key[0]} {key[1]}/{key[2]} (first defined at {seen[key]})")
-                seen[key] = here
-                scenario._origins[key] = (mdoc, base)
-                objects.append((workload.at, obj))
-    return objects
+                sources.append((wi, doc, where))
+    return sources
 
 
 def _check_references(scenario: Scenario, doc: Located) -> None:
