@@ -6,6 +6,8 @@ Examples::
     kubesim run scenarios/serving-basic.yaml --seed 3 --set controlPlane.etcd.fsync=20ms
     kubesim validate scenarios/*.yaml
     kubesim schema > scenarios/schema.json
+    kubesim sweep scenarios/capacity-gpu.yaml --vary cluster.nodePools.gpu.count=1..8   (see sim/whatif/cli.py)
+    kubesim plan scenarios/capacity-gpu.yaml --vary cluster.nodePools.gpu.count=1..16 --require 'pods_pending_at_end == 0'
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the scenario JSON Schema (for editor completion)")
     schema.add_argument("--out", type=Path, help="write to this file instead of stdout")
+
+    from sim.whatif.cli import add_parsers as add_whatif_parsers  # sweep, plan (capacity what-ifs)
+
+    add_whatif_parsers(sub)
     return parser
 
 
@@ -174,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     handlers = {"run": _cmd_run, "validate": _cmd_validate, "explain": _cmd_explain, "schema": _cmd_schema}
     try:
-        return handlers[args.command](args)
+        return (handlers.get(args.command) or args.handler)(args)
     except SourceError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
