@@ -3,7 +3,8 @@
 In the spirit of ``helm --set`` and ``kubectl patch``: the change is made to the YAML as
 read, *before* validation, so a bad value is reported exactly as the same mistake written in
 the file would be (file, line, field). A path is dot-separated; each part is a mapping key
-(camelCase or snake_case), a list index, or a list item's ``name`` (or ``metadata.name``)::
+(camelCase or snake_case), a list index, or a list item's ``name`` (or ``metadata.name``);
+a dot inside a key is escaped as ``\\.``::
 
     cluster.nodePools.gpu.count=8                      the node pool named gpu
     controlPlane.etcd.fsync=10ms                       a control-plane knob
@@ -12,6 +13,7 @@ the file would be (file, line, field). A path is dot-separated; each part is a m
     workloads.model-server.deployment.spec.replicas=4  ... choosing among its objects by kind,
                                                        name or kind/name
     workloads.api-gateway.spec.template.spec.containers.gateway.image=nginx:1.27
+    cluster.nodePools.gpu.capacity.nvidia\\.com/gpu=8   a key with dots in it
 
 After ``workloads.<W>``, a part that is not a field of a workload (``name``, ``manifests``,
 ``namespace``, ``at``, ``behavior``) starts a path inside one of W's manifest objects, whether
@@ -57,7 +59,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise SourceError(f"override {text!r} must look like path=value", "--set")
     path, _, raw = text.partition("=")
-    parts = [p for p in path.strip().split(".") if p]
+    parts = [p.replace("\0", ".") for p in path.strip().replace("\\.", "\0").split(".") if p]
     if not parts:
         raise SourceError(f"override {text!r} has an empty path", "--set")
     try:

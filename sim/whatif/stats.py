@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ def t_cdf(t: float, df: int) -> float:
     return 0.5 + math.copysign(inside, t) / 2
 
 
+@lru_cache(maxsize=1024)
 def t_quantile(p: float, df: int) -> float:
     """The t with ``t_cdf(t, df) == p`` (e.g. ``t_quantile(0.975, 4)`` ≈ 2.776)."""
     if not 0 < p < 1:
