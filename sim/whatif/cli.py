@@ -87,7 +87,7 @@ def _interrupted(out: Path | None) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.whatif.plots import save_sweep_plots
     from sim.whatif.requirements import parse_requirement
-    from sim.whatif.sweep import sweep
+    from sim.whatif.study import sweep
 
     requirements = [parse_requirement(text) for text in args.require]
     for metric in args.plot:
@@ -113,7 +113,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from sim.whatif.plan import plan
+    from sim.whatif.search import plan
 
     if not args.require:
         return _fail("plan needs at least one --require, e.g. --require 'pods_pending_at_end == 0'")

@@ -28,7 +28,7 @@ import numpy as np
 from sim.whatif.answer import Candidate, PlanResult
 from sim.whatif.requirements import Requirement, parse_requirement
 from sim.whatif.space import Axis, Point, axes_of
-from sim.whatif.sweep import Study, write_tables
+from sim.whatif.study import Study, write_tables
 
 __all__ = ["MONOTONE", "plan"]
 
