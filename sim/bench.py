@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BENCHMARKS", "main"]
+__all__ = ["BENCHMARKS", "SWEEPS", "main"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,41 @@ BENCHMARKS = [
     Benchmark("startup-1k", "scenarios/scale/startup-1k.yaml", "1,000 nodes, 10,000 pods, 15 min"),
     Benchmark("schedule-5k", "scenarios/scale/schedule-5k.yaml", "5,000 nodes, 10,000 pods, full default profile"),
 ]
+
+
+
+@dataclass(frozen=True)
+class SweepBenchmark:
+    """A what-if sweep timed on one worker process and on two (no run cache)."""
+
+    name: str
+    scenario: str
+    sets: tuple[str, ...]
+    vary: tuple[str, ...]
+    sample: str
+    note: str
+
+
+SWEEPS = [
+    # The serving model (request traffic) is not there yet: each point is the flagship scenario
+    # stretched to 1 h on ~20 nodes, as the closest representative of "1 h of serving on 20 nodes".
+    SweepBenchmark("sweep-100", "scenarios/serving-basic.yaml", ("duration=1h", "cluster.nodePools.cpu.count=16"),
+                   ("cluster.nodePools.gpu.count=2..5", "controlPlane.etcd.fsync=1ms..20ms"), "lhs:100",
+                   "100 points x 1 run, serving-basic for 1 h on 18-21 nodes (no traffic model yet)"),
+]
+
+_SWEEP_CHILD = """
+import json, sys, tempfile, time
+from sim.whatif import sweep
+
+spec = json.loads(sys.argv[1])
+with tempfile.TemporaryDirectory() as out:
+    start = time.perf_counter()
+    table = sweep(spec["scenario"], spec["vary"], sample_with=spec["sample"], replications=1, jobs=spec["jobs"],
+                  out=out, sets=spec["sets"], progress=False)
+    wall = time.perf_counter() - start
+print(json.dumps({"wall_s": wall, "points": len(table), "runs": table.attrs["runs_simulated"]}))
+"""
 
 _CHILD = """
 import json, resource, sys, time
@@ -79,6 +114,25 @@ def _measure(bench: Benchmark) -> dict[str, Any]:
     return {"name": bench.name, "note": bench.note, **row}
 
 
+def _measure_sweep(bench: SweepBenchmark) -> dict[str, Any]:
+    """Wall time of the sweep with 1 and 2 worker processes, each in a fresh interpreter."""
+    row: dict[str, Any] = {"name": bench.name, "note": bench.note}
+    # other processes on the machine take cores from the workers: record how busy it was
+    row["load_average_before"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    for jobs in (1, 2):
+        spec = {"scenario": bench.scenario, "vary": list(bench.vary), "sample": bench.sample,
+                "sets": list(bench.sets), "jobs": jobs}
+        out = subprocess.run([sys.executable, "-c", _SWEEP_CHILD, json.dumps(spec)], capture_output=True,
+                             text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"{bench.name} failed:\n{out.stderr[-2000:]}")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        row["points"] = result["points"]
+        row[f"wall_{jobs}_s"] = round(result["wall_s"], 2)
+    row["speedup_2_cores"] = round(row["wall_1_s"] / row["wall_2_s"], 2)
+    return row
+
+
 def _machine() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()
@@ -104,6 +158,20 @@ def _print_table(rows: list[dict[str, Any]], machine: dict[str, Any]) -> None:
     Console(width=160).print(table)
 
 
+def _print_sweeps(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="what-if sweeps (kubesim sweep, no cache)")
+    for col in ("benchmark", "scenario", "points", "wall s, 1 process", "wall s, 2 processes", "speed-up",
+                "load avg before"):
+        table.add_column(col, justify="left" if col in ("benchmark", "scenario") else "right")
+    for r in rows:
+        table.add_row(r["name"], r["note"], str(r["points"]), f"{r['wall_1_s']:.1f}", f"{r['wall_2_s']:.1f}",
+                      f"{r['speedup_2_cores']:.2f}x", f"{r['load_average_before']}")
+    Console(width=160).print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks, print the table, write bench-results/bench-<time>.json."""
     parser = argparse.ArgumentParser(prog="kubesim-bench", description=__doc__)
@@ -112,12 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
     rows = [_measure(b) for b in chosen]
+    sweeps = [_measure_sweep(b) for b in SWEEPS if not args.only or b.name in args.only]
     machine = _machine()
-    _print_table(rows, machine)
+    if rows:
+        _print_table(rows, machine)
+    if sweeps:
+        _print_sweeps(sweeps)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.out / f"bench-{stamp}.json"
-    path.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
+    path.write_text(json.dumps({"machine": machine, "results": rows, "sweeps": sweeps}, indent=2) + "\n")
     print(f"written {path}")
     return 0
 
