@@ -1,7 +1,7 @@
 """Figures of a sweep: a metric against a parameter with CI bands, and 2-D heatmaps.
 
 Where requirements are given, configurations that meet all of them are shaded green: spans
-of the x axis on a line plot (or filled markers when lines are grouped), hatched cells on a heatmap.
+of the x axis on a line plot (or green rings when lines are grouped), hatched cells on a heatmap.
 Figures are built without pyplot, so they work headless and display in notebooks.
 """
 
@@ -66,7 +66,9 @@ def metric_figure(table: pd.DataFrame, x: str, metric: str, by: str | None = Non
         ax.fill_between(xs[order], lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
         if ok is not None and by is not None:
             good = ok[group.index.to_numpy()][order]
-            ax.plot(xs[order][good], mean[good], "o", color=FEASIBLE, markersize=9, zorder=3)
+            ax.plot(xs[order][good], mean[good], "o", color=FEASIBLE, markersize=12, markerfacecolor="none", zorder=3,
+                    markeredgecolor=FEASIBLE, markeredgewidth=2,
+                    label="meets every requirement" if value == groups[0][0] else None)
     if ok is not None and by is None:
         _shade_spans(ax, *_numeric(table[x]), ok)
     for req in requirements:
