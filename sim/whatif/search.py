@@ -138,8 +138,12 @@ def plan(scenario: str | Path, vary: Mapping[str, Any] | Sequence[str], require:
         raise ValueError("plan needs at least 2 replications to state a confidence")
     requirements = [r if isinstance(r, Requirement) else parse_requirement(r) for r in require]
     parse_requirement(f"{minimize} >= 0")  # the objective must be a known metric too
+    axes = axes_of(vary)
+    unknown = sorted(set(monotone) - {a.path for a in axes})
+    if unknown:
+        raise ValueError(f"--monotone {unknown[0]} is not one of the --vary paths")
     with Study(scenario, sets, replications, seed, out, jobs, confidence, progress) as study:
-        return _plan(study, axes_of(vary), requirements, minimize, budget, monotone)
+        return _plan(study, axes, requirements, minimize, budget, monotone)
 
 
 def _plan(study: Study, axes: list[Axis], requirements: list[Requirement], minimize: str, budget: int,

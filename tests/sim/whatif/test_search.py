@@ -71,3 +71,9 @@ def test_plan_needs_two_replications() -> None:
     """One run per configuration cannot state a confidence."""
     with pytest.raises(ValueError, match="at least 2 replications"):
         plan(SCENARIO, {COUNT: "1..2"}, [NO_PENDING], replications=1)
+
+
+def test_monotone_path_must_be_varied() -> None:
+    """Declaring a path monotone that the search does not vary is a mistake worth naming."""
+    with pytest.raises(ValueError, match="--monotone controlPlane.scheduler.qps is not one of the --vary paths"):
+        plan(SCENARIO, {COUNT: "1..2"}, [NO_PENDING], monotone=["controlPlane.scheduler.qps"])
