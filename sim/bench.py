@@ -65,7 +65,7 @@ from sim.whatif import sweep
 spec = json.loads(sys.argv[1])
 with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
-    table = sweep(spec["scenario"], spec["vary"], sample_with=spec["sample"], replications=1, jobs=spec["jobs"],
+    table = sweep(spec["scenario"], spec["vary"], sample=spec["sample"], replications=1, jobs=spec["jobs"],
                   out=out, sets=spec["sets"], progress=False)
     wall = time.perf_counter() - start
 cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),

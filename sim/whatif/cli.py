@@ -94,7 +94,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         parse_requirement(f"{metric} >= 0")  # an unknown metric is reported with a suggestion
     started = time.monotonic()
     try:
-        table = sweep(args.scenario, args.vary, sample_with=args.sample, replications=args.replications,
+        table = sweep(args.scenario, args.vary, sample=args.sample, replications=args.replications,
                       jobs=args.jobs, out=args.out, sets=args.overrides, seed=args.seed,
                       confidence=args.confidence, progress=None if not args.quiet else False)
     except KeyboardInterrupt:

@@ -5,7 +5,8 @@ An axis is a scenario path (the ``--set`` syntax) and the values it takes::
     cluster.nodePools.gpu.count=1,2,4          a list (YAML scalars: 10ms, 0.5, true, ...)
     cluster.nodePools.gpu.count=1..32          an inclusive integer range
     controlPlane.scheduler.qps=range(10, 110, 20)   Python's range: 10, 30, 50, 70, 90
-    controlPlane.etcd.fsync=1ms..20ms          with --sample: a continuous interval
+    controlPlane.etcd.fsync=1ms..20ms          a grid steps by 1 (1ms, 2ms, ...); --sample draws
+                                               any value in it (an integer for unitless ranges)
 
 A grid is the Cartesian product of the axes. A sample (``random:N`` or ``lhs:N``) draws N
 points instead; Latin-hypercube sampling cuts each axis into N equal strata and uses each
@@ -65,8 +66,8 @@ class Axis:
         if not self.is_interval:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
         assert self.high is not None and self.low is not None
-        if self.integer:
-            return self._with_unit(int(self.low) + min(int(u * (self.high - self.low + 1)), int(self.high - self.low)))
+        if self.integer and not self.unit:  # counts are sampled as integers, durations continuously
+            return int(self.low) + min(int(u * (self.high - self.low + 1)), int(self.high - self.low))
         return self._with_unit(round(self.low + u * (self.high - self.low), 9))
 
     def _with_unit(self, number: float) -> Any:

@@ -22,7 +22,8 @@ from sim.overrides import format_override
 from sim.scenario import load_scenario
 from sim.whatif.cache import RunCache, content_hash, run_key, scenario_content
 from sim.whatif.runner import RunJob, Workers, execute, replication_seeds
-from sim.whatif.space import Point, axes_of, grid, parse_sample, sample
+from sim.whatif.space import Point, axes_of, grid, parse_sample
+from sim.whatif.space import sample as draw_sample
 from sim.whatif.stats import aggregate
 
 __all__ = ["Study", "metric_columns", "sweep", "write_tables"]
@@ -99,11 +100,11 @@ def metric_columns(runs: pd.DataFrame, params: Sequence[str]) -> list[str]:
             and pd.api.types.is_numeric_dtype(runs[c]) and not pd.api.types.is_bool_dtype(runs[c])]
 
 
-def sweep(scenario: str | Path, vary: Mapping[str, Any] | Sequence[str], *, sample_with: str | None = None,
+def sweep(scenario: str | Path, vary: Mapping[str, Any] | Sequence[str], *, sample: str | None = None,
           replications: int = 3, jobs: int | None = None, out: str | Path | None = None,
           sets: Sequence[str] = (), seed: int | None = None, metrics: Sequence[str] | None = None,
           confidence: float = 0.95, progress: bool | None = None) -> pd.DataFrame:
-    """Run ``scenario`` over a grid (or ``sample_with="lhs:20"``) of the ``vary`` axes.
+    """Run ``scenario`` over a grid (or ``sample="lhs:20"``) of the ``vary`` axes.
 
     Args:
         vary: ``{"cluster.nodePools.gpu.count": range(1, 7)}`` or CLI texts ``["PATH=1,2,4"]``.
@@ -119,15 +120,15 @@ def sweep(scenario: str | Path, vary: Mapping[str, Any] | Sequence[str], *, samp
     """
     axes = axes_of(vary)
     with Study(scenario, sets, replications, seed, out, jobs, confidence, progress) as study:
-        if sample_with:
-            method, count = parse_sample(sample_with)
-            points = sample(axes, method, count, study.seed)
+        if sample:
+            method, count = parse_sample(sample)
+            points = draw_sample(axes, method, count, study.seed)
         else:
             points = grid(axes)
         runs, table = study.evaluate(points, metrics)
     params = [a.path for a in axes]
     spec = {"scenario": study.scenario, "sets": list(study.sets), "vary": {a.path: _axis_text(a) for a in axes},
-            "sample": sample_with, "replications": replications, "seed": study.seed, "seeds": study.seeds,
+            "sample": sample, "replications": replications, "seed": study.seed, "seeds": study.seeds,
             "confidence": confidence}
     write_tables(study.out, "sweep", runs, table, spec)
     table.attrs.update(params=params, metrics=metric_columns(runs, params) if not metrics else list(metrics),

@@ -65,6 +65,7 @@ def test_samples_are_deterministic_and_seeded() -> None:
     assert first == again
     assert first != sample(axes, "random", 8, seed=2)
     assert all(p["x"].endswith("ms") and 1 <= float(p["x"][:-2]) <= 20 and p["n"] in (1, 2, 4) for p in first)
+    assert any(not float(p["x"][:-2]).is_integer() for p in first)  # a duration range is continuous
 
 
 @pytest.mark.parametrize(("text", "expected"), [("lhs:20", ("lhs", 20)), ("random:3", ("random", 3))],

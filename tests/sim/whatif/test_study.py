@@ -106,7 +106,7 @@ def test_confidence_interval_narrows_with_replications(tmp_path: Path) -> None:
 
 def test_latin_hypercube_sweep_over_a_duration_interval(tmp_path: Path) -> None:
     """--sample lhs:N runs N sampled configurations of a continuous knob."""
-    table = sweep(SCENARIO, ["controlPlane.etcd.fsync=1ms..20ms"], sample_with="lhs:4", out=tmp_path,
+    table = sweep(SCENARIO, ["controlPlane.etcd.fsync=1ms..20ms"], sample="lhs:4", out=tmp_path,
                   replications=1, jobs=1, progress=False)
     assert len(table) == 4
     assert sorted(int(float(v[:-2]) // 5) for v in table["controlPlane.etcd.fsync"]) == [0, 1, 2, 3]
