@@ -28,12 +28,14 @@ class Benchmark:
     name: str
     scenario: str
     note: str
+    real: bool = False  # also replay it on the kwok-kubesim control plane, if one answers (labs.bench)
 
 
 BENCHMARKS = [
     Benchmark("flagship", "scenarios/serving-basic.yaml", "6 nodes, 20 pods, 10 min"),
     Benchmark("startup-1k", "scenarios/scale/startup-1k.yaml", "1,000 nodes, 10,000 pods, 15 min"),
     Benchmark("schedule-5k", "scenarios/scale/schedule-5k.yaml", "5,000 nodes, 10,000 pods, full default profile"),
+    Benchmark("startup-500", "scenarios/scale/startup-500.yaml", "500 nodes, 5,000 pods, 6 min", real=True),
 ]
 
 
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kubesim-bench", description=__doc__)
     parser.add_argument("--only", action="append", help="run only these benchmarks (repeatable)")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for the JSON results")
+    parser.add_argument("--no-real", action="store_true", help="skip the real-control-plane runs")
+    parser.add_argument("--context", default="kwok-kubesim", help="context for the real runs (default kwok-kubesim)")
     args = parser.parse_args(argv)
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
     rows = [_measure(b) for b in chosen]
@@ -191,10 +195,17 @@ def main(argv: list[str] | None = None) -> int:
         _print_table(rows, machine)
     if sweeps:
         _print_sweeps(sweeps)
+    real = []
+    if not args.no_real and any(b.real for b in chosen):
+        from labs.bench import measure_real, print_side_by_side
+
+        real = [measure_real(b, row, args.context) for b, row in zip(chosen, rows, strict=True) if b.real]
+        print_side_by_side(real)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.out / f"bench-{stamp}.json"
-    path.write_text(json.dumps({"machine": machine, "results": rows, "sweeps": sweeps}, indent=2) + "\n")
+    path.write_text(json.dumps({"machine": machine, "results": rows, "sweeps": sweeps, "real": real}, indent=2)
+                    + "\n")
     print(f"written {path}")
     return 0
 

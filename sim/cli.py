@@ -8,6 +8,7 @@ Examples::
     kubesim schema > scenarios/schema.json
     kubesim sweep scenarios/capacity-gpu.yaml --vary cluster.nodePools.gpu.count=1..8   (see sim/whatif/cli.py)
     kubesim plan scenarios/capacity-gpu.yaml --vary cluster.nodePools.gpu.count=1..16 --require 'pods_pending_at_end == 0'
+    kubesim replay scenarios/pod-startup.yaml --context kwok-kubesim   (see labs/cli.py)
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     from sim.whatif.cli import add_parsers as add_whatif_parsers  # sweep, plan (capacity what-ifs)
 
     add_whatif_parsers(sub)
+
+    from labs.cli import add_parsers  # replay, compare, fidelity, kind-config, kind (real clusters)
+
+    add_parsers(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sim.metrics import DEFAULT_REPORT_METRICS, METRICS
 from sim.scheduler.plugins.registry import not_modelled
 from sim.trace import Trace
 
-__all__ = ["render_report", "summary_rows", "write_outputs"]
+__all__ = ["render_report", "summary_rows", "write_atomically", "write_outputs"]
 
 def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
@@ -108,14 +109,25 @@ def write_outputs(out_dir: str | Path, trace: Trace, summary: dict[str, Any], de
     """Write trace.jsonl, summary.json, report.md and plots atomically into ``out_dir``."""
     from sim.plots import save_all
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".kubesim-", dir=out))
-    try:
+    def write(tmp: Path) -> None:
         trace.write_jsonl(tmp / "trace.jsonl")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         written = save_all(trace, tmp, plots, timeline_pods)
         (tmp / "report.md").write_text(render_report(trace, summary, description, written, metrics))
+
+    return write_atomically(out_dir, write)
+
+
+def write_atomically(out_dir: str | Path, write: Callable[[Path], None]) -> dict[str, Path]:
+    """Let ``write`` fill a temporary folder inside ``out_dir``, then move each file into place.
+
+    Used for every output folder (runs, real replays, comparisons): if ``write`` fails or is
+    interrupted, ``out_dir`` keeps its previous files and no half-written one."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".kubesim-", dir=out))
+    try:
+        write(tmp)
         paths = {}
         for file in sorted(os.listdir(tmp)):
             os.replace(tmp / file, out / file)

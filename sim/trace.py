@@ -6,6 +6,13 @@ records from a real cluster's watch events. Event names follow the pod lifecycle
 ``deleted``, ...) and reasons are Kubernetes' own (``Scheduled``, ``FailedScheduling``,
 ``Pulling``, ``Killing``...). Events are stored in columns of interned codes, not a dict
 per event, so a 150,000-pod run stays small.
+
+Clocks: ``t`` is seconds since the run started. The simulator has one clock; a real trace's
+``t`` is when kubesim's watch *received* the change (so both traces measure what a client
+observes), and the server's own timestamp of the change (creationTimestamp, a condition's
+lastTransitionTime, an Event's eventTime...) is kept verbatim in the optional ``upstream``
+field of that event line, with the wall-clock start of the replay in the header
+(``t0_unix``). Simulated traces have no ``upstream`` fields.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ class Trace:
         self.series: dict[str, _Series] = {}
         self.matrices: dict[str, _Matrix] = {}
         self.decisions: list[str] = []  # scheduler decisions, one JSON object each (for explain)
+        self.upstream: dict[int, str] = {}  # event index -> the server's timestamp (real traces only)
 
     # ------------------------------------------------------------------ recording
     def code(self, text: str) -> int:
@@ -65,8 +73,10 @@ class Trace:
         return code
 
     def record(self, t: float, kind: str, namespace: str, name: str, event: str,
-               node: str = "", reason: str = "", message: str = "") -> None:
-        """Append one event record."""
+               node: str = "", reason: str = "", message: str = "", upstream: str = "") -> None:
+        """Append one event record; ``upstream`` is the server's timestamp of it, if real."""
+        if upstream:
+            self.upstream[len(self._t)] = upstream
         self._t.append(t)
         c, code = self._cols, self.code
         c["kind"].append(code(kind))
@@ -110,10 +120,13 @@ class Trace:
         """Every event record as a dict, in recording order."""
         s = self._strings
         cols = [self._cols[name] for name in EVENT_COLUMNS[1:]]
+        upstream = self.upstream
         for i, t in enumerate(self._t):
             rec: dict[str, Any] = {"t": t}
             for name, col in zip(EVENT_COLUMNS[1:], cols, strict=True):
                 rec[name] = s[col[i]]
+            if upstream and i in upstream:
+                rec["upstream"] = upstream[i]
             yield rec
 
     def _codes_of(self, column: str) -> np.ndarray:
@@ -218,7 +231,8 @@ class Trace:
                     trace.header = rec
                 elif kind == "event":
                     trace.record(rec["t"], rec["kind"], rec.get("namespace", ""), rec["name"], rec["event"],
-                                 rec.get("node", ""), rec.get("reason", ""), rec.get("message", ""))
+                                 rec.get("node", ""), rec.get("reason", ""), rec.get("message", ""),
+                                 rec.get("upstream", ""))
                 elif kind == "series":
                     s = trace.series[rec["name"]] = _Series()
                     s.t.extend(rec["t"])
