@@ -29,6 +29,7 @@ from sim.api.objects import (
     Probe,
     ReplicaSet,
     Service,
+    StatefulSet,
     Toleration,
     WorkloadBehavior,
 )
@@ -305,7 +306,7 @@ def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavio
         restart_policy=restart,
         termination_grace_period_seconds=r.number(
             m.get("terminationGracePeriodSeconds"), (*path, "terminationGracePeriodSeconds"), 30),
-        behavior=behavior,
+        behavior=behavior.for_images(tuple(c.image for c in inits + containers)),
         persistent_volume_claims=parse_pod_volumes(r, m.get("volumes"), (*path, "volumes")),
     )
 
@@ -438,6 +439,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
                        type=r.string(spec.get("type"), ("spec", "type")) or "ClusterIP")
     replicas, selector, template = _workload_common(r, spec, behavior)
     min_ready = r.number(spec.get("minReadySeconds"), ("spec", "minReadySeconds"), 0)
+    if kind == "StatefulSet":
+        return _stateful_set(r, meta, spec, replicas, selector, template, min_ready)
     if kind == "ReplicaSet":
         return ReplicaSet(meta=meta, replicas=replicas, selector=selector, template=template,
                           min_ready_seconds=min_ready)
@@ -452,9 +455,43 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
     )
 
 
+def _stateful_set(r: _Reader, meta: ObjectMeta, spec: dict[str, Any], replicas: int, selector: Selector,
+                  template: PodTemplate, min_ready: float) -> StatefulSet:
+    """apps/v1 StatefulSet with ``pkg/apis/apps/v1/defaults.go``'s defaults."""
+    policy = r.string(spec.get("podManagementPolicy"), ("spec", "podManagementPolicy")) or "OrderedReady"
+    if policy not in ("OrderedReady", "Parallel"):
+        raise r.fail(("spec", "podManagementPolicy"), f"expected OrderedReady or Parallel, got {policy!r}")
+    us = r.mapping(spec.get("updateStrategy"), ("spec", "updateStrategy"))
+    strategy = r.string(us.get("type"), ("spec", "updateStrategy", "type")) or "RollingUpdate"
+    if strategy not in ("RollingUpdate", "OnDelete"):
+        raise r.fail(("spec", "updateStrategy", "type"), f"expected RollingUpdate or OnDelete, got {strategy!r}")
+    ru_path = ("spec", "updateStrategy", "rollingUpdate")
+    ru = r.mapping(us.get("rollingUpdate"), ru_path)
+    max_unavailable = _int_or_percent(r, ru.get("maxUnavailable", 1), (*ru_path, "maxUnavailable"))
+    if max_unavailable in (0, "0%"):
+        raise r.fail((*ru_path, "maxUnavailable"), "must be greater than 0")
+    claims = []
+    for i, claim in enumerate(r.sequence(spec.get("volumeClaimTemplates"), ("spec", "volumeClaimTemplates"))):
+        c = r.mapping(claim, ("spec", "volumeClaimTemplates", i))
+        name_path = ("spec", "volumeClaimTemplates", i, "metadata", "name")
+        r.string(r.mapping(c.get("metadata"), name_path[:-1]).get("name"), name_path, required=True)
+        claims.append(c)
+    return StatefulSet(
+        meta=meta, replicas=replicas, selector=selector, template=template,
+        service_name=r.string(spec.get("serviceName"), ("spec", "serviceName")),
+        pod_management_policy=policy, update_strategy=strategy,
+        partition=int(r.number(ru.get("partition"), (*ru_path, "partition"), 0)),
+        max_unavailable=1 if max_unavailable is None else max_unavailable,
+        min_ready_seconds=min_ready,
+        revision_history_limit=int(r.number(spec.get("revisionHistoryLimit"), ("spec", "revisionHistoryLimit"), 10)),
+        volume_claim_templates=tuple(claims),
+        raw_template=spec.get("template") or {},
+    )
+
+
 def template_with_image(raw_template: dict[str, Any], container: str | None, image: str,
                         behavior: WorkloadBehavior) -> tuple[dict[str, Any], PodTemplate]:
-    """A Deployment's template with one container's image changed (``kubectl set image``)."""
+    """A workload's template with one container's image changed (``kubectl set image``)."""
     raw = json.loads(json.dumps(raw_template))
     containers = raw.get("spec", {}).get("containers", [])
     target = next((c for c in containers if container is None or c.get("name") == container), None)
