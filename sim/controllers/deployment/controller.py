@@ -1,4 +1,4 @@
-"""Deployment controller: models pkg/controller/deployment/deployment_controller.go (Kubernetes 1.28).
+"""Deployment controller: models pkg/controller/deployment/deployment_controller.go (Kubernetes 1.36.5).
 
 Handlers only enqueue keys. ``sync`` dispatches in ``syncDeployment``'s order: a deleted
 Deployment only gets its status; a paused one is scaled (proportionally) and cleaned up
@@ -393,7 +393,7 @@ class DeploymentController(Controller):
                 obj.meta.generation += 1
 
         record = None if before == replicas else (
-            "scaled", "ScalingReplicaSet", f"Scaled {direction} replica set {rs.meta.name} to {replicas} from {before}")
+            "scaled", "ScalingReplicaSet", f"Scaled {direction} replica set {rs.meta.name} from {before} to {replicas}")
         yield from self._put(rs, apply, record, version if version is not None else rs.meta.resource_version)
 
     def _put(self, obj: Any, mutate: Any, record: Any, version: int) -> Generator[simpy.Event, Any, None]:

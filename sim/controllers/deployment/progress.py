@@ -1,5 +1,5 @@
 """The Progressing condition and the progress deadline: models pkg/controller/deployment/progress.go
-and the condition helpers of util/deployment_util.go (Kubernetes 1.28).
+and the condition helpers of util/deployment_util.go (Kubernetes 1.36.5).
 
 A rollout is *progressing* while a sync sees more updated, ready or available pods, or
 fewer old ones, than the stored status; each such sync refreshes the condition's

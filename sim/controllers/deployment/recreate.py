@@ -1,4 +1,4 @@
-"""Recreate: models pkg/controller/deployment/recreate.go (Kubernetes 1.28).
+"""Recreate: models pkg/controller/deployment/recreate.go (Kubernetes 1.36.5).
 
 Scale every old ReplicaSet to zero; while any old pod still exists in a non-terminal phase
 (terminating pods included) do nothing more; only then create the new ReplicaSet, at the

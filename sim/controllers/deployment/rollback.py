@@ -1,4 +1,4 @@
-"""Rollback to an earlier revision: models pkg/controller/deployment/rollback.go (Kubernetes 1.28).
+"""Rollback to an earlier revision: models pkg/controller/deployment/rollback.go (Kubernetes 1.36.5).
 
 A rollback is requested by the annotation ``deprecated.deployment.rollback.to: N`` on the
 Deployment (``N = 0``: the previous revision). The controller finds the ReplicaSet whose

@@ -1,4 +1,4 @@
-"""RollingUpdate: models pkg/controller/deployment/rolling.go (Kubernetes 1.28).
+"""RollingUpdate: models pkg/controller/deployment/rolling.go (Kubernetes 1.36.5).
 
 Each sync first scales the new ReplicaSet up as far as maxSurge allows; only if that
 changed nothing does it scale old ReplicaSets down as far as maxUnavailable allows:

@@ -1,4 +1,4 @@
-"""Scaling, history cleanup and status: models pkg/controller/deployment/sync.go (Kubernetes 1.28).
+"""Scaling, history cleanup and status: models pkg/controller/deployment/sync.go (Kubernetes 1.36.5).
 
 Proportional scaling, worked example (ours): 10 replicas, 25%/25%, rolled to a version
 whose pods never become ready, so the rollout stalls with old = 8 and new = 5 (13 pods, each
@@ -115,13 +115,14 @@ def proportional_scale(desired: int, strategy: DeploymentStrategy, new: RSState 
 
 
 def cleanup_victims(olds: list[RSState], deleting: set[str], limit: int) -> list[str]:
-    """cleanupDeployment: the oldest revisions beyond ``revisionHistoryLimit`` that are empty."""
+    """cleanupDeployment: the oldest revisions beyond ``revisionHistoryLimit`` that are empty
+    (spec and status) and whose last scale the ReplicaSet controller has observed."""
     alive = [rs for rs in olds if rs.name not in deleting]
     excess = len(alive) - limit
     if excess <= 0:
         return []
     by_revision = sorted(alive, key=lambda rs: (rs.revision is None, rs.revision or 0, rs.created, rs.name))
-    return [rs.name for rs in by_revision[:excess] if rs.actual == 0 and rs.replicas == 0]
+    return [rs.name for rs in by_revision[:excess] if rs.actual == 0 and rs.replicas == 0 and rs.observed]
 
 
 def calculate_status(desired: int, generation: int, strategy: DeploymentStrategy, new: RSState | None,

@@ -1,7 +1,6 @@
 """Pure rollout arithmetic and annotations: models pkg/controller/deployment/util/deployment_util.go.
 
-Read at Kubernetes 1.28 (the logic is unchanged through 1.36 apart from the alpha
-terminating-replicas accounting, which is off by default).
+Read at Kubernetes 1.36.5 (status.terminatingReplicas, beta since 1.35, is not modelled).
 
 Worked example (ours): 10 replicas, maxSurge 25%, maxUnavailable 25%. Surge rounds up
 (25% of 10 = 2.5 -> 3) and unavailability rounds down (2.5 -> 2), so a rollout keeps
@@ -77,6 +76,7 @@ class RSState:
     desired_annotation: int | None = None
     max_annotation: int | None = None
     resource_version: int = 0  # as read: a write based on this view fails if the RS changed since
+    observed: bool = True  # status.observedGeneration has caught up with metadata.generation
 
     @classmethod
     def of(cls, rs: ReplicaSet) -> RSState:
@@ -86,7 +86,7 @@ class RSState:
         return cls(rs.meta.name, rs.replicas, rs.available_replicas, rs.meta.creation_time,
                    rs.status_replicas, rs.ready_replicas, revision,
                    _int_annotation(ann, DESIRED_REPLICAS), _int_annotation(ann, MAX_REPLICAS),
-                   rs.meta.resource_version)
+                   rs.meta.resource_version, rs.observed_generation >= rs.meta.generation)
 
     @property
     def by_creation(self) -> tuple[float, str]:
@@ -198,8 +198,8 @@ def _fraction(rs: RSState, desired: int, surge: int, status_replicas: int) -> in
     if desired == 0:
         return -rs.replicas
     deployment_replicas = desired + surge
-    annotated = rs.max_annotation if rs.max_annotation is not None else status_replicas
-    if annotated == 0:  # upstream would divide by zero; a scaled-from-nothing RS gets no share
+    annotated = rs.max_annotation or status_replicas  # a missing or zero annotation: the current size
+    if annotated == 0:
         return 0
     return round_half_away(rs.replicas * deployment_replicas / annotated) - rs.replicas
 

@@ -148,7 +148,7 @@ def test_pause_stops_the_rollout_and_resume_continues() -> None:
     result = run(scenario_from_text(text))
     df = result.to_frame()
     scaled = df.query("event == 'scaled'")
-    before = scaled.query("t < 70")["message"].str.extract(r"to (\d+) from")[0].astype(int).tolist()
+    before = scaled.query("t < 70")["message"].str.extract(r"to (\d+)$")[0].astype(int).tolist()
     assert before == [8, 5]  # old 10 -> 8, new 3 -> 5: the first steps of the rollout
     assert scaled.query("70 < t < 240").empty
     assert not df.query("kind == 'Pod' and event == 'ready' and 70 < t < 240").empty  # new pods turned ready meanwhile

@@ -19,7 +19,7 @@ ROLLING = DeploymentStrategy()
 RECREATE = DeploymentStrategy("Recreate")
 
 
-def _rs(name: str, replicas: int, created: float, **kw: int | None) -> RSState:
+def _rs(name: str, replicas: int, created: float, **kw: int | bool | None) -> RSState:
     return RSState(name, replicas, created=created, **kw)
 
 
@@ -53,7 +53,9 @@ def test_proportional_scale_leaves_recreate_alone() -> None:
     ([_rs("a", 0, 1.0, revision=1), _rs("b", 0, 2.0, revision=2), _rs("c", 3, 3.0, revision=3)], ["a"]),
     ([_rs("a", 0, 1.0, revision=1, actual=1), _rs("b", 0, 2.0, revision=2), _rs("c", 0, 3.0, revision=3)], []),
     ([_rs("a", 0, 1.0, revision=1), _rs("b", 0, 2.0, revision=2)], []),
-], ids=["oldest-beyond-limit", "still-has-pods", "within-limit"])
+    ([_rs("a", 0, 1.0, revision=1, observed=False), _rs("b", 0, 2.0, revision=2), _rs("c", 0, 3.0, revision=3)],
+     []),
+], ids=["oldest-beyond-limit", "still-has-pods", "within-limit", "scale-not-yet-observed"])
 def test_cleanup_victims(rss: list[RSState], expected: list[str]) -> None:
     """Limit 2: the oldest revisions beyond it go, but only once empty (spec and status)."""
     assert cleanup_victims(rss, set(), limit=2) == expected

@@ -77,7 +77,10 @@ def test_find_active_or_latest() -> None:
     (_rs("old", 12, max_annotation=19), 8, 2, -9, 0, -6),  # round(12 * 10 / 19) - 12 = 6 - 12
     (_rs("old", 12, max_annotation=19), 0, 0, -12, 0, -12),  # to zero: the whole RS goes
     (_rs("empty", 0, max_annotation=13), 15, 4, 6, 0, 0),  # an empty RS never grows proportionally
-], ids=["larger-rs", "smaller-rs", "bounded-by-rest", "scale-down", "to-zero", "empty-rs"])
+    (_rs("old", 8, max_annotation=0), 15, 4, 6, 0, 4),    # a zero annotation falls back to status (13)
+    (_rs("old", 8), 15, 4, 6, 0, 4),                      # ... and so does a missing one
+], ids=["larger-rs", "smaller-rs", "bounded-by-rest", "scale-down", "to-zero", "empty-rs", "zero-annotation",
+        "no-annotation"])
 def test_get_proportion(rs: RSState, desired: int, surge: int, to_add: int, added: int, expected: int) -> None:
     """Each RS's share of a scaling event follows its max-replicas annotation."""
     assert get_proportion(rs, desired, surge, status_replicas=13, to_add=to_add, added=added) == expected
