@@ -515,6 +515,8 @@ def _unwrap(annotation: Any) -> list[Any]:
         return _unwrap(typing.get_args(annotation)[0])
     if origin in (list, tuple):
         return _unwrap(typing.get_args(annotation)[0])
+    if origin is dict:  # a mapping of names to models (behavior.images): the value's fields
+        return _unwrap(typing.get_args(annotation)[1])
     if origin in (Union, types.UnionType):
         return [m for arg in typing.get_args(annotation) for m in _unwrap(arg)]
     return [annotation]

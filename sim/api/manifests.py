@@ -46,6 +46,7 @@ SUPPORTED_KINDS = {
     "Service": "v1",
     "ReplicaSet": "apps/v1",
     "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
     "PriorityClass": "scheduling.k8s.io/v1",
     "PodDisruptionBudget": "policy/v1",
     "PodGroup": "scheduling.x-k8s.io/v1alpha1",
@@ -467,24 +468,20 @@ def _stateful_set(r: _Reader, meta: ObjectMeta, spec: dict[str, Any], replicas: 
         raise r.fail(("spec", "updateStrategy", "type"), f"expected RollingUpdate or OnDelete, got {strategy!r}")
     ru_path = ("spec", "updateStrategy", "rollingUpdate")
     ru = r.mapping(us.get("rollingUpdate"), ru_path)
-    max_unavailable = _int_or_percent(r, ru.get("maxUnavailable", 1), (*ru_path, "maxUnavailable"))
-    if max_unavailable in (0, "0%"):
+    # maxUnavailable is validated but, as upstream with MaxUnavailableStatefulSet off (1.36's
+    # default), dropped: the rolling update replaces one pod at a time.
+    if _int_or_percent(r, ru.get("maxUnavailable"), (*ru_path, "maxUnavailable")) in (0, "0%"):
         raise r.fail((*ru_path, "maxUnavailable"), "must be greater than 0")
-    claims = []
-    for i, claim in enumerate(r.sequence(spec.get("volumeClaimTemplates"), ("spec", "volumeClaimTemplates"))):
-        c = r.mapping(claim, ("spec", "volumeClaimTemplates", i))
-        name_path = ("spec", "volumeClaimTemplates", i, "metadata", "name")
-        r.string(r.mapping(c.get("metadata"), name_path[:-1]).get("name"), name_path, required=True)
-        claims.append(c)
+    if spec.get("volumeClaimTemplates"):
+        raise r.fail(("spec", "volumeClaimTemplates"), "PersistentVolumeClaims are not modelled yet; "
+                     "remove volumeClaimTemplates (the pods run without their volumes)")
     return StatefulSet(
         meta=meta, replicas=replicas, selector=selector, template=template,
         service_name=r.string(spec.get("serviceName"), ("spec", "serviceName")),
         pod_management_policy=policy, update_strategy=strategy,
         partition=int(r.number(ru.get("partition"), (*ru_path, "partition"), 0)),
-        max_unavailable=1 if max_unavailable is None else max_unavailable,
         min_ready_seconds=min_ready,
         revision_history_limit=int(r.number(spec.get("revisionHistoryLimit"), ("spec", "revisionHistoryLimit"), 10)),
-        volume_claim_templates=tuple(claims),
         raw_template=spec.get("template") or {},
     )
 

@@ -451,7 +451,6 @@ class StatefulSet:
     pod_management_policy: str = "OrderedReady"  # or Parallel
     update_strategy: str = "RollingUpdate"  # or OnDelete
     partition: int = 0
-    max_unavailable: int | str = 1
     min_ready_seconds: float = 0.0
     revision_history_limit: int = 10
     volume_claim_templates: tuple[Any, ...] = ()  # claim templates (metadata.name + spec)
