@@ -182,3 +182,21 @@ def test_min_ready_seconds_slows_the_rollout() -> None:
     late = old[old["terminating"] > 61]
     assert (late["terminating"] >= first_ready + 30).all()
     assert len(late) == 8
+
+
+def test_serving_rollout_scenario_tells_its_story() -> None:
+    """scenarios/serving-rollout.yaml: v2 rolls out keeping 6 of 8 ready, the broken v3 times out, undo restores v2."""
+    from sim import load_scenario
+
+    result = run(load_scenario("scenarios/serving-rollout.yaml"))
+    pods = result.pods()
+    _, available = counts_over_time(pods, 150, 530)  # the v1 -> v2 rollout
+    assert available.min() >= 6
+    events = deployment_events(result)
+    exceeded = events.query("event == 'progressDeadlineExceeded'")["t"].tolist()
+    assert len(exceeded) == 1 and 540 + 300 < exceeded[0] < 960
+    assert events.query("event == 'rolledBack'")["message"].tolist() == [
+        'Rolled back deployment "model-server" to revision 2']
+    images = sorted(replica_sets(result).values())
+    assert images == [("registry.k8s.io/pause:3.10", 8), ("registry.k8s.io/pause:3.10-broken", 0),
+                      ("registry.k8s.io/pause:3.9", 0)]
