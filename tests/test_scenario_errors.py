@@ -207,10 +207,11 @@ CASES = {
         scenario(edit(SCENARIO, "  manifests: [web.yaml]\n",
                       f"  manifests: [web.yaml]\n  behavior:\n    images:\n      nginx:1.28: {{nevrReady: true}}{M}\n")),
         "workloads[0].behavior.images.nginx:1.28.nevrReady", ("unknown field 'nevrReady'", "did you mean 'neverReady'?")),
-    "statefulset-volume-claims": Case(
+    "statefulset-claim-template-without-storage": Case(
         scenario(SCENARIO, web=edit(DEPLOYMENT, "kind: Deployment\n", "kind: StatefulSet\n").replace(
-            "  replicas: 2\n", f"  replicas: 2\n  volumeClaimTemplates:{M}\n  - metadata: {{name: data}}\n")),
-        "spec.volumeClaimTemplates", ("not modelled yet",), where="web.yaml"),
+            "  replicas: 2\n", "  replicas: 2\n  volumeClaimTemplates:\n  - metadata: {name: data}\n"
+            f"    spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{}}}}}}{M}\n")),
+        "spec.volumeClaimTemplates[0].spec.resources.requests", ("storage is required",), where="web.yaml"),
     "manifest-file-not-found": Case(
         scenario(edit(SCENARIO, "  manifests: [web.yaml]\n", f"  manifests: [nope.yaml]{M}\n")),
         "workloads[0].manifests[0]", ("manifest file 'nope.yaml' not found",)),

@@ -29,13 +29,13 @@ from sim.api.objects import (
     Probe,
     ReplicaSet,
     Service,
-    StatefulSet,
     Toleration,
     WorkloadBehavior,
 )
 from sim.api.quantity import QuantityError, resource_value
 from sim.api.selectors import OPERATORS, Requirement, Selector
 from sim.api.spread_affinity import parse_pod_affinity, parse_topology_spread
+from sim.api.statefulset import parse_stateful_set
 from sim.api.storage import parse_persistent_volume_claim, parse_pod_volumes, parse_storage_class
 from sim.yamlio import Located, SourceError
 
@@ -441,7 +441,7 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
     replicas, selector, template = _workload_common(r, spec, behavior)
     min_ready = r.number(spec.get("minReadySeconds"), ("spec", "minReadySeconds"), 0)
     if kind == "StatefulSet":
-        return _stateful_set(r, meta, spec, replicas, selector, template, min_ready)
+        return parse_stateful_set(r, meta, spec, replicas, selector, template, min_ready)
     if kind == "ReplicaSet":
         return ReplicaSet(meta=meta, replicas=replicas, selector=selector, template=template,
                           min_ready_seconds=min_ready)
@@ -452,36 +452,6 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         revision_history_limit=int(r.number(spec.get("revisionHistoryLimit"), ("spec", "revisionHistoryLimit"), 10)),
         progress_deadline_seconds=r.number(spec.get("progressDeadlineSeconds"), ("spec", "progressDeadlineSeconds"), 600),
         paused=bool(spec.get("paused", False)),
-        raw_template=spec.get("template") or {},
-    )
-
-
-def _stateful_set(r: _Reader, meta: ObjectMeta, spec: dict[str, Any], replicas: int, selector: Selector,
-                  template: PodTemplate, min_ready: float) -> StatefulSet:
-    """apps/v1 StatefulSet with ``pkg/apis/apps/v1/defaults.go``'s defaults."""
-    policy = r.string(spec.get("podManagementPolicy"), ("spec", "podManagementPolicy")) or "OrderedReady"
-    if policy not in ("OrderedReady", "Parallel"):
-        raise r.fail(("spec", "podManagementPolicy"), f"expected OrderedReady or Parallel, got {policy!r}")
-    us = r.mapping(spec.get("updateStrategy"), ("spec", "updateStrategy"))
-    strategy = r.string(us.get("type"), ("spec", "updateStrategy", "type")) or "RollingUpdate"
-    if strategy not in ("RollingUpdate", "OnDelete"):
-        raise r.fail(("spec", "updateStrategy", "type"), f"expected RollingUpdate or OnDelete, got {strategy!r}")
-    ru_path = ("spec", "updateStrategy", "rollingUpdate")
-    ru = r.mapping(us.get("rollingUpdate"), ru_path)
-    # maxUnavailable is validated but, as upstream with MaxUnavailableStatefulSet off (1.36's
-    # default), dropped: the rolling update replaces one pod at a time.
-    if _int_or_percent(r, ru.get("maxUnavailable"), (*ru_path, "maxUnavailable")) in (0, "0%"):
-        raise r.fail((*ru_path, "maxUnavailable"), "must be greater than 0")
-    if spec.get("volumeClaimTemplates"):
-        raise r.fail(("spec", "volumeClaimTemplates"), "PersistentVolumeClaims are not modelled yet; "
-                     "remove volumeClaimTemplates (the pods run without their volumes)")
-    return StatefulSet(
-        meta=meta, replicas=replicas, selector=selector, template=template,
-        service_name=r.string(spec.get("serviceName"), ("spec", "serviceName")),
-        pod_management_policy=policy, update_strategy=strategy,
-        partition=int(r.number(ru.get("partition"), (*ru_path, "partition"), 0)),
-        min_ready_seconds=min_ready,
-        revision_history_limit=int(r.number(spec.get("revisionHistoryLimit"), ("spec", "revisionHistoryLimit"), 10)),
         raw_template=spec.get("template") or {},
     )
 

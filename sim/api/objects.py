@@ -453,7 +453,7 @@ class StatefulSet:
     partition: int = 0
     min_ready_seconds: float = 0.0
     revision_history_limit: int = 10
-    volume_claim_templates: tuple[Any, ...] = ()  # claim templates (metadata.name + spec)
+    volume_claim_templates: tuple[PersistentVolumeClaim, ...] = ()  # one claim per pod from each
     raw_template: dict[str, Any] = field(default_factory=dict)
     observed_generation: int = 0
     status_replicas: int = 0

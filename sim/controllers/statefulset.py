@@ -11,6 +11,10 @@ each replacement healthy before the next (the MaxUnavailableStatefulSet gate is 
 default in 1.36, so ``rollingUpdate.maxUnavailable`` is not used). The decisions are the pure
 ``plan`` below; the controller class only reads the store and issues the calls.
 
+Each volumeClaimTemplate gives every pod its own PersistentVolumeClaim
+``<template>-<set>-<ordinal>``, created before the pod and kept when the pod or the set goes
+(the default Retain policy), so a recreated ``db-1`` finds ``data-db-1`` again.
+
 Worked example (ours): 3 replicas, OrderedReady, partition 1, template changed from r1 to r2.
 Sync 1 deletes web-2 (r1). Once it is gone, web-2 is created at r2; when it is Ready, web-1
 (r1) is deleted and recreated at r2. web-0 stays at r1 because 0 < partition.
@@ -21,25 +25,42 @@ from __future__ import annotations
 import re
 from collections.abc import Generator
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import simpy
 
 from sim.api.client import Client
-from sim.api.objects import FAILED, RUNNING, SUCCEEDED, ControllerRevision, ObjectMeta, OwnerReference, Pod, StatefulSet
+from sim.api.objects import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    SUCCEEDED,
+    ControllerRevision,
+    ObjectMeta,
+    OwnerReference,
+    PersistentVolumeClaim,
+    Pod,
+    StatefulSet,
+)
 from sim.apiserver import ApiServer
 from sim.controllers.replicaset import slow_start_batches
 from sim.controllers.workqueue import Controller, Key
 from sim.distributions import Sampler
 
 __all__ = ["POD_INDEX_LABEL", "POD_NAME_LABEL", "REVISION_LABEL", "PodState", "SetSpec", "SetStatus", "Step",
-           "StatefulSetController", "next_availability_check", "plan", "pod_ordinal", "replica_status",
-           "revisions_to_truncate"]
+           "StatefulSetController", "claim_name", "next_availability_check", "plan", "pod_ordinal",
+           "replica_status", "revisions_to_truncate"]
 
 REVISION_LABEL = "controller-revision-hash"  # apps.StatefulSetRevisionLabel
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 _ORDINAL = re.compile(r"(.*)-([0-9]+)$")
+
+
+def claim_name(template: str, set_name: str, ordinal: int) -> str:
+    """getPersistentVolumeClaimName: ``<template>-<set>-<ordinal>``."""
+    return f"{template}-{set_name}-{ordinal}"
 
 
 def pod_ordinal(name: str) -> int:
@@ -270,6 +291,9 @@ class StatefulSetController(Controller):
         states = [PodState.of(p) for p in pods]
         steps = [] if s.meta.deletion_time is not None else plan(spec, states, current.meta.name,
                                                                   update.meta.name, now)
+        for pod in pods:  # processReplica: a pending pod gets back any claim deleted under it
+            if pod.phase == PENDING and not pod.terminating:
+                yield from self._create_claims(s, pod_ordinal(pod.meta.name))
         ok = yield from self._execute(s, steps, {p.ordinal: pod for p, pod in zip(states, pods, strict=True)},
                                       {current.meta.name: current, update.meta.name: update})
         rolling = sum(1 for step in steps if step.for_update)
@@ -324,20 +348,49 @@ class StatefulSetController(Controller):
         return True
 
     def _create_pod(self, s: StatefulSet, ordinal: int, revision: ControllerRevision) -> Any:
-        """newStatefulSetPod: the revision's template, the stable name and identity labels."""
+        """CreateStatefulPod: its claims first, then the pod from the revision's template with the
+        stable name, identity labels and its own claims among its volumes (updateStorage)."""
         name = f"{s.meta.name}-{ordinal}"
         template = revision.template
         labels = {**dict(template.labels), REVISION_LABEL: revision.meta.name, POD_NAME_LABEL: name,
                   POD_INDEX_LABEL: str(ordinal)}
+        spec = template.spec
+        if s.volume_claim_templates:
+            own = tuple(claim_name(c.meta.name, s.meta.name, ordinal) for c in s.volume_claim_templates)
+            spec = replace(spec, persistent_volume_claims=own + tuple(
+                c for c in spec.persistent_volume_claims if c not in own))
 
-        def create() -> simpy.Event:
+        def create() -> Generator[simpy.Event, Any, bool]:
+            if not (yield from self._create_claims(s, ordinal)):
+                return False
             pod = Pod(meta=ObjectMeta(name=name, namespace=s.meta.namespace, labels=labels,
                                       annotations=dict(template.annotations),
                                       owner=OwnerReference("StatefulSet", s.meta.name, s.meta.uid)),
-                      spec=template.spec, node_name=template.spec.node_name)
-            return self.call(self.api.create, pod)
+                      spec=spec, node_name=spec.node_name)
+            ok: bool = yield self.call(self.api.create, pod)
+            return ok
 
-        return create
+        return lambda: self.env.process(create())
+
+    def _create_claims(self, s: StatefulSet, ordinal: int) -> Generator[simpy.Event, Any, bool]:
+        """createPersistentVolumeClaims: the pod's missing claims (one per template); False if one
+        is being deleted or cannot be created."""
+        ok = True
+        for template in s.volume_claim_templates:
+            name = claim_name(template.meta.name, s.meta.name, ordinal)
+            existing = self.api.store.get("PersistentVolumeClaim", s.meta.namespace, name)
+            if existing is not None:
+                ok = ok and existing.meta.deletion_time is None
+                continue
+            labels = {**template.meta.labels, **{r.key: r.values[0] for r in s.selector.requirements
+                                                if r.operator == "In" and len(r.values) == 1}}
+            claim = PersistentVolumeClaim(
+                meta=ObjectMeta(name=name, namespace=s.meta.namespace, labels=labels),
+                storage_class_name=template.storage_class_name, storage=template.storage,
+                access_modes=template.access_modes)
+            created = yield self.call(self.api.create, claim)
+            ok = ok and bool(created)
+        return ok
 
     def _delete_pod(self, pod: Pod) -> Any:
         return lambda: self.call(self.api.delete, pod)

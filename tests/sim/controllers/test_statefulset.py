@@ -182,3 +182,57 @@ def test_deleting_a_statefulset_removes_its_pods_and_revisions() -> None:
     result = run_set(timeline="{at: 2m, action: delete, target: statefulset/db}")
     store = result.simulation.api.store
     assert store.count("Pod") == 0 and store.count("ControllerRevision") == 0
+
+
+CLAIMS = """
+name: sts-claims
+duration: 6m
+controlPlane:
+  controllerManager: {volumeProvisioning: 10s}
+cluster:
+  nodePools:
+  - {name: w, count: 2, capacity: {cpu: "8", memory: 16Gi}, zones: [zone-a, zone-b]}
+workloads:
+- name: db
+  manifests:
+  - {apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: ssd},
+     provisioner: pd.csi.storage.gke.io, volumeBindingMode: WaitForFirstConsumer}
+  - apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: db}
+    spec:
+      replicas: 2
+      serviceName: db
+      selector: {matchLabels: {app: db}}
+      template:
+        metadata: {labels: {app: db}}
+        spec:
+          containers: [{name: c, image: "db:1", resources: {requests: {cpu: 100m}}}]
+      volumeClaimTemplates:
+      - metadata: {name: data}
+        spec: {storageClassName: ssd, accessModes: [ReadWriteOnce], resources: {requests: {storage: 10Gi}}}
+timeline:
+- {at: 2m, action: scale, target: statefulset/db, replicas: 1}
+- {at: 4m, action: scale, target: statefulset/db, replicas: 2}
+"""
+
+
+def test_volume_claim_templates_give_each_pod_its_own_claim() -> None:
+    """data-db-<i> is created before db-<i>, bound in the pod's zone, kept on scale-down and reused."""
+    result = run(scenario_from_text(CLAIMS))
+    df = result.to_frame()
+    created = df[df["event"] == "created"]
+    claims = created[created["kind"] == "PersistentVolumeClaim"].set_index("name")["t"]
+    pods = created[created["kind"] == "Pod"]
+    assert sorted(claims.index) == ["data-db-0", "data-db-1"]  # two claims, although db-1 is created twice
+    assert claims["data-db-1"] < pods[pods["name"] == "db-1"]["t"].min()
+    assert (pods["name"] == "db-1").sum() == 2
+    store = result.simulation.api.store
+    for ordinal in (0, 1):
+        pod = store.get("Pod", "default", f"db-{ordinal}")
+        claim = store.get("PersistentVolumeClaim", "default", f"data-db-{ordinal}")
+        assert pod.spec.persistent_volume_claims == (f"data-db-{ordinal}",)
+        assert claim.phase == "Bound" and claim.meta.labels["app"] == "db"
+        node = next(n for n in result.simulation.nodes if n.meta.name == pod.node_name)
+        assert claim.zone == node.meta.labels["topology.kubernetes.io/zone"]
+    assert pod_events(result, "ready")["name"].tolist().count("db-1") == 2
