@@ -112,6 +112,7 @@ class DeploymentController(Controller):
         d: Deployment | None = self.api.store.get("Deployment", *key)
         if d is None:
             self._failures.pop(key, None)
+            self._read_version.pop(key, None)
             return
         self._read_version[key] = d.meta.resource_version
         try:
