@@ -70,6 +70,7 @@ class ApiServer:
         self.store = Store()
         self._pod_admission = PodAdmission(self.store)
         self.rejected = 0
+        self.conflicts = 0
         self.etcd = Etcd(env, config.etcd, streams.get("etcd"), self._committed)
         self._handler_time = Sampler(config.api_server.request_latency, streams.get("apiserver"))
         self._watch_delay = Sampler(config.api_server.watch_latency, streams.get("watch"))
@@ -176,10 +177,17 @@ class ApiServer:
         self._submit(client, apply, on_done, OBJECT_BYTES.get(obj.kind, 1024))
 
     def update(self, client: Client, obj: Any, mutate: Callable[[Any], None], on_done: Done = None,
-               record: Record | list[Record] | None = None) -> None:
-        """PUT/PATCH: apply ``mutate`` to the stored object at commit (NotFound if it is gone)."""
+               record: Record | list[Record] | None = None, resource_version: int | None = None) -> None:
+        """PUT/PATCH: apply ``mutate`` to the stored object at commit (NotFound if it is gone).
+
+        With ``resource_version`` (the version the caller read) the write is a PUT with
+        optimistic concurrency: it fails (Conflict) if the object changed since.
+        """
         def apply() -> tuple[str, Any] | None:
             if not self.store.exists(obj):
+                return None
+            if resource_version is not None and obj.meta.resource_version != resource_version:
+                self.conflicts += 1
                 return None
             mutate(obj)
             obj.meta.resource_version = self.etcd.revision

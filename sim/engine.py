@@ -28,6 +28,7 @@ from sim.controllers.job import JobController
 from sim.controllers.hpa import HorizontalController
 from sim.controllers.nodelifecycle import NodeLifecycleController
 from sim.controllers.replicaset import ReplicaSetController
+from sim.controllers.statefulset import StatefulSetController
 from sim.controllers.tainteviction import TaintEvictionController
 from sim.controllers.ttlafterfinished import TTLAfterFinishedController
 from sim.controllers.volume import PersistentVolumeController
@@ -132,6 +133,8 @@ class Simulation:
                                             sync_latency, streams.get("job"))
         self.ttl_after_finished_controller = TTLAfterFinishedController(
             env, self.api, self.kcm_client, kcm.concurrent_ttl_after_finished_syncs, sync_latency)
+        self.statefulset_controller = StatefulSetController(
+            env, self.api, self.kcm_client, kcm.concurrent_statefulset_syncs, sync_latency)
         self.garbage_collector = GarbageCollector(env, self.api, self.kcm_client)
         self.volume_controller = PersistentVolumeController(
             env, self.api, self.kcm_client, sync_latency,

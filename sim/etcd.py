@@ -30,7 +30,8 @@ from sim.distributions import Sampler
 __all__ = ["Etcd", "OBJECT_BYTES", "election_stall"]
 
 OBJECT_BYTES = {"Pod": 4096, "Node": 12288, "Lease": 320, "ReplicaSet": 3072,
-                "Deployment": 3072, "Service": 1024, "Event": 512}
+                "Deployment": 3072, "Service": 1024, "Event": 512, "StatefulSet": 3072,
+                "ControllerRevision": 2048}
 """Approximate stored size per object kind (protobuf-encoded), for db size growth."""
 
 

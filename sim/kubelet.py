@@ -408,7 +408,7 @@ class Kubelet:
             records.append(("ready", "", "Ready"))
             self._ready_local.add(pod.meta.uid)
         self._write(self.api.update, pod, running, record=records)
-        if not immediately:
+        if not immediately and ready_at < math.inf:
             self._later(ready_at - self.env.now, self._report_ready, pod)
         if pod.spec.behavior.rendezvous is not None and self.rendezvous is not None:
             self.rendezvous.join(pod, self._start_work)  # blocks until its job's peers run
@@ -446,6 +446,8 @@ class Kubelet:
             self.rendezvous.leave(pod)
 
     def _ready_time(self, pod: Pod, started: float) -> float:
+        if pod.spec.behavior.never_ready:
+            return math.inf  # a broken version: its readiness probe keeps failing
         warmup = self.samplers.of(pod.spec.behavior.readiness)()
         probes = [c.readiness_probe for c in pod.spec.containers if c.readiness_probe is not None]
         if not probes:

@@ -34,6 +34,7 @@ from sim.api.objects import (
     ReplicaSet,
     RendezvousSpec,
     Service,
+    StatefulSet,
     TrainingSpec,
     WorkloadBehavior,
     key_of,
@@ -67,6 +68,7 @@ __all__ = [
     "ACTIONS",
     "Behavior",
     "Failure",
+    "ImageBehavior",
     "NodeGroupBounds",
     "NodePool",
     "Outputs",
@@ -197,6 +199,21 @@ class Training(Model):
     checkpoint_write: Dist = Field(default_factory=lambda: Dist(dist="constant", value="30s"))
 
 
+class ImageBehavior(Model):
+    """How pods running one image differ from the workload's behaviour (e.g. a broken version)."""
+
+    image_size: ByteSize | None = Field(None, description="Bytes to pull for this image.")
+    container_start: Dist | None = Field(None, description="CreateContainer + StartContainer.")
+    readiness: Dist | None = Field(None, description="App warm-up before a readiness probe can pass.")
+    never_ready: bool = Field(False, description="The readiness probe never passes (a bad version).")
+
+    def overrides(self) -> tuple[tuple[str, Any], ...]:
+        """(WorkloadBehavior field, value) for every field this image sets."""
+        pairs = (("image_size", self.image_size), ("container_start", self.container_start),
+                 ("readiness", self.readiness), ("never_ready", self.never_ready or None))
+        return tuple((name, value) for name, value in pairs if value is not None)
+
+
 class Behavior(Model):
     """Per-workload behaviour that a manifest cannot express."""
 
@@ -223,6 +240,9 @@ class Behavior(Model):
     external_metrics: dict[str, Profile] = Field(
         default_factory=dict, description="External metrics (HPA type External), by name.")
     training: Training | None = Field(None, description="Training steps and checkpoints (with rendezvous).")
+    images: dict[str, ImageBehavior] = Field(
+        default_factory=dict, description="Per-image overrides, keyed by the full image name (e.g. a "
+        "version whose pods never become ready); the first image of a pod that has one applies.")
 
     @model_validator(mode="after")
     def _training_needs_rendezvous(self) -> Behavior:
@@ -241,7 +261,8 @@ class Behavior(Model):
                                 None if self.failure is None else self.failure.to_object(),
                                 WorkloadUsage.of(workload, self.cpu_usage, self.pod_metrics,
                                                  self.external_metrics),
-                                training)
+                                training,
+                                by_image=tuple((image, b.overrides()) for image, b in self.images.items()))
 
 
 class Workload(Model):
@@ -277,18 +298,19 @@ _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaS
                "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service",
                "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
                "job": "Job",
-               "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler"}
+               "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler",
+               "statefulset": "StatefulSet", "sts": "StatefulSet"}
 
 
 class ScaleAction(_Action):
-    """Set spec.replicas of a Deployment or ReplicaSet (``kubectl scale``)."""
+    """Set spec.replicas of a Deployment, ReplicaSet or StatefulSet (``kubectl scale``)."""
 
     action: Literal["scale"]
     replicas: int = Field(ge=0)
 
 
 class SetImageAction(_Action):
-    """Change a container image of a Deployment (``kubectl set image``), starting a rollout."""
+    """Change a container image of a Deployment or StatefulSet (``kubectl set image``), starting a rollout."""
 
     action: Literal["setImage"]
     image: str
@@ -301,12 +323,32 @@ class DeleteAction(_Action):
     action: Literal["delete"]
 
 
-Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction,
+class RollbackAction(_Action):
+    """Roll a Deployment back (``kubectl rollout undo``): to the previous revision, or to ``toRevision``."""
+
+    action: Literal["rollback"]
+    to_revision: int | None = Field(None, ge=1, description="Default: the previous revision.")
+
+
+class PauseAction(_Action):
+    """Pause a Deployment's rollout (``kubectl rollout pause``); scaling still applies."""
+
+    action: Literal["pause"]
+
+
+class ResumeAction(_Action):
+    """Resume a paused Deployment's rollout (``kubectl rollout resume``)."""
+
+    action: Literal["resume"]
+
+
+Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction, RollbackAction, PauseAction, ResumeAction,
                          NodeCrashAction, NodeRecoverAction, ZoneOutageAction, PartitionAction, EtcdLeaderLossAction,
                          EtcdSlowDiskAction, ApiServerRestartAction, RegistrySlowdownAction, RegistryOutageAction],
                    Field(discriminator="action")]
-ACTIONS = ("scale", "setImage", "delete", "nodeCrash", "nodeRecover", "zoneOutage", "partition", "etcdLeaderLoss",
-           "etcdSlowDisk", "apiServerRestart", "registrySlowdown", "registryOutage")
+ACTIONS = ("scale", "setImage", "delete", "rollback", "pause", "resume", "nodeCrash", "nodeRecover", "zoneOutage",
+           "partition", "etcdLeaderLoss", "etcdSlowDisk", "apiServerRestart", "registrySlowdown", "registryOutage")
+DEPLOYMENT_ACTIONS = (RollbackAction, PauseAction, ResumeAction)
 
 
 class Outputs(Model):
@@ -418,6 +460,8 @@ def _unwrap(annotation: Any) -> list[Any]:
         return _unwrap(typing.get_args(annotation)[0])
     if origin in (list, tuple):
         return _unwrap(typing.get_args(annotation)[0])
+    if origin is dict:  # a mapping of names to models (behavior.images): the value's fields
+        return _unwrap(typing.get_args(annotation)[1])
     if origin in (Union, types.UnionType):
         return [m for arg in typing.get_args(annotation) for m in _unwrap(arg)]
     return [annotation]
@@ -605,7 +649,8 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
         if problem is not None:
             mdoc, base = scenario._origins[key_of(obj)]
             raise mdoc.error((*base, *problem[0]), problem[1])
-    templates = [dict(o.template.labels) for _, o in scenario.objects if isinstance(o, Deployment | ReplicaSet)]
+    templates = [dict(o.template.labels) for _, o in scenario.objects
+                 if isinstance(o, Deployment | ReplicaSet | StatefulSet)]
     templates += [{**dict(o.template.labels), **job_labels(o)} for _, o in scenario.objects if isinstance(o, Job)]
     templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
     for _, obj in scenario.objects:
@@ -629,11 +674,13 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
             close = difflib.get_close_matches(action.target.lower(), known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise doc.error(where, f"no object {action.target!r} in namespace {action.namespace!r}{hint}")
-        if isinstance(action, ScaleAction) and not isinstance(target, Deployment | ReplicaSet):
-            raise doc.error(where, f"cannot scale a {target.kind}; expected a Deployment or ReplicaSet")
+        if isinstance(action, ScaleAction) and not isinstance(target, Deployment | ReplicaSet | StatefulSet):
+            raise doc.error(where, f"cannot scale a {target.kind}; expected a Deployment, ReplicaSet or StatefulSet")
+        if isinstance(action, DEPLOYMENT_ACTIONS) and not isinstance(target, Deployment):
+            raise doc.error(where, f"{action.action} needs a Deployment, got a {target.kind}")
         if isinstance(action, SetImageAction):
-            if not isinstance(target, Deployment):
-                raise doc.error(where, f"setImage needs a Deployment, got a {target.kind}")
+            if not isinstance(target, Deployment | StatefulSet):
+                raise doc.error(where, f"setImage needs a Deployment or StatefulSet, got a {target.kind}")
             names = [c.name for c in target.template.spec.containers]
             if action.container is not None and action.container not in names:
                 raise doc.error(("timeline", i, "container"),

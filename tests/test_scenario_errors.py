@@ -195,6 +195,23 @@ CASES = {
         scenario(edit(SCENARIO, "deployment/web, replicas: 3}\n",
                       f"deployment/wbe, replicas: 3}}{M}\n")),
         "timeline[0].target", ("no object 'deployment/wbe'", "did you mean 'deployment/web'?")),
+    "rollback-needs-deployment": Case(
+        scenario(edit(SCENARIO, "- {at: 1m, action: scale, target: deployment/web, replicas: 3}\n",
+                      f"- {{at: 1m, action: rollback, target: service/web}}{M}\n")),
+        "timeline[0].target", ("rollback needs a Deployment, got a Service",)),
+    "rollback-revision-zero": Case(
+        scenario(edit(SCENARIO, "- {at: 1m, action: scale, target: deployment/web, replicas: 3}\n",
+                      f"- {{at: 1m, action: rollback, target: deployment/web, toRevision: 0}}{M}\n")),
+        "timeline[0].toRevision", ("greater than or equal to 1",)),
+    "image-behavior-typo": Case(
+        scenario(edit(SCENARIO, "  manifests: [web.yaml]\n",
+                      f"  manifests: [web.yaml]\n  behavior:\n    images:\n      nginx:1.28: {{nevrReady: true}}{M}\n")),
+        "workloads[0].behavior.images.nginx:1.28.nevrReady", ("unknown field 'nevrReady'", "did you mean 'neverReady'?")),
+    "statefulset-claim-template-without-storage": Case(
+        scenario(SCENARIO, web=edit(DEPLOYMENT, "kind: Deployment\n", "kind: StatefulSet\n").replace(
+            "  replicas: 2\n", "  replicas: 2\n  volumeClaimTemplates:\n  - metadata: {name: data}\n"
+            f"    spec: {{accessModes: [ReadWriteOnce], resources: {{requests: {{}}}}}}{M}\n")),
+        "spec.volumeClaimTemplates[0].spec.resources.requests", ("storage is required",), where="web.yaml"),
     "manifest-file-not-found": Case(
         scenario(edit(SCENARIO, "  manifests: [web.yaml]\n", f"  manifests: [nope.yaml]{M}\n")),
         "workloads[0].manifests[0]", ("manifest file 'nope.yaml' not found",)),

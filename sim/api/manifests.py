@@ -35,6 +35,7 @@ from sim.api.objects import (
 from sim.api.quantity import QuantityError, resource_value
 from sim.api.selectors import OPERATORS, Requirement, Selector
 from sim.api.spread_affinity import parse_pod_affinity, parse_topology_spread
+from sim.api.statefulset import parse_stateful_set
 from sim.api.storage import parse_persistent_volume_claim, parse_pod_volumes, parse_storage_class
 from sim.yamlio import Located, SourceError
 
@@ -45,6 +46,7 @@ SUPPORTED_KINDS = {
     "Service": "v1",
     "ReplicaSet": "apps/v1",
     "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
     "PriorityClass": "scheduling.k8s.io/v1",
     "PodDisruptionBudget": "policy/v1",
     "PodGroup": "scheduling.x-k8s.io/v1alpha1",
@@ -305,7 +307,7 @@ def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavio
         restart_policy=restart,
         termination_grace_period_seconds=r.number(
             m.get("terminationGracePeriodSeconds"), (*path, "terminationGracePeriodSeconds"), 30),
-        behavior=behavior,
+        behavior=behavior.for_images(tuple(c.image for c in inits + containers)),
         persistent_volume_claims=parse_pod_volumes(r, m.get("volumes"), (*path, "volumes")),
     )
 
@@ -438,6 +440,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
                        type=r.string(spec.get("type"), ("spec", "type")) or "ClusterIP")
     replicas, selector, template = _workload_common(r, spec, behavior)
     min_ready = r.number(spec.get("minReadySeconds"), ("spec", "minReadySeconds"), 0)
+    if kind == "StatefulSet":
+        return parse_stateful_set(r, meta, spec, replicas, selector, template, min_ready)
     if kind == "ReplicaSet":
         return ReplicaSet(meta=meta, replicas=replicas, selector=selector, template=template,
                           min_ready_seconds=min_ready)
@@ -454,7 +458,7 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
 
 def template_with_image(raw_template: dict[str, Any], container: str | None, image: str,
                         behavior: WorkloadBehavior) -> tuple[dict[str, Any], PodTemplate]:
-    """A Deployment's template with one container's image changed (``kubectl set image``)."""
+    """A workload's template with one container's image changed (``kubectl set image``)."""
     raw = json.loads(json.dumps(raw_template))
     containers = raw.get("spec", {}).get("containers", [])
     target = next((c for c in containers if container is None or c.get("name") == container), None)

@@ -1,21 +1,23 @@
 """API objects as the simulated API server stores them.
 
 Models the subset of ``k8s.io/api`` (core/v1 Pod, Node, Service; apps/v1 ReplicaSet,
-Deployment; batch/v1 Job) that the control plane acts on. Pods made from one template share a frozen
+Deployment, StatefulSet, ControllerRevision; batch/v1 Job) that the control plane acts on. Pods made from one template share a frozen
 ``PodSpec``, so 150,000 pods cost one spec per template rather than one per pod.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sim.api.selectors import Selector
 
 __all__ = [
     "Container",
+    "ControllerRevision",
     "Deployment",
+    "DeploymentCondition",
     "DeploymentStrategy",
     "HostPort",
     "FailureSpec",
@@ -38,6 +40,7 @@ __all__ = [
     "RendezvousSpec",
     "ReplicaSet",
     "Service",
+    "StatefulSet",
     "StorageClass",
     "Taint",
     "Toleration",
@@ -190,7 +193,11 @@ class TrainingSpec:
 
 @dataclass(frozen=True, slots=True)
 class WorkloadBehavior:
-    """What a manifest cannot say: image sizes and how long the app takes to start."""
+    """What a manifest cannot say: image sizes and how long the app takes to start.
+
+    ``by_image`` holds per-image overrides (a bad version that never becomes ready, a bigger
+    image); ``for_images`` applies the first one matching a pod's images to the workload's base.
+    """
 
     image_size: int | None = None
     container_start: Any = None  # Dist
@@ -201,6 +208,17 @@ class WorkloadBehavior:
     failure: FailureSpec | None = None  # None: the app never exits non-zero
     usage: Any = None  # WorkloadUsage (sim/workloads/usage.py): CPU and metrics it reports
     training: TrainingSpec | None = None  # with a rendezvous: the work is training steps
+    never_ready: bool = False  # the readiness probe never passes (a broken version)
+    by_image: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()  # (image, ((field, value), ...))
+    base: WorkloadBehavior | None = None  # the workload's behaviour before an image override
+
+    def for_images(self, images: tuple[str, ...]) -> WorkloadBehavior:
+        """This workload's behaviour for a pod running ``images`` (first matching override wins)."""
+        root = self.base or self
+        for image, fields in root.by_image:
+            if image in images:
+                return replace(root, **dict(fields), base=root)
+        return root
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,10 +391,24 @@ class ReplicaSet:
     selector: Selector
     template: PodTemplate
     min_ready_seconds: float = 0.0
+    raw_template: dict[str, Any] = field(default_factory=dict)  # spec.template as written
+    observed_generation: int = 0
     status_replicas: int = 0
     ready_replicas: int = 0
     available_replicas: int = 0
     kind: str = "ReplicaSet"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentCondition:
+    """status.conditions[] of a Deployment (Progressing, Available); times in simulated seconds."""
+
+    type: str
+    status: str  # "True", "False" or "Unknown"
+    reason: str
+    message: str = ""
+    last_update_time: float = 0.0
+    last_transition_time: float = 0.0
 
 
 @dataclass(slots=True)
@@ -393,11 +425,56 @@ class Deployment:
     progress_deadline_seconds: float = 600.0
     paused: bool = False
     raw_template: dict[str, Any] = field(default_factory=dict)
+    observed_generation: int = 0
     status_replicas: int = 0
     updated_replicas: int = 0
     ready_replicas: int = 0
     available_replicas: int = 0
+    unavailable_replicas: int = 0
+    conditions: tuple[DeploymentCondition, ...] = ()
     kind: str = "Deployment"
+
+    def condition(self, type_: str) -> DeploymentCondition | None:
+        """The status condition of this type, if any."""
+        return next((c for c in self.conditions if c.type == type_), None)
+
+
+@dataclass(slots=True)
+class StatefulSet:
+    """apps/v1 StatefulSet: ordinal pods ``<name>-<i>``, each with its own claims."""
+
+    meta: ObjectMeta
+    replicas: int
+    selector: Selector
+    template: PodTemplate
+    service_name: str = ""
+    pod_management_policy: str = "OrderedReady"  # or Parallel
+    update_strategy: str = "RollingUpdate"  # or OnDelete
+    partition: int = 0
+    min_ready_seconds: float = 0.0
+    revision_history_limit: int = 10
+    volume_claim_templates: tuple[PersistentVolumeClaim, ...] = ()  # one claim per pod from each
+    raw_template: dict[str, Any] = field(default_factory=dict)
+    observed_generation: int = 0
+    status_replicas: int = 0
+    ready_replicas: int = 0
+    available_replicas: int = 0
+    current_replicas: int = 0
+    updated_replicas: int = 0
+    current_revision: str = ""
+    update_revision: str = ""
+    kind: str = "StatefulSet"
+
+
+@dataclass(slots=True)
+class ControllerRevision:
+    """apps/v1 ControllerRevision: one saved pod template of a StatefulSet, numbered."""
+
+    meta: ObjectMeta
+    revision: int
+    template: PodTemplate
+    raw_template: dict[str, Any] = field(default_factory=dict)
+    kind: str = "ControllerRevision"
 
 
 @dataclass(slots=True)

@@ -171,13 +171,15 @@ class ReplicaSetController(Controller):
                             and now - t >= rs.min_ready_seconds)
         else:
             available = len(ready)
-        status = (len(self._active[uid]), len(ready), available)
+        # observedGeneration: a spec change (a scale) is acknowledged by a status write even when
+        # the counts have not moved yet, as upstream's updateReplicaSetStatus does.
+        status = (len(self._active[uid]), len(ready), available, rs.meta.generation)
         if rs.min_ready_seconds > 0 and available < len(ready):
             self.queue.add_after((rs.meta.namespace, rs.meta.name), rs.min_ready_seconds)
-        if status == (rs.status_replicas, rs.ready_replicas, rs.available_replicas):
+        if status == (rs.status_replicas, rs.ready_replicas, rs.available_replicas, rs.observed_generation):
             return
 
         def set_status(obj: ReplicaSet) -> None:
-            obj.status_replicas, obj.ready_replicas, obj.available_replicas = status
+            obj.status_replicas, obj.ready_replicas, obj.available_replicas, obj.observed_generation = status
 
         yield self.call(self.api.update, rs, set_status)

@@ -1,18 +1,27 @@
-"""Recreate: models pkg/controller/deployment/recreate.go.
+"""Recreate: models pkg/controller/deployment/recreate.go (Kubernetes 1.36.5).
 
-Scale every old ReplicaSet to zero, wait until none of their pods is left running, then
-scale the new ReplicaSet to the desired replicas.
+Scale every old ReplicaSet to zero; while any old pod still exists in a non-terminal phase
+(terminating pods included) do nothing more; only then create the new ReplicaSet, at the
+full size, so old and new pods never run side by side.
 """
 
 from __future__ import annotations
 
-__all__ = ["recreate_step"]
+from collections.abc import Iterable
+
+from sim.api.objects import FAILED, SUCCEEDED, Pod
+from sim.controllers.deployment.util import RSState
+
+__all__ = ["old_pods_running", "scale_down_old_for_recreate"]
 
 
-def recreate_step(desired: int, new_replicas: int, old: dict[str, int], old_pods_running: int) -> tuple[int, dict[str, int]]:
-    """One recreate sync: (new RS replicas, {old RS name: replicas})."""
-    if any(old.values()):
-        return new_replicas, {name: 0 for name in old}
-    if old_pods_running > 0:
-        return new_replicas, old
-    return desired, old
+def scale_down_old_for_recreate(olds: list[RSState]) -> dict[str, int]:
+    """scaleDownOldReplicaSetsForRecreate: every active old RS goes to 0."""
+    return {rs.name: 0 for rs in olds if rs.replicas > 0}
+
+
+def old_pods_running(olds: list[RSState], old_pods: Iterable[Pod]) -> bool:
+    """oldPodsRunning: an old RS still counts pods, or an old pod is not yet Succeeded/Failed."""
+    if sum(rs.actual for rs in olds) > 0:
+        return True
+    return any(p.phase not in (SUCCEEDED, FAILED) for p in old_pods)

@@ -1,71 +1,73 @@
-"""RollingUpdate: models pkg/controller/deployment/rolling.go.
+"""RollingUpdate: models pkg/controller/deployment/rolling.go (Kubernetes 1.36.5).
 
-Each sync first scales the new ReplicaSet up as far as maxSurge allows, then scales old
-ReplicaSets down as far as maxUnavailable allows: unhealthy old pods go first, then
-old ReplicaSets oldest first. Worked example (ours): 10 replicas, surge 3, unavailable 2,
-all 10 old pods available. The new RS goes to 3 (13 in total); old pods may drop to
-8 available, but the new pods are not ready yet, so old scales 10 -> 8 (11 in total, 8
-available). As new pods become ready, each sync repeats both steps until old is 0.
+Each sync first scales the new ReplicaSet up as far as maxSurge allows; only if that
+changed nothing does it scale old ReplicaSets down as far as maxUnavailable allows:
+unhealthy old pods go first, then old ReplicaSets oldest first. Worked example (ours):
+10 replicas, surge 3, unavailable 2, all 10 old pods available. The new RS goes to 3
+(13 in total); next sync old pods may drop to 8 available, and the new pods are not
+ready yet, so old scales 10 -> 8 (11 in total, 8 available). Then the new RS may grow
+to 5 (13 again), and so on as new pods become available, until old is 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sim.api.objects import DeploymentStrategy
+from sim.controllers.deployment.util import RSState, new_rs_new_replicas, strategy_unavailable
 
-from sim.controllers.deployment.util import max_unavailable, new_rs_new_replicas
-
-__all__ = ["RSState", "rolling_step"]
-
-
-@dataclass(frozen=True, slots=True)
-class RSState:
-    """What a rollout step needs to know of one ReplicaSet."""
-
-    name: str
-    replicas: int
-    available: int
-    created: float
+__all__ = ["reconcile_new_replica_set", "reconcile_old_replica_sets"]
 
 
-def _scale_down_old(old: list[RSState], new: RSState, desired: int, surge: int | str,
-                    unavailable: int | str) -> dict[str, int]:
-    targets = {rs.name: rs.replicas for rs in old}
-    all_replicas = sum(rs.replicas for rs in old) + new.replicas
-    min_available = desired - max_unavailable(surge, unavailable, desired)
+def reconcile_new_replica_set(desired: int, strategy: DeploymentStrategy, new: RSState,
+                              all_rss: list[RSState]) -> int:
+    """reconcileNewReplicaSet: the new RS's target size (its current size if no step is allowed)."""
+    if new.replicas >= desired:
+        return desired
+    total = sum(rs.replicas for rs in all_rss)
+    return new_rs_new_replicas(desired, strategy.max_surge, strategy.max_unavailable, total, new.replicas)
+
+
+def reconcile_old_replica_sets(desired: int, strategy: DeploymentStrategy, new: RSState,
+                               olds: list[RSState]) -> dict[str, int]:
+    """reconcileOldReplicaSets: {old RS name: smaller size} for the old RSs to scale down now.
+
+    ``olds`` are the active old ReplicaSets (spec.replicas > 0).
+    """
+    if sum(rs.replicas for rs in olds) == 0:
+        return {}
+    all_replicas = sum(rs.replicas for rs in olds) + new.replicas
+    min_available = desired - strategy_unavailable(strategy, desired)
     new_unavailable = new.replicas - new.available
     max_scaled_down = all_replicas - min_available - new_unavailable
     if max_scaled_down <= 0:
-        return targets
-    # cleanupUnhealthyReplicas: old RSs' unavailable pods can go without reducing availability.
-    for rs in sorted(old, key=lambda r: r.created):
-        if max_scaled_down <= 0:
-            break
-        unhealthy = rs.replicas - rs.available
-        if unhealthy <= 0:
-            continue
-        cut = min(max_scaled_down, unhealthy)
-        targets[rs.name] -= cut
-        max_scaled_down -= cut
-    # scaleDownOldReplicaSetsForRollingUpdate: keep min_available available in total.
-    available = sum(min(rs.available, targets[rs.name]) for rs in old) + new.available
+        return {}
+    targets = _cleanup_unhealthy(sorted(olds, key=lambda rs: rs.by_creation), max_scaled_down)
+    # scaleDownOldReplicaSetsForRollingUpdate: availability is read from status, which the
+    # cleanup above has not changed yet.
+    available = sum(rs.available for rs in olds) + new.available
     can_remove = available - min_available
-    for rs in sorted(old, key=lambda r: r.created):
+    for rs in sorted(olds, key=lambda rs: rs.by_creation):
         if can_remove <= 0:
             break
-        cut = min(targets[rs.name], can_remove)
-        targets[rs.name] -= cut
+        size = targets.get(rs.name, rs.replicas)
+        if size == 0:
+            continue
+        cut = min(size, can_remove)
+        targets[rs.name] = size - cut
         can_remove -= cut
     return targets
 
 
-def rolling_step(desired: int, surge: int | str, unavailable: int | str, new: RSState,
-                 old: list[RSState]) -> tuple[int, dict[str, int]]:
-    """One rolling sync: (new RS replicas, {old RS name: replicas})."""
-    all_replicas = new.replicas + sum(rs.replicas for rs in old)
-    if new.replicas > desired:
-        new_target = desired
-    else:
-        new_target = new_rs_new_replicas(desired, surge, unavailable, all_replicas, new.replicas)
-    if new_target != new.replicas:
-        return new_target, {rs.name: rs.replicas for rs in old}
-    return new.replicas, _scale_down_old(old, new, desired, surge, unavailable)
+def _cleanup_unhealthy(olds: list[RSState], limit: int) -> dict[str, int]:
+    """cleanupUnhealthyReplicas: drop old pods that are not available, oldest RS first."""
+    targets: dict[str, int] = {}
+    removed = 0
+    for rs in olds:
+        if removed >= limit:
+            break
+        unhealthy = rs.replicas - rs.available
+        if rs.replicas == 0 or unhealthy <= 0:
+            continue
+        cut = min(limit - removed, unhealthy)
+        targets[rs.name] = rs.replicas - cut
+        removed += cut
+    return targets
