@@ -144,11 +144,12 @@ def test_weighted_sum_of_default_plugins() -> None:
     # TaintToleration: counts a 1, b 0 -> a 0, b 100; x3 -> 0, 300
     # NodeAffinity: a 10 -> 100, b 0; x2 -> 200, 0
     # NodeResourcesFit: cpu (4000-2000)*100//4000 = 50, memory (8Gi-4Gi)*100//8Gi = 50 -> 50; x1
-    # BalancedAllocation: 0.5, 0.5 -> 100; x1
-    # a: 0 + 200 + 50 + 100 = 350; b: 300 + 0 + 50 + 100 = 450
+    # BalancedAllocation (1.36): 0.5, 0.5 -> 100 with the pod, 100 empty -> 50 + (50 + 0) // 2 = 75; x1
+    # PodTopologySpread, InterPodAffinity, ImageLocality: nothing to score for a bare pod
+    # a: 0 + 200 + 50 + 75 = 325; b: 300 + 0 + 50 + 75 = 425
     order = [table.names[r] for r in result.candidates]
     totals = dict(zip(order, result.scores["total"].tolist(), strict=True))
-    assert totals == {"a": 350, "b": 450}
+    assert totals == {"a": 325, "b": 425}
     assert table.names[result.node_row] == "b"
 
 
