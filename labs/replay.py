@@ -48,7 +48,7 @@ from labs.nodes import MANAGED_BY, REPLAY_LABEL, NodeChanges, advertise_extended
 from labs.recorder import Recorder
 from labs.watchers import Watcher
 
-__all__ = ["ReplayResult", "namespace_name", "replay"]
+__all__ = ["ReplayResult", "namespace_name", "replay", "supported"]
 
 READY_TIMEOUT_S = 60.0
 CLEANUP_TIMEOUT_S = 120.0
@@ -65,6 +65,56 @@ class ReplayResult:
     namespace: str
     out_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+
+
+# What a replay reproduces on KWOK, and what it does not (``supported``).
+REPLAYED_ACTIONS = frozenset({"scale", "setImage", "delete"})
+UNSUPPORTED_KINDS = {
+    "HorizontalPodAutoscaler": "HPA needs a metrics-server with the simulated load; the cluster has none",
+    "PodGroup": "PodGroup is a scheduler-plugins CRD; the real kube-scheduler runs without Coscheduling",
+    "PersistentVolumeClaim": "storage provisioning is not part of the cluster",
+    "PersistentVolume": "storage provisioning is not part of the cluster",
+    "StorageClass": "storage provisioning is not part of the cluster",
+}
+UNSUPPORTED_BEHAVIOR = {
+    "rendezvous": "training rendezvous (workers wait for their peers) has no container on KWOK to wait",
+    "training": "training steps and checkpoints need real containers",
+    "run_duration": "pods that exit after a run time: KWOK has no container to exit",
+    "failure": "failing containers: KWOK has no container to fail",
+    "cpu_usage": "CPU load for an autoscaler: there is no metrics-server",
+    "pod_metrics": "pod metrics for an autoscaler: there is no metrics-server",
+    "external_metrics": "external metrics for an autoscaler: there is no metrics adapter",
+}
+
+
+def supported(scenario: str | Path | Scenario) -> tuple[bool, str]:
+    """Whether ``kubesim replay`` on KWOK reproduces ``scenario``: ``(True, "")`` or ``(False, why)``.
+
+    One rule: the real side supports a scenario when everything in it is played as-is -
+    its objects are created and its timeline has only ``scale``, ``setImage`` and ``delete``.
+    Unsupported are timeline faults and other actions (not injected, see ``_not_reproduced``),
+    kinds the cluster cannot act on (``UNSUPPORTED_KINDS``), workload behaviours that need a
+    container or a metrics pipeline (``UNSUPPORTED_BEHAVIOR``), node-pool autoscaling (no
+    cluster autoscaler) and scheduler profiles other than the default (the real
+    kube-scheduler runs its default configuration)."""
+    from sim.config import SchedulerConfig
+
+    scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    reasons: list[str] = []
+    actions = sorted({str(getattr(a, "action", type(a).__name__)) for a in scenario.timeline} - REPLAYED_ACTIONS)
+    if actions:
+        reasons.append(f"timeline {', '.join(actions)}: a replay plays only scale, setImage and delete "
+                       "(faults are not injected into a real cluster)")
+    kinds = sorted({m.get("kind", "") for _, _, m in scenario.manifests()} & set(UNSUPPORTED_KINDS))
+    reasons += [f"{kind}: {UNSUPPORTED_KINDS[kind]}" for kind in kinds]
+    behaviors = [f for f in UNSUPPORTED_BEHAVIOR if any(getattr(w.behavior, f) for w in scenario.workloads)]
+    reasons += [f"behavior.{f}: {UNSUPPORTED_BEHAVIOR[f]}" for f in behaviors]
+    pools = [p.name for p in scenario.cluster.node_pools if p.autoscaling is not None]
+    if pools:
+        reasons.append(f"node pool(s) {', '.join(pools)} autoscale: the cluster autoscaler is not part of the cluster")
+    if scenario.control_plane.scheduler.profiles != SchedulerConfig().profiles:
+        reasons.append("custom scheduler profiles: the real kube-scheduler runs its default profile")
+    return (not reasons, "; ".join(reasons))
 
 
 def namespace_name(scenario: str, suffix: str | None = None) -> str:
