@@ -23,6 +23,7 @@ __all__ = [
     "ControlPlane",
     "ControllerManagerConfig",
     "EtcdConfig",
+    "KubeProxyConfig",
     "KubeletConfig",
     "MetricsServerConfig",
     "Model",
@@ -138,6 +139,10 @@ class ControllerManagerConfig(Model):
         description="CPU time of one controller sync before its API calls.",
     )
     burst_replicas: int = Field(500, ge=1, description="ReplicaSet BurstReplicas (500 per sync).")
+    concurrent_service_endpoint_syncs: int = Field(5, ge=1, description="EndpointSlice workers (5).")
+    max_endpoints_per_slice: int = Field(100, ge=1, le=1000, description="--max-endpoints-per-slice (100).")
+    endpoint_updates_batch_period: Duration = Field(
+        0.0, description="--endpointslice-updates-batch-period (0: a pod change is synced at once).")
     volume_provisioning: Dist = Field(
         default_factory=lambda: _lognormal("5s", "20s"),
         description="A claim's dynamic provisioning: the CSI driver creates the disk and the "
@@ -257,6 +262,22 @@ class ClusterAutoscalerConfig(Model):
     burst: int = Field(10, ge=1, description="--kube-client-burst (10).")
 
 
+class KubeProxyConfig(Model):
+    """kube-proxy (KubeProxyConfiguration v1alpha1, iptables/nftables mode).
+
+    Rules are re-synced when a Service or EndpointSlice changes, at least ``minSyncPeriod``
+    after the previous sync ended, and in full once an hour. (The ``syncPeriod`` flag, 30s,
+    is only the retry interval after a failed sync and the iptables canary check period;
+    kubesim's syncs do not fail, so it has no field here.)
+    """
+
+    min_sync_period: Duration = Field(1.0, description="iptables.minSyncPeriod (1s).")
+    sync_duration: Dist = Field(
+        default_factory=lambda: _lognormal("20ms", "200ms"),
+        description="One syncProxyRules run: compute and iptables-restore the rules "
+        "(no upstream default; tens of ms in small clusters).")
+
+
 class ControlPlane(Model):
     """Every timing and limit of the simulated control plane."""
 
@@ -267,3 +288,4 @@ class ControlPlane(Model):
     kubelet: KubeletConfig = Field(default_factory=KubeletConfig)
     metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig)
     cluster_autoscaler: ClusterAutoscalerConfig = Field(default_factory=ClusterAutoscalerConfig)
+    kube_proxy: KubeProxyConfig = Field(default_factory=KubeProxyConfig)

@@ -23,6 +23,7 @@ from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
 from sim.controllers.deployment import DeploymentController
+from sim.controllers.endpointslice import EndpointSliceController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
 from sim.controllers.hpa import HorizontalController
@@ -36,6 +37,7 @@ from sim.distributions import Sampler
 from sim.faults import Faults
 from sim.images import ImageRegistry
 from sim.kubelet import Kubelet, _Samplers
+from sim.kubeproxy import KubeProxy
 from sim.metrics_server import MetricsAdapter, MetricsServer
 from sim.nodelease import LeaseHeartbeats
 from sim.network import Network, NetworkConfig
@@ -143,6 +145,13 @@ class Simulation:
         self.horizontal_controller = HorizontalController(env, self.api, self.kcm_client, kcm, sync_latency,
                                                           self.trace)
         self.metrics_server, self.metrics_adapter = self._start_metrics_pipeline()
+        self.endpointslice_controller = EndpointSliceController(
+            env, self.api, Client("endpointslice-controller", kcm.qps, kcm.burst),
+            kcm.concurrent_service_endpoint_syncs, Sampler(kcm.sync_latency, streams.get("endpointslice-sync")),
+            kcm.max_endpoints_per_slice, kcm.endpoint_updates_batch_period, streams.get("endpointslice"),
+            self.trace)
+        self.kube_proxy = KubeProxy(env, self.api, cp.kube_proxy, streams.get("kube-proxy"), self.trace)
+        self.endpoints = self.kube_proxy  # what each Service routes to, over time (for serving models)
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
         self.node_lifecycle_controller = NodeLifecycleController(env, self.api, self.kcm_client, kcm, self.leases,
                                                                  self.trace)
