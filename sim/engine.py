@@ -23,6 +23,7 @@ from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
 from sim.controllers.deployment import DeploymentController
+from sim.controllers.disruption import DisruptionController
 from sim.controllers.endpointslice import EndpointSliceController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
@@ -150,6 +151,9 @@ class Simulation:
             kcm.concurrent_service_endpoint_syncs, Sampler(kcm.sync_latency, streams.get("endpointslice-sync")),
             kcm.max_endpoints_per_slice, kcm.endpoint_updates_batch_period, streams.get("endpointslice"),
             self.trace)
+        self.disruption_controller = DisruptionController(
+            env, self.api, Client("disruption-controller", kcm.qps, kcm.burst),
+            Sampler(kcm.sync_latency, streams.get("disruption-sync")))
         self.kube_proxy = KubeProxy(env, self.api, cp.kube_proxy, streams.get("kube-proxy"), self.trace)
         self.endpoints = self.kube_proxy  # what each Service routes to, over time (for serving models)
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
