@@ -180,6 +180,9 @@ class KubeletConfig(Model):
     """kubelet (KubeletConfiguration v1beta1 defaults) and the container runtime."""
 
     node_status_update_frequency: Duration = Field(10.0, description="(10s)")
+    sync_frequency: Duration = Field(
+        60.0, description="syncFrequency (1m): a running pod is re-synced every 1-1.5x this; "
+        "mounted ConfigMaps and Secrets are refreshed at these syncs.")
     node_status_report_frequency: Duration = Field(300.0, description="(5m)")
     node_status_max_images: int = Field(
         50, ge=-1, description="nodeStatusMaxImages (50): largest images listed in status.images; -1 all."

@@ -211,12 +211,13 @@ class Simulation:
         status = status_rng.uniform(0, self.scenario.control_plane.kubelet.node_status_update_frequency,
                                     len(self.nodes)).tolist()
         cache = status_rng.uniform(0, IMAGE_CACHE_UPDATE_PERIOD, len(self.nodes)).tolist()
+        config_rng = self.streams.get("kubelet-config")
         kubelets = {}
         for slot, (node, phase, status_phase, cache_phase) in enumerate(
                 zip(self.nodes, phases, status, cache, strict=True)):
             kubelet = Kubelet(self.env, self.api, node, self.scenario.control_plane.kubelet, samplers,
                               self.trace, phase, self.rendezvous, (status_phase, cache_phase), self.registry,
-                              self.leases, slot)
+                              self.leases, slot, config_rng=config_rng)
             kubelet.register()
             kubelets[node.meta.name] = kubelet
         self.leases.add_nodes(len(self.nodes), [node.meta.name for node in self.nodes])

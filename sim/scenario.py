@@ -300,6 +300,7 @@ _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaS
                "job": "Job",
                "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler",
                "statefulset": "StatefulSet", "sts": "StatefulSet",
+               "configmap": "ConfigMap", "cm": "ConfigMap", "secret": "Secret",
                "node": "Node", "no": "Node", "nodepool": "NodePool"}
 _NODE_KINDS = ("Node", "NodePool")  # cluster-scoped targets of cordon, uncordon and drain
 
@@ -344,6 +345,15 @@ class ResumeAction(_Action):
     action: Literal["resume"]
 
 
+class PatchAction(_Action):
+    """Merge-patch an object (``kubectl patch --type merge``): a Deployment's replicas, paused
+    or template (e.g. a ``checksum/config`` annotation, which rolls it out), or a ConfigMap's
+    or Secret's data."""
+
+    action: Literal["patch"]
+    patch: dict[str, Any] = Field(description="A JSON merge patch, e.g. {data: {mode: fast}}.")
+
+
 class _NodeAction(_Action):
     target: str = Field(description="node/<name>, or nodepool/<pool> for each node of a pool in turn.")
 
@@ -381,13 +391,13 @@ class DrainAction(_NodeAction):
 
 
 Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction, RollbackAction, PauseAction, ResumeAction,
-                         CordonAction, UncordonAction, DrainAction,
+                         PatchAction, CordonAction, UncordonAction, DrainAction,
                          NodeCrashAction, NodeRecoverAction, ZoneOutageAction, PartitionAction, EtcdLeaderLossAction,
                          EtcdSlowDiskAction, ApiServerRestartAction, RegistrySlowdownAction, RegistryOutageAction],
                    Field(discriminator="action")]
-ACTIONS = ("scale", "setImage", "delete", "rollback", "pause", "resume", "cordon", "uncordon", "drain", "nodeCrash",
-           "nodeRecover", "zoneOutage", "partition", "etcdLeaderLoss", "etcdSlowDisk", "apiServerRestart",
-           "registrySlowdown", "registryOutage")
+ACTIONS = ("scale", "setImage", "delete", "rollback", "pause", "resume", "patch", "cordon", "uncordon", "drain",
+           "nodeCrash", "nodeRecover", "zoneOutage", "partition", "etcdLeaderLoss", "etcdSlowDisk",
+           "apiServerRestart", "registrySlowdown", "registryOutage")
 DEPLOYMENT_ACTIONS = (RollbackAction, PauseAction, ResumeAction)
 
 
@@ -729,6 +739,8 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
             if action.container is not None and action.container not in names:
                 raise doc.error(("timeline", i, "container"),
                                 f"no container {action.container!r}; containers: {', '.join(names)}")
+        if isinstance(action, PatchAction):
+            _check_patch(doc, ("timeline", i, "patch"), action, target)
         _check_action_time(scenario, doc, i)
 
 
@@ -750,6 +762,32 @@ def _check_node_target(scenario: Scenario, doc: Located, where: tuple[Any, ...],
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise doc.error(where, f"no {kind.lower()} {name!r} in the cluster{hint}")
+
+
+def _check_patch(doc: Located, where: tuple[Any, ...], action: PatchAction, target: Any) -> None:
+    from sim.api.manifests import template_from_raw
+    from sim.api.patch import merge_patch, patch_problem
+
+    problem = patch_problem(target.kind, action.patch, bool(getattr(target, "immutable", False)))
+    if problem is not None:
+        raise doc.error((*where, *problem[0]), problem[1])
+    if target.kind == "Deployment":
+        spec = action.patch.get("spec") or {}
+        if "replicas" in spec and (not isinstance(spec["replicas"], int) or spec["replicas"] < 0):
+            raise doc.error((*where, "spec", "replicas"), f"expected a non-negative integer, got {spec['replicas']!r}")
+        if spec.get("template") is not None:
+            try:
+                template_from_raw(merge_patch(target.raw_template, spec["template"]),
+                                  target.template.spec.behavior, "<patch>")
+            except SourceError as exc:
+                field = f"{exc.field_path}: " if exc.field_path else ""
+                raise doc.error((*where, "spec", "template"), f"the patched template is invalid: "
+                                f"{field}{exc.message}") from None
+        return
+    for field in ("data", "binaryData", "stringData"):
+        for key, value in (action.patch.get(field) or {}).items():
+            if value is not None and not isinstance(value, str):
+                raise doc.error((*where, field, key), f"values are strings; quote {value!r} to make it one")
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """The scenario's driver: applies workloads and timeline actions through the API server.
 
 Plays the part of a user with ``kubectl``: ``apply`` of each workload's manifests at its
-time, then ``scale``, ``set image``, ``delete``, ``rollout pause|resume|undo``, ``cordon``,
-``uncordon`` and ``drain`` (sim/drain.py) at theirs; fault actions (node crashes, an etcd leader
-loss, ...) go to ``sim.faults.Faults`` instead of the API server. ``rollout undo`` is sent as the
-Deployment's rollback request annotation, which the Deployment controller serves
+time, then ``scale``, ``set image``, ``patch``, ``delete``, ``rollout pause|resume|undo``,
+``cordon``, ``uncordon`` and ``drain`` (sim/drain.py) at theirs; fault actions (node crashes, an
+etcd leader loss, ...) go to ``sim.faults.Faults`` instead of the API server. ``rollout undo`` is
+sent as the Deployment's rollback request annotation, which the Deployment controller serves
 (``pkg/controller/deployment/rollback.go``). Objects are copied from the scenario before they are
 created, so one loaded scenario can drive many runs.
 """
@@ -12,6 +12,7 @@ created, so one loaded scenario can drive many runs.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import simpy
@@ -19,6 +20,7 @@ import simpy
 from sim.api.client import Client
 from sim.api.manifests import template_with_image
 from sim.api.objects import Deployment, ReplicaSet, StatefulSet
+from sim.api.patch import apply_patch
 from sim.apiserver import ApiServer
 from sim.clock import call_later
 from sim.controllers.deployment.util import ROLLBACK_TO
@@ -31,6 +33,7 @@ from sim.scenario import (
     PauseAction,
     ResumeAction,
     RollbackAction,
+    PatchAction,
     ScaleAction,
     Scenario,
     SetImageAction,
@@ -41,7 +44,7 @@ from sim.trace import Trace
 __all__ = ["Timeline", "fresh_copy"]
 
 KUBECTL_QPS, KUBECTL_BURST = 50.0, 300  # kubectl's client-go defaults
-Act = (ScaleAction | SetImageAction | DeleteAction | RollbackAction | PauseAction | ResumeAction
+Act = (ScaleAction | SetImageAction | DeleteAction | RollbackAction | PauseAction | ResumeAction | PatchAction
        | CordonAction | UncordonAction | DrainAction)
 
 
@@ -98,6 +101,9 @@ class Timeline:
             self.api.update(self.client, target, lambda obj: _pause(obj, isinstance(action, PauseAction)))
         elif isinstance(action, RollbackAction):
             self.api.update(self.client, target, lambda obj: _request_rollback(obj, action.to_revision or 0))
+        elif isinstance(action, PatchAction):
+            self.api.update(self.client, target, apply_patch(action.patch),
+                            record=("patched", "", f"{action.target} patched"))
         else:
             self._set_image(target, action)
 
@@ -174,6 +180,8 @@ def _describe(action: Act) -> str:
         return f"image={action.image}"
     if isinstance(action, RollbackAction):
         return f"toRevision={action.to_revision}" if action.to_revision else "toRevision=previous"
+    if isinstance(action, PatchAction):
+        return json.dumps(action.patch, sort_keys=True)
     if isinstance(action, DrainAction) and action.timeout:
         return f"timeout={action.timeout:g}s"
     return ""
