@@ -210,6 +210,10 @@ class ApiServer:
 
     def delete(self, client: Client, obj: Any, grace: float | None = None, on_done: Done = None) -> None:
         """DELETE: a running pod with a grace period only gets its deletionTimestamp set."""
+        self._submit(client, self.deletion(obj, grace), on_done, 256)
+
+    def deletion(self, obj: Any, grace: float | None = None) -> Callable[[], tuple[str, Any] | None]:
+        """The effect of a DELETE at commit time (for handlers that delete, such as eviction)."""
         def apply() -> tuple[str, Any] | None:
             if not self.store.exists(obj):
                 return None
@@ -226,7 +230,12 @@ class ApiServer:
             self.live_bytes -= OBJECT_BYTES.get(obj.kind, 1024)
             self._record(obj, "deleted")
             return DELETED, obj
-        self._submit(client, apply, on_done, 256)
+        return apply
+
+    def submit(self, client: Client, apply: Callable[[], Any], on_done: Done, size: int = 256) -> None:
+        """A mutating request whose effect ``apply`` makes at commit; it returns the watch
+        event, a list of them (a subresource writing several objects), or None if refused."""
+        self._submit(client, apply, on_done, size)
 
     def write_bulk(self, count: int, size: int) -> None:
         """Writes that load etcd but no watcher reads (node leases); they skip workload seats."""
@@ -274,7 +283,9 @@ class ApiServer:
             if request is None:
                 continue
             event = request.apply()
-            if event is not None:
+            if isinstance(event, list):
+                events.extend(event)
+            elif event is not None:
                 events.append(event)
             finished.append((request, event is not None))
         for request, ok in finished:

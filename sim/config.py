@@ -23,6 +23,7 @@ __all__ = [
     "ControlPlane",
     "ControllerManagerConfig",
     "EtcdConfig",
+    "KubeProxyConfig",
     "KubeletConfig",
     "MetricsServerConfig",
     "Model",
@@ -138,6 +139,10 @@ class ControllerManagerConfig(Model):
         description="CPU time of one controller sync before its API calls.",
     )
     burst_replicas: int = Field(500, ge=1, description="ReplicaSet BurstReplicas (500 per sync).")
+    concurrent_service_endpoint_syncs: int = Field(5, ge=1, description="EndpointSlice workers (5).")
+    max_endpoints_per_slice: int = Field(100, ge=1, le=1000, description="--max-endpoints-per-slice (100).")
+    endpoint_updates_batch_period: Duration = Field(
+        0.0, description="--endpointslice-updates-batch-period (0: a pod change is synced at once).")
     volume_provisioning: Dist = Field(
         default_factory=lambda: _lognormal("5s", "20s"),
         description="A claim's dynamic provisioning: the CSI driver creates the disk and the "
@@ -175,6 +180,9 @@ class KubeletConfig(Model):
     """kubelet (KubeletConfiguration v1beta1 defaults) and the container runtime."""
 
     node_status_update_frequency: Duration = Field(10.0, description="(10s)")
+    sync_frequency: Duration = Field(
+        60.0, description="syncFrequency (1m): a running pod is re-synced every 1-1.5x this; "
+        "mounted ConfigMaps and Secrets are refreshed at these syncs.")
     node_status_report_frequency: Duration = Field(300.0, description="(5m)")
     node_status_max_images: int = Field(
         50, ge=-1, description="nodeStatusMaxImages (50): largest images listed in status.images; -1 all."
@@ -257,6 +265,22 @@ class ClusterAutoscalerConfig(Model):
     burst: int = Field(10, ge=1, description="--kube-client-burst (10).")
 
 
+class KubeProxyConfig(Model):
+    """kube-proxy (KubeProxyConfiguration v1alpha1, iptables/nftables mode).
+
+    Rules are re-synced when a Service or EndpointSlice changes, at least ``minSyncPeriod``
+    after the previous sync ended, and in full once an hour. (The ``syncPeriod`` flag, 30s,
+    is only the retry interval after a failed sync and the iptables canary check period;
+    kubesim's syncs do not fail, so it has no field here.)
+    """
+
+    min_sync_period: Duration = Field(1.0, description="iptables.minSyncPeriod (1s).")
+    sync_duration: Dist = Field(
+        default_factory=lambda: _lognormal("20ms", "200ms"),
+        description="One syncProxyRules run: compute and iptables-restore the rules "
+        "(no upstream default; tens of ms in small clusters).")
+
+
 class ControlPlane(Model):
     """Every timing and limit of the simulated control plane."""
 
@@ -267,3 +291,4 @@ class ControlPlane(Model):
     kubelet: KubeletConfig = Field(default_factory=KubeletConfig)
     metrics_server: MetricsServerConfig = Field(default_factory=MetricsServerConfig)
     cluster_autoscaler: ClusterAutoscalerConfig = Field(default_factory=ClusterAutoscalerConfig)
+    kube_proxy: KubeProxyConfig = Field(default_factory=KubeProxyConfig)

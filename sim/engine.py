@@ -23,6 +23,8 @@ from sim.apiserver import ApiServer
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
 from sim.controllers.deployment import DeploymentController
+from sim.controllers.disruption import DisruptionController
+from sim.controllers.endpointslice import EndpointSliceController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
 from sim.controllers.hpa import HorizontalController
@@ -36,6 +38,7 @@ from sim.distributions import Sampler
 from sim.faults import Faults
 from sim.images import ImageRegistry
 from sim.kubelet import Kubelet, _Samplers
+from sim.kubeproxy import KubeProxy
 from sim.metrics_server import MetricsAdapter, MetricsServer
 from sim.nodelease import LeaseHeartbeats
 from sim.network import Network, NetworkConfig
@@ -143,6 +146,16 @@ class Simulation:
         self.horizontal_controller = HorizontalController(env, self.api, self.kcm_client, kcm, sync_latency,
                                                           self.trace)
         self.metrics_server, self.metrics_adapter = self._start_metrics_pipeline()
+        self.endpointslice_controller = EndpointSliceController(
+            env, self.api, Client("endpointslice-controller", kcm.qps, kcm.burst),
+            kcm.concurrent_service_endpoint_syncs, Sampler(kcm.sync_latency, streams.get("endpointslice-sync")),
+            kcm.max_endpoints_per_slice, kcm.endpoint_updates_batch_period, streams.get("endpointslice"),
+            self.trace)
+        self.disruption_controller = DisruptionController(
+            env, self.api, Client("disruption-controller", kcm.qps, kcm.burst),
+            Sampler(kcm.sync_latency, streams.get("disruption-sync")))
+        self.kube_proxy = KubeProxy(env, self.api, cp.kube_proxy, streams.get("kube-proxy"), self.trace)
+        self.endpoints = self.kube_proxy  # what each Service routes to, over time (for serving models)
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
         self.node_lifecycle_controller = NodeLifecycleController(env, self.api, self.kcm_client, kcm, self.leases,
                                                                  self.trace)
@@ -198,12 +211,13 @@ class Simulation:
         status = status_rng.uniform(0, self.scenario.control_plane.kubelet.node_status_update_frequency,
                                     len(self.nodes)).tolist()
         cache = status_rng.uniform(0, IMAGE_CACHE_UPDATE_PERIOD, len(self.nodes)).tolist()
+        config_rng = self.streams.get("kubelet-config")
         kubelets = {}
         for slot, (node, phase, status_phase, cache_phase) in enumerate(
                 zip(self.nodes, phases, status, cache, strict=True)):
             kubelet = Kubelet(self.env, self.api, node, self.scenario.control_plane.kubelet, samplers,
                               self.trace, phase, self.rendezvous, (status_phase, cache_phase), self.registry,
-                              self.leases, slot)
+                              self.leases, slot, config_rng=config_rng)
             kubelet.register()
             kubelets[node.meta.name] = kubelet
         self.leases.add_nodes(len(self.nodes), [node.meta.name for node in self.nodes])

@@ -9,7 +9,9 @@ leases renew from one heartbeat process (sim/nodelease.py). Pulled images reach 
 status.images at the next image-cache refresh and status tick (sim/nodestatus.py), where the
 scheduler sees them. A training worker (``behavior.rendezvous``) checks in with the
 cluster-wide rendezvous once Running and starts its run clock only when its whole job has
-(sim/workloads/training.py).
+(sim/workloads/training.py). Pods using ConfigMaps or Secrets wait for them (volumes before
+the sandbox, env at container creation) and see volume updates at their periodic syncs
+(sim/podconfig.py).
 
 Faults (sim/faults.py) act on a kubelet as on a machine: ``crash`` stops it (no lease
 renewals, no writes; its containers die; pending steps are dropped with its boot epoch)
@@ -47,6 +49,7 @@ from sim.distributions import Dist, Sampler
 from sim.images import POD_SYNC_BACKOFF, POD_SYNC_JITTER, ImageBackoff, ImageRegistry
 from sim.nodelease import LeaseHeartbeats
 from sim.nodestatus import ImageStatusReporter, next_tick, runtime_image_name
+from sim.podconfig import PodConfigs
 from sim.trace import Trace
 from sim.workloads.training import Rendezvous
 
@@ -114,7 +117,7 @@ class Kubelet:
                  samplers: _Samplers, trace: Trace, pleg_phase: float,
                  rendezvous: Rendezvous | None = None, status_phases: tuple[float, float] = (0.0, 0.0),
                  registry: ImageRegistry | None = None, leases: LeaseHeartbeats | None = None,
-                 lease_slot: int = -1) -> None:
+                 lease_slot: int = -1, config_rng: np.random.Generator | None = None) -> None:
         self.env = env
         self.api = api
         self.node = node
@@ -144,6 +147,8 @@ class Kubelet:
         self._ready_local: set[int] = set()  # pods this kubelet reported Ready
         self._held: list[tuple[str, Any]] = []  # watch events while partitioned
         self._backlog: list[tuple[Callable[..., None], tuple[Any, ...], dict[str, Any]]] = []
+        self._config_rng = config_rng
+        self._configs: PodConfigs | None = None  # made when the first pod using a ConfigMap/Secret comes
         api.watch_node_pods(node.meta.name, self._on_pods)
         api.watch_node(node.meta.name, self._on_node)
 
@@ -281,6 +286,8 @@ class Kubelet:
                 self.pull_backoff.forget(uid)
                 self._backoff.pop(uid, None)
                 self._leave_rendezvous(pod)
+                if self._configs is not None:
+                    self._configs.forget(uid)
             elif uid not in self._pods and not pod.terminating:
                 self._pods[uid] = 0
                 self._admit(pod)
@@ -303,8 +310,22 @@ class Kubelet:
         return self._pods.get(pod.meta.uid, -1) >= 0 and not pod.terminating
 
     # ------------------------------------------------------------------ start-up pipeline
+    @property
+    def configs(self) -> PodConfigs:
+        """The ConfigMap/Secret manager (watch-based cache) of this kubelet."""
+        if self._configs is None:
+            rng = self._config_rng if self._config_rng is not None else self.samplers.rng
+            self._configs = PodConfigs(self, rng, self.config.sync_frequency, self._pleg_phase)
+        return self._configs
+
     def _admit(self, pod: Pod) -> None:
         self._admitted[pod.meta.uid] = self.env.now  # HandlePodAdditions starts the probe workers
+        if pod.spec.config_refs:
+            self.configs.mount(pod, self._sandbox)  # WaitForAttachAndMount before the sandbox
+        else:
+            self._sandbox(pod)
+
+    def _sandbox(self, pod: Pod) -> None:
         self._later(self.samplers.sandbox(), self._pull_images, pod, 0)
 
     def _pull_images(self, pod: Pod, index: int) -> None:
@@ -377,6 +398,8 @@ class Kubelet:
         self._later(delay, self._pull_images, pod, index)
 
     def _start_containers(self, pod: Pod) -> None:
+        if pod.spec.config_refs and not self.configs.env_ready(pod, self._start_containers):
+            return  # CreateContainerConfigError: retried by the pod worker
         start = self.samplers.of(pod.spec.behavior.container_start)
         delay = sum(start() for _ in pod.spec.containers)
         self._later(delay, self._started, pod)
@@ -400,10 +423,16 @@ class Kubelet:
 
         def running(p: Pod) -> None:
             p.phase, p.start_time = RUNNING, started
+            if p.reason == "CreateContainerConfigError":
+                p.reason, p.message = "", ""
             if immediately:
                 p.ready, p.ready_time = True, self.env.now
 
-        records = [("started", "Started", "Started container(s)")]
+        note = ""
+        if pod.spec.config_refs:
+            note = self.configs.env_note(pod)
+            self.configs.running(pod, self.env.now)
+        records = [("started", "Started", "Started container(s)" + note)]
         if immediately:
             records.append(("ready", "", "Ready"))
             self._ready_local.add(pod.meta.uid)

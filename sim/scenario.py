@@ -299,7 +299,10 @@ _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaS
                "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
                "job": "Job",
                "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler",
-               "statefulset": "StatefulSet", "sts": "StatefulSet"}
+               "statefulset": "StatefulSet", "sts": "StatefulSet",
+               "configmap": "ConfigMap", "cm": "ConfigMap", "secret": "Secret",
+               "node": "Node", "no": "Node", "nodepool": "NodePool"}
+_NODE_KINDS = ("Node", "NodePool")  # cluster-scoped targets of cordon, uncordon and drain
 
 
 class ScaleAction(_Action):
@@ -342,12 +345,59 @@ class ResumeAction(_Action):
     action: Literal["resume"]
 
 
+class PatchAction(_Action):
+    """Merge-patch an object (``kubectl patch --type merge``): a Deployment's replicas, paused
+    or template (e.g. a ``checksum/config`` annotation, which rolls it out), or a ConfigMap's
+    or Secret's data."""
+
+    action: Literal["patch"]
+    patch: dict[str, Any] = Field(description="A JSON merge patch, e.g. {data: {mode: fast}}.")
+
+
+class _NodeAction(_Action):
+    target: str = Field(description="node/<name>, or nodepool/<pool> for each node of a pool in turn.")
+
+    @property
+    def target_key(self) -> tuple[str, str, str]:
+        """Nodes are cluster-scoped: no namespace."""
+        kind, _, name = super().target_key
+        return (kind, "", name)
+
+
+class CordonAction(_NodeAction):
+    """Mark nodes unschedulable (``kubectl cordon``)."""
+
+    action: Literal["cordon"]
+
+
+class UncordonAction(_NodeAction):
+    """Mark nodes schedulable again (``kubectl uncordon``)."""
+
+    action: Literal["uncordon"]
+
+
+class DrainAction(_NodeAction):
+    """``kubectl drain``: cordon, then evict every pod, retrying refused evictions every 5s.
+
+    A nodepool target drains its nodes one after another, each once the previous is drained
+    (and uncordoned again after ``uncordonAfter``, if set: a rolling node maintenance)."""
+
+    action: Literal["drain"]
+    timeout: Duration = Field(0.0, description="--timeout: give up after this long (0: wait forever).")
+    grace_period: int | None = Field(None, ge=0, description="--grace-period (default: each pod's own).")
+    force: bool = Field(False, description="--force: also delete pods that have no controller.")
+    uncordon_after: Duration | None = Field(
+        None, description="Uncordon each node this long after it is drained (default: stay cordoned).")
+
+
 Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction, RollbackAction, PauseAction, ResumeAction,
+                         PatchAction, CordonAction, UncordonAction, DrainAction,
                          NodeCrashAction, NodeRecoverAction, ZoneOutageAction, PartitionAction, EtcdLeaderLossAction,
                          EtcdSlowDiskAction, ApiServerRestartAction, RegistrySlowdownAction, RegistryOutageAction],
                    Field(discriminator="action")]
-ACTIONS = ("scale", "setImage", "delete", "rollback", "pause", "resume", "nodeCrash", "nodeRecover", "zoneOutage",
-           "partition", "etcdLeaderLoss", "etcdSlowDisk", "apiServerRestart", "registrySlowdown", "registryOutage")
+ACTIONS = ("scale", "setImage", "delete", "rollback", "pause", "resume", "patch", "cordon", "uncordon", "drain",
+           "nodeCrash", "nodeRecover", "zoneOutage", "partition", "etcdLeaderLoss", "etcdSlowDisk",
+           "apiServerRestart", "registrySlowdown", "registryOutage")
 DEPLOYMENT_ACTIONS = (RollbackAction, PauseAction, ResumeAction)
 
 
@@ -667,8 +717,12 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
                 raise doc.error(("timeline", i, problem[0]), problem[1])
             _check_action_time(scenario, doc, i)
             continue
-        target = by_key.get(action.target_key)
         where = ("timeline", i, "target")
+        if isinstance(action, _NodeAction):
+            _check_node_target(scenario, doc, where, action)
+            _check_action_time(scenario, doc, i)
+            continue
+        target = by_key.get(action.target_key)
         if target is None:
             known = sorted(f"{k[0].lower()}/{k[2]}" for k in by_key)
             close = difflib.get_close_matches(action.target.lower(), known, n=1)
@@ -685,6 +739,8 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
             if action.container is not None and action.container not in names:
                 raise doc.error(("timeline", i, "container"),
                                 f"no container {action.container!r}; containers: {', '.join(names)}")
+        if isinstance(action, PatchAction):
+            _check_patch(doc, ("timeline", i, "patch"), action, target)
         _check_action_time(scenario, doc, i)
 
 
@@ -693,6 +749,45 @@ def _check_action_time(scenario: Scenario, doc: Located, i: int) -> None:
     if action.at > scenario.duration:
         raise doc.error(("timeline", i, "at"),
                         f"action at {action.at:g}s is after the scenario ends ({scenario.duration:g}s)")
+
+
+def _check_node_target(scenario: Scenario, doc: Located, where: tuple[Any, ...], action: Any) -> None:
+    kind, _, name = action.target_key
+    if kind not in _NODE_KINDS:
+        raise doc.error(where, f"{action.action} acts on node/<name> or nodepool/<pool>, got {action.target!r}")
+    pools = [p.name for p in scenario.cluster.node_pools]
+    known = pools if kind == "NodePool" else [f"{p.name}-{i}" for p in scenario.cluster.node_pools
+                                              for i in range(p.count)]
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise doc.error(where, f"no {kind.lower()} {name!r} in the cluster{hint}")
+
+
+def _check_patch(doc: Located, where: tuple[Any, ...], action: PatchAction, target: Any) -> None:
+    from sim.api.manifests import template_from_raw
+    from sim.api.patch import merge_patch, patch_problem
+
+    problem = patch_problem(target.kind, action.patch, bool(getattr(target, "immutable", False)))
+    if problem is not None:
+        raise doc.error((*where, *problem[0]), problem[1])
+    if target.kind == "Deployment":
+        spec = action.patch.get("spec") or {}
+        if "replicas" in spec and (not isinstance(spec["replicas"], int) or spec["replicas"] < 0):
+            raise doc.error((*where, "spec", "replicas"), f"expected a non-negative integer, got {spec['replicas']!r}")
+        if spec.get("template") is not None:
+            try:
+                template_from_raw(merge_patch(target.raw_template, spec["template"]),
+                                  target.template.spec.behavior, "<patch>")
+            except SourceError as exc:
+                field = f"{exc.field_path}: " if exc.field_path else ""
+                raise doc.error((*where, "spec", "template"), f"the patched template is invalid: "
+                                f"{field}{exc.message}") from None
+        return
+    for field in ("data", "binaryData", "stringData"):
+        for key, value in (action.patch.get(field) or {}).items():
+            if value is not None and not isinstance(value, str):
+                raise doc.error((*where, field, key), f"values are strings; quote {value!r} to make it one")
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,16 +1,18 @@
 """The scenario's driver: applies workloads and timeline actions through the API server.
 
 Plays the part of a user with ``kubectl``: ``apply`` of each workload's manifests at its
-time, then ``scale``, ``set image``, ``delete`` and ``rollout pause|resume|undo`` at theirs;
-fault actions (node crashes, an etcd leader loss, ...) go to ``sim.faults.Faults`` instead of
-the API server. ``rollout undo`` is sent as the Deployment's rollback request annotation,
-which the Deployment controller serves (``pkg/controller/deployment/rollback.go``). Objects are copied from the
-scenario before they are created, so one loaded scenario can drive many runs.
+time, then ``scale``, ``set image``, ``patch``, ``delete``, ``rollout pause|resume|undo``,
+``cordon``, ``uncordon`` and ``drain`` (sim/drain.py) at theirs; fault actions (node crashes, an
+etcd leader loss, ...) go to ``sim.faults.Faults`` instead of the API server. ``rollout undo`` is
+sent as the Deployment's rollback request annotation, which the Deployment controller serves
+(``pkg/controller/deployment/rollback.go``). Objects are copied from the scenario before they are
+created, so one loaded scenario can drive many runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import simpy
@@ -18,24 +20,32 @@ import simpy
 from sim.api.client import Client
 from sim.api.manifests import template_with_image
 from sim.api.objects import Deployment, ReplicaSet, StatefulSet
+from sim.api.patch import apply_patch
 from sim.apiserver import ApiServer
+from sim.clock import call_later
 from sim.controllers.deployment.util import ROLLBACK_TO
-from sim.faults import FAULT_ACTIONS, Faults
+from sim.drain import Drain, cordon
+from sim.faults import FAULT_ACTIONS, POOL_LABEL, Faults
 from sim.scenario import (
+    CordonAction,
     DeleteAction,
+    DrainAction,
     PauseAction,
     ResumeAction,
     RollbackAction,
+    PatchAction,
     ScaleAction,
     Scenario,
     SetImageAction,
+    UncordonAction,
 )
 from sim.trace import Trace
 
 __all__ = ["Timeline", "fresh_copy"]
 
 KUBECTL_QPS, KUBECTL_BURST = 50.0, 300  # kubectl's client-go defaults
-Act = ScaleAction | SetImageAction | DeleteAction | RollbackAction | PauseAction | ResumeAction
+Act = (ScaleAction | SetImageAction | DeleteAction | RollbackAction | PauseAction | ResumeAction | PatchAction
+       | CordonAction | UncordonAction | DrainAction)
 
 
 def fresh_copy(obj: Any) -> Any:
@@ -72,9 +82,13 @@ class Timeline:
                 self.api.create(self.client, fresh_copy(step))
 
     def _act(self, action: Act) -> None:
-        target = self.api.store.get(*action.target_key)
-        self.trace.record(self.env.now, "Timeline", action.namespace, action.target, action.action,
+        namespace = action.target_key[1]
+        self.trace.record(self.env.now, "Timeline", namespace, action.target, action.action,
                           "", "", _describe(action))
+        if isinstance(action, CordonAction | UncordonAction | DrainAction):
+            self._node_action(action, self._nodes_of(action))
+            return
+        target = self.api.store.get(*action.target_key)
         if target is None:
             self.trace.record(self.env.now, "Timeline", action.namespace, action.target, "skipped",
                               "", "NotFound", f"{action.target} does not exist")
@@ -87,8 +101,51 @@ class Timeline:
             self.api.update(self.client, target, lambda obj: _pause(obj, isinstance(action, PauseAction)))
         elif isinstance(action, RollbackAction):
             self.api.update(self.client, target, lambda obj: _request_rollback(obj, action.to_revision or 0))
+        elif isinstance(action, PatchAction):
+            self.api.update(self.client, target, apply_patch(action.patch),
+                            record=("patched", "", f"{action.target} patched"))
         else:
             self._set_image(target, action)
+
+    def _nodes_of(self, action: CordonAction | UncordonAction | DrainAction) -> list[str]:
+        """node/<name>, or every node of nodepool/<pool> now (an autoscaled pool may have grown)."""
+        kind, _, name = action.target_key
+        if kind == "Node":
+            return [name]
+        nodes = [n.meta.name for n in self.api.store.list("Node") if n.meta.labels.get(POOL_LABEL) == name]
+        return sorted(nodes, key=lambda n: (len(n), n))  # gpu-2 before gpu-10
+
+    def _node_action(self, action: CordonAction | UncordonAction | DrainAction, nodes: list[str]) -> None:
+        """Cordon/uncordon every node now; drain them one after another."""
+        if not isinstance(action, DrainAction):
+            for name in nodes:
+                node = self.api.store.get("Node", "", name)
+                if node is None:
+                    self.trace.record(self.env.now, "Timeline", "", f"node/{name}", "skipped", "", "NotFound",
+                                      f"node/{name} does not exist")
+                else:
+                    cordon(self.api, self.client, node, isinstance(action, CordonAction))
+            return
+        if not nodes:
+            return
+        name, rest = nodes[0], nodes[1:]
+
+        def drained(ok: bool) -> None:  # like `drain a && drain b`: a failed drain stops the rest
+            if not ok:
+                return
+            if action.uncordon_after is None:
+                self._node_action(action, rest)
+            else:
+                call_later(self.env, action.uncordon_after, uncordon_then_next)
+
+        def uncordon_then_next() -> None:
+            node = self.api.store.get("Node", "", name)
+            if node is not None:
+                cordon(self.api, self.client, node, False, lambda _ok: self._node_action(action, rest))
+
+        grace = None if action.grace_period is None else float(action.grace_period)
+        Drain(self.env, self.api, self.client, self.trace, name, action.timeout, grace, action.force,
+              drained).start()
 
     def _set_image(self, target: Deployment | StatefulSet, action: SetImageAction) -> None:
         behavior = target.template.spec.behavior
@@ -123,4 +180,8 @@ def _describe(action: Act) -> str:
         return f"image={action.image}"
     if isinstance(action, RollbackAction):
         return f"toRevision={action.to_revision}" if action.to_revision else "toRevision=previous"
+    if isinstance(action, PatchAction):
+        return json.dumps(action.patch, sort_keys=True)
+    if isinstance(action, DrainAction) and action.timeout:
+        return f"timeout={action.timeout:g}s"
     return ""

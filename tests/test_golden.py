@@ -17,7 +17,7 @@ from sim import load_scenario, run
 GOLDEN_DIR = Path("tests/golden")
 SCENARIOS = ["scenarios/serving-basic.yaml", "scenarios/pod-startup.yaml", "scenarios/hpo-sweep.yaml",
              "scenarios/hpa-basic.yaml", "scenarios/cluster-autoscaler.yaml", "scenarios/capacity-gpu.yaml",
-             "scenarios/serving-rollout.yaml"]
+             "scenarios/serving-rollout.yaml", "scenarios/serving-maintenance.yaml"]
 PINNED = ("pods_created", "pods_scheduled", "pods_ready", "pods_pending_at_end", "pod_startup_p50_s",
           "pod_startup_p99_s", "pod_ready_p50_s", "pod_ready_p99_s", "scheduling_latency_p99_s",
           "scheduling_attempts", "apiserver_requests", "etcd_writes", "etcd_commit_p99_s", "cost_total")

@@ -163,7 +163,7 @@ CASES = {
     "unsupported-kind-cronjob": Case(
         scenario(SCENARIO,
                  web=edit(WEB, "apps/v1\nkind: Deployment\n", f"batch/v1\nkind: CronJob{M}\n")),
-        "kind", ("unsupported kind 'CronJob'", "supported: Deployment, ", "PersistentVolumeClaim, Pod"),
+        "kind", ("unsupported kind 'CronJob'", "; supported: ", " Deployment, ", " Pod, "),
         where="web.yaml"),
     "unsupported-kind-inline": Case(
         scenario(with_inline_pod("    kind: Pod\n", f"    kind: Foo{M}\n")),

@@ -32,6 +32,7 @@ from sim.api.objects import (
     Toleration,
     WorkloadBehavior,
 )
+from sim.api.configdata import parse_config_map, parse_config_refs, parse_secret
 from sim.api.quantity import QuantityError, resource_value
 from sim.api.selectors import OPERATORS, Requirement, Selector
 from sim.api.spread_affinity import parse_pod_affinity, parse_topology_spread
@@ -39,7 +40,7 @@ from sim.api.statefulset import parse_stateful_set
 from sim.api.storage import parse_persistent_volume_claim, parse_pod_volumes, parse_storage_class
 from sim.yamlio import Located, SourceError
 
-__all__ = ["SUPPORTED_KINDS", "parse_manifest", "template_hash"]
+__all__ = ["SUPPORTED_KINDS", "parse_manifest", "template_from_raw", "template_hash"]
 
 SUPPORTED_KINDS = {
     "Pod": "v1",
@@ -54,6 +55,8 @@ SUPPORTED_KINDS = {
     "PersistentVolumeClaim": "v1",
     "Job": "batch/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
+    "ConfigMap": "v1",
+    "Secret": "v1",
 }
 CLUSTER_SCOPED = {"PriorityClass", "StorageClass"}
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -309,6 +312,7 @@ def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavio
             m.get("terminationGracePeriodSeconds"), (*path, "terminationGracePeriodSeconds"), 30),
         behavior=behavior.for_images(tuple(c.image for c in inits + containers)),
         persistent_volume_claims=parse_pod_volumes(r, m.get("volumes"), (*path, "volumes")),
+        config_refs=parse_config_refs(r, m, path),
     )
 
 
@@ -395,8 +399,11 @@ def _policy_object(r: _Reader, kind: str, meta: ObjectMeta, m: dict[str, Any],
         max_unavailable = _int_or_percent(r, spec.get("maxUnavailable"), ("spec", "maxUnavailable"))
         if (min_available is None) == (max_unavailable is None):
             raise r.fail(("spec",), "set exactly one of minAvailable and maxUnavailable")
+        policy = r.string(spec.get("unhealthyPodEvictionPolicy"), ("spec", "unhealthyPodEvictionPolicy")) or None
+        if policy not in (None, "IfHealthyBudget", "AlwaysAllow"):
+            raise r.fail(("spec", "unhealthyPodEvictionPolicy"), f"expected IfHealthyBudget or AlwaysAllow, got {policy!r}")
         return PodDisruptionBudget(meta, _label_selector(r, spec.get("selector"), ("spec", "selector")),
-                                   min_available, max_unavailable)
+                                   min_available, max_unavailable, policy)
     min_member = int(r.number(spec.get("minMember"), ("spec", "minMember"), 1, 1))
     raw_timeout = spec.get("scheduleTimeoutSeconds")  # unset: the plugin's permitWaitingTimeSeconds
     timeout = None if raw_timeout is None else r.number(raw_timeout, ("spec", "scheduleTimeoutSeconds"), 60, 1)
@@ -427,6 +434,10 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         return parse_persistent_volume_claim(r, meta, spec)
     if kind == "HorizontalPodAutoscaler":
         return parse_horizontal_pod_autoscaler(r, meta, spec)
+    if kind == "ConfigMap":
+        return parse_config_map(r, meta, m)
+    if kind == "Secret":
+        return parse_secret(r, meta, m)
     if kind == "Pod":
         pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)
@@ -437,7 +448,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         ports = tuple(int(p.get("port", 0)) for p in r.sequence(spec.get("ports"), ("spec", "ports"))
                       if isinstance(p, dict))
         return Service(meta=meta, selector=Selector.from_labels(selector), ports=ports,
-                       type=r.string(spec.get("type"), ("spec", "type")) or "ClusterIP")
+                       type=r.string(spec.get("type"), ("spec", "type")) or "ClusterIP",
+                       publish_not_ready_addresses=bool(spec.get("publishNotReadyAddresses", False)))
     replicas, selector, template = _workload_common(r, spec, behavior)
     min_ready = r.number(spec.get("minReadySeconds"), ("spec", "minReadySeconds"), 0)
     if kind == "StatefulSet":
@@ -465,5 +477,9 @@ def template_with_image(raw_template: dict[str, Any], container: str | None, ima
     if target is None:
         raise ValueError(f"no container {container!r} in the template")
     target["image"] = image
-    doc = Located(raw, "<setImage>")
-    return raw, parse_template(_Reader(doc, ()), raw, (), behavior)
+    return raw, template_from_raw(raw, behavior, "<setImage>")
+
+
+def template_from_raw(raw: dict[str, Any], behavior: WorkloadBehavior, source: str) -> PodTemplate:
+    """Parse a pod template held as a plain mapping (a Deployment's edited spec.template)."""
+    return parse_template(_Reader(Located(raw, source), ()), raw, (), behavior)

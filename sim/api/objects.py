@@ -14,6 +14,7 @@ from typing import Any
 from sim.api.selectors import Selector
 
 __all__ = [
+    "ConfigRef",
     "Container",
     "ControllerRevision",
     "Deployment",
@@ -222,6 +223,22 @@ class WorkloadBehavior:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigRef:
+    """A pod's use of a ConfigMap or Secret: env valueFrom (``key``), envFrom or a volume.
+
+    ``keys`` are the keys a consumer needs (valueFrom's key, a volume's items); ``where`` names
+    the consumer as events do (a container name, or a volume name).
+    """
+
+    kind: str  # ConfigMap | Secret
+    name: str
+    usage: str  # env | volume
+    where: str
+    keys: tuple[str, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class TopologySpreadConstraint:
     """spec.topologySpreadConstraints[]: at most ``max_skew`` more matching pods in one domain.
 
@@ -289,6 +306,7 @@ class PodSpec:
     termination_grace_period_seconds: float = 30.0
     behavior: WorkloadBehavior = field(default_factory=WorkloadBehavior)
     persistent_volume_claims: tuple[str, ...] = ()  # spec.volumes[].persistentVolumeClaim.claimName
+    config_refs: tuple[ConfigRef, ...] = ()  # ConfigMaps and Secrets in env, envFrom and volumes
 
     @property
     def host_ports(self) -> tuple[HostPort, ...]:
@@ -485,6 +503,7 @@ class Service:
     selector: Selector
     ports: tuple[int, ...] = ()
     type: str = "ClusterIP"
+    publish_not_ready_addresses: bool = False
     kind: str = "Service"
 
 
@@ -501,12 +520,23 @@ class PriorityClass:
 
 @dataclass(slots=True)
 class PodDisruptionBudget:
-    """policy/v1 PodDisruptionBudget: minAvailable or maxUnavailable over selected pods."""
+    """policy/v1 PodDisruptionBudget: minAvailable or maxUnavailable over selected pods.
+
+    The status is the disruption controller's (sim/controllers/disruption.py); the Eviction API
+    reads it and records each approved eviction in ``disrupted_pods`` (pod name -> time).
+    """
 
     meta: ObjectMeta
     selector: Selector
     min_available: int | str | None = None
     max_unavailable: int | str | None = None
+    unhealthy_pod_eviction_policy: str | None = None  # None: IfHealthyBudget
+    current_healthy: int = 0
+    desired_healthy: int = 0
+    expected_pods: int = 0
+    disruptions_allowed: int = 0
+    disrupted_pods: dict[str, float] = field(default_factory=dict)
+    observed_generation: int = 0
     kind: str = "PodDisruptionBudget"
 
 

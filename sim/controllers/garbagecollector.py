@@ -1,8 +1,8 @@
 """Garbage collector: models pkg/controller/garbagecollector with background propagation.
 
 When an owner is deleted, its dependents (by ownerReference uid) are deleted too, so
-deleting a Deployment removes its ReplicaSets and their pods, deleting a Job its pods, and
-deleting a StatefulSet its pods and ControllerRevisions.
+deleting a Deployment removes its ReplicaSets and their pods, deleting a Job its pods, a
+StatefulSet its pods and ControllerRevisions, and a Service its EndpointSlices.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class GarbageCollector:
         self.env = env
         self.api = api
         self.client = client
-        for kind in ("Deployment", "ReplicaSet", "Job", "StatefulSet"):
+        for kind in ("Deployment", "ReplicaSet", "Job", "StatefulSet", "Service"):
             api.watch(kind, self._on_events)
 
     def _on_events(self, events: list[tuple[str, Any]]) -> None:

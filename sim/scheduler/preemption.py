@@ -5,10 +5,11 @@ When a pod fits nowhere, look for nodes where evicting lower-priority pods would
 only nodes whose failure could be resolved (Unschedulable, not UnschedulableAndUnresolvable)
 are tried, from a random offset, until enough candidates are found. On each, all
 lower-priority pods are removed, then re-admitted most important first (those whose
-eviction would violate a PodDisruptionBudget first) as long as the pod still fits; the
-rest are the victims. One node is picked by successive tie-breaks, its victims get the
-DisruptionTarget condition and are then deleted through the API server with their grace
-period, and the pod is nominated to the node.
+eviction would violate a PodDisruptionBudget first, judged by the PDB's status as the
+disruption controller writes it) as long as the pod still fits; the rest are the victims.
+One node is picked by successive tie-breaks, its victims get the DisruptionTarget condition
+and are then deleted through the API server with their grace period, and the pod is
+nominated to the node.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from sim.api.objects import Pod, PodDisruptionBudget
+from sim.controllers.disruption import pdb_selects
 from sim.scheduler.framework import Code, CycleState, PodInfo, ScheduleResult, diagnose
 from sim.scheduler.nodetable import NodeTable, PodEntry
 from sim.scheduler.plugins.args import ArgsModel
@@ -200,29 +202,20 @@ class DefaultPreemption:
 
     # ------------------------------------------------------------------ PDBs
     def _pdb_budgets(self) -> list[tuple[PodDisruptionBudget, int]]:
-        """(PDB, disruptions allowed now) computed from the pods it selects."""
-        store = self.handle.api.store
-        budgets = []
-        for pdb in store.list("PodDisruptionBudget"):
-            selected = [p for p in store.list("Pod") if p.meta.namespace == pdb.meta.namespace
-                        and p.active and pdb.selector.matches(p.meta.labels)]
-            healthy = sum(1 for p in selected if p.ready)
-            if pdb.min_available is not None:
-                desired = _scaled(pdb.min_available, len(selected), round_up=True)
-            else:
-                desired = len(selected) - _scaled(pdb.max_unavailable or 0, len(selected), round_up=True)
-            budgets.append((pdb, healthy - desired))
-        return budgets
+        """(PDB, status.disruptionsAllowed), as the disruption controller last wrote it."""
+        return [(pdb, pdb.disruptions_allowed) for pdb in self.handle.api.store.list("PodDisruptionBudget")]
 
     @staticmethod
     def _split_by_pdb(victims: list[PodEntry],
                       pdbs: list[tuple[PodDisruptionBudget, int]]) -> tuple[list[PodEntry], list[PodEntry]]:
+        """filterPodsWithPDBViolation: a victim counts against each PDB selecting it, unless the
+        API server already approved its disruption (it is in the PDB's disruptedPods)."""
         allowed = [budget for _, budget in pdbs]
         violating, safe = [], []
         for entry in victims:
             violates = False
             for i, (pdb, _) in enumerate(pdbs):
-                if pdb.meta.namespace == entry.pod.meta.namespace and pdb.selector.matches(entry.pod.meta.labels):
+                if pdb_selects(pdb, entry.pod) and entry.pod.meta.name not in pdb.disrupted_pods:
                     allowed[i] -= 1
                     violates |= allowed[i] < 0
             (violating if violates else safe).append(entry)
@@ -250,10 +243,3 @@ class DefaultPreemption:
 def _disruption_target(pod: Pod) -> None:
     """Condition DisruptionTarget=True (reason PreemptionByScheduler) on a victim."""
     pod.conditions = {**pod.conditions, "DisruptionTarget": "True"}
-
-
-def _scaled(value: int | str, total: int, round_up: bool) -> int:
-    if isinstance(value, int):
-        return value
-    exact = int(value.rstrip("%")) * total / 100
-    return int(-(-exact // 1)) if round_up else int(exact // 1)
