@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -47,6 +47,9 @@ from sim.timeline import Timeline
 from sim.trace import Trace
 from sim.workloads.training import Rendezvous
 from sim.workloads.usage import ProfileUsage, RunningPods
+
+if TYPE_CHECKING:
+    from sim.workloads.system import ServingSystem
 
 __all__ = ["Result", "Simulation", "build_node", "build_nodes", "run"]
 
@@ -159,6 +162,7 @@ class Simulation:
         self.timeline = Timeline(env, self.api, scenario, self.trace, self.faults)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
         self.sample_interval = interval
+        self.serving = self._start_serving()
         env.process(self._sample())
         env.process(self._compact())
         self.wall_time_s = 0.0
@@ -246,6 +250,15 @@ class Simulation:
         kubelet = self.kubelets.pop(name, None)
         if kubelet is not None:
             kubelet.crash()
+
+    def _start_serving(self) -> ServingSystem | None:
+        """The traffic's data path, if the scenario has traffic."""
+        if not self.scenario.traffic:
+            return None
+        from sim.workloads.system import ServingSystem
+
+        return ServingSystem(self.env, self.api, self.scenario, self.streams, self.trace, self.nodes,
+                             self.sample_interval)
 
     # ------------------------------------------------------------------ sampling
     def _sample(self):  # type: ignore[no-untyped-def]
