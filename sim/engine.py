@@ -49,6 +49,7 @@ from sim.workloads.training import Rendezvous
 from sim.workloads.usage import ProfileUsage, RunningPods
 
 if TYPE_CHECKING:
+    from sim.controllers.kpa import KnativeAutoscaler
     from sim.workloads.system import ServingSystem
 
 __all__ = ["Result", "Simulation", "build_node", "build_nodes", "run"]
@@ -162,7 +163,7 @@ class Simulation:
         self.timeline = Timeline(env, self.api, scenario, self.trace, self.faults)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
         self.sample_interval = interval
-        self.serving = self._start_serving()
+        self.serving, self.autoscalers = self._start_serving()
         env.process(self._sample())
         env.process(self._compact())
         self.wall_time_s = 0.0
@@ -251,14 +252,17 @@ class Simulation:
         if kubelet is not None:
             kubelet.crash()
 
-    def _start_serving(self) -> ServingSystem | None:
-        """The traffic's data path, if the scenario has traffic."""
+    def _start_serving(self) -> tuple[ServingSystem | None, list[KnativeAutoscaler]]:
+        """The traffic's data path and the concurrency autoscalers, if the scenario has traffic."""
         if not self.scenario.traffic:
-            return None
+            return None, []
+        from sim.controllers.kpa import KnativeAutoscaler
         from sim.workloads.system import ServingSystem
 
-        return ServingSystem(self.env, self.api, self.scenario, self.streams, self.trace, self.nodes,
-                             self.sample_interval)
+        serving = ServingSystem(self.env, self.api, self.scenario, self.streams, self.trace, self.nodes,
+                                self.sample_interval)
+        return serving, [KnativeAutoscaler(self.env, self.api, serving, spec, self.trace)
+                         for spec in self.scenario.serving.autoscalers]
 
     # ------------------------------------------------------------------ sampling
     def _sample(self):  # type: ignore[no-untyped-def]
