@@ -261,8 +261,19 @@ class Simulation:
 
         serving = ServingSystem(self.env, self.api, self.scenario, self.streams, self.trace, self.nodes,
                                 self.sample_interval)
+        self._feed_metrics_pipeline(serving)
         return serving, [KnativeAutoscaler(self.env, self.api, serving, spec, self.trace)
                          for spec in self.scenario.serving.autoscalers]
+
+    def _feed_metrics_pipeline(self, serving: ServingSystem) -> None:
+        """Serving pods report CPU and request metrics from their traffic to the HPA's pipeline."""
+        from sim.workloads.podmetrics import ServingUsage
+
+        if self.metrics_server is not None:
+            self.metrics_server.source = ServingUsage(self.metrics_server.source, serving)
+            serving.on_scrape.append(self.metrics_server.advance)
+        if self.metrics_adapter is not None:
+            self.metrics_adapter.source = ServingUsage(self.metrics_adapter.source, serving)
 
     # ------------------------------------------------------------------ sampling
     def _sample(self):  # type: ignore[no-untyped-def]

@@ -167,5 +167,6 @@ class KnativeAutoscaler:
             obj.meta.generation += 1
 
         mode = "panic" if panicking else "stable"
-        self.api.update(self.client, deployment, apply,
-                        record=("scaled", "SuccessfulRescale", f"New size: {replicas}; reason: {mode} window"))
+        self.trace.record(self.env.now, "PodAutoscaler", deployment.meta.namespace, deployment.meta.name,
+                          "rescaled", "", "SuccessfulRescale", f"New size: {replicas}; reason: {mode} window")
+        self.api.update(self.client, deployment, apply)

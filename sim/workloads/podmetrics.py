@@ -6,18 +6,34 @@ pod's concurrency (requests in the pod, queued or in service) and request count;
 in service uses. Samples are taken every serving tick and kept for a few minutes, so a
 scraper can average over its own window (metrics-server's resolution, Knative's 60 s
 stable window).
+
+``ServingUsage`` hands these signals to the HPA's metrics pipeline (the ``UsageSource`` of
+``sim/workloads/usage.py``): metrics-server reads a serving pod's CPU, and the custom metrics
+adapter serves its ``requests_per_second`` and ``inflight_requests`` (what a Prometheus
+adapter would compute as ``rate(requests_total[1m])`` and an average of the in-flight gauge);
+pods without ``behavior.serving`` keep their declared profiles.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sim.api.objects import Pod
 from sim.api.quantity import CPU
 from sim.workloads.spec import ServingBehavior
 
-__all__ = ["PodSample", "PodSignals", "cpu_per_request"]
+if TYPE_CHECKING:
+    from sim.workloads.system import ServingSystem
+    from sim.workloads.usage import UsageSource
+
+__all__ = ["POD_METRICS", "PodSample", "PodSignals", "ServingUsage", "cpu_per_request"]
+
+POD_METRICS = ("requests_per_second", "inflight_requests")
+"""Custom per-pod metrics a model-server pod reports (HPA metric type Pods)."""
+POD_METRIC_WINDOW_S = 60.0  # rate(...[1m])-style averaging of the per-pod metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +96,32 @@ class PodSignals:
         samples = self._window(uid, now, window)
         busy = sum(s.busy for s in samples) / len(samples) if samples else 0.0
         return idle + per_request * busy
+
+
+class ServingUsage:
+    """A ``UsageSource``: serving pods' CPU and request metrics from the serving model, every
+    other pod's from ``fallback`` (the declared profiles)."""
+
+    def __init__(self, fallback: UsageSource, serving: ServingSystem) -> None:
+        self.fallback = fallback
+        self.serving = serving
+
+    def cpu_usage(self, pod: Pod, t: float) -> float:
+        """Cores over the last scrape (the counter then carries that rate until the next one)."""
+        if pod.spec.behavior.serving is None:
+            return self.fallback.cpu_usage(pod, t)
+        return self.serving.usage(pod, "cpu", self.serving.scrape_period)
+
+    def pods_metric(self, pod: Pod, name: str, t: float) -> float | None:
+        """``requests_per_second`` or ``inflight_requests`` over the last minute, for a serving pod."""
+        if pod.spec.behavior.serving is None or name not in POD_METRICS:
+            return self.fallback.pods_metric(pod, name, t)
+        return self.serving.usage(pod, name, POD_METRIC_WINDOW_S)
+
+    def external_metric(self, namespace: str, name: str, t: float) -> float | None:
+        """External metrics stay as declared."""
+        return self.fallback.external_metric(namespace, name, t)
+
+    def change_times(self) -> Iterable[float]:
+        """The declared profiles' steps (serving usage is re-read at every serving scrape)."""
+        return self.fallback.change_times()

@@ -15,6 +15,7 @@ pod's signals for the autoscalers (``podmetrics.py``) and samples replica counts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,7 @@ class ServingSystem:
         self.replica_seconds = 0.0
         self._fluid_until = 0.0
         self._summary: dict[str, Any] | None = None
+        self.on_scrape: list[Callable[[], None]] = []  # e.g. metrics-server re-reading CPU usage
         env.process(self._run())
 
     # ------------------------------------------------------------------ routing
@@ -215,6 +217,8 @@ class ServingSystem:
         for uid in sorted(known):
             in_flight, busy, arrived = mode.sample(uid, now)
             self.signals.record(uid, PodSample(now, in_flight, busy, arrived))
+        for callback in self.on_scrape:
+            callback()
 
     def _sample(self, now: float) -> None:
         """Replica counts, programmed endpoints and in-flight requests; cost since the last sample."""
