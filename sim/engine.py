@@ -333,6 +333,8 @@ class Simulation:
             self.env.run(until=duration * i / steps)
             if progress is not None:
                 progress(i / steps)
+        if self.serving is not None:
+            self.serving.finish()  # the last requests and the serving figures count as simulation
         self.wall_time_s = time.perf_counter() - start
         self._record_pod_series()
         summary = summarize(self)
