@@ -187,7 +187,7 @@ def serving_figure(trace: Trace, slo_latency: float | None = None) -> Figure | N
     latency.set_title("Latency of served requests (per sample interval)")
     for name, label, color in (("serving_replicas", "desired (spec.replicas)", "#6c757d"),
                                ("serving_replicas_ready", "ready pods", "#2a9d8f"),
-                               ("serving_endpoints", "endpoints programmed in kube-proxy", "#457b9d")):
+                               ("serving_endpoints", "endpoints the proxy routes to", "#457b9d")):
         t, v = trace.series_array(name)
         replicas.step(t, v, where="post", label=label, color=color, linewidth=1.6)
     replicas.set_ylabel("replicas")

@@ -227,7 +227,8 @@ class ServingSystem:
                       if (d := store.get("Deployment", ns, name)) is not None)
         pods = {p.meta.uid: p for key in self.targets[0] for p in self.tracker.members(key)}
         ready = sum(1 for p in pods.values() if p.ready and not p.terminating)
-        endpoints = sum(len(self.kube_proxy.endpoints(k)) for k in self.targets[0])
+        proxy = {False: self.kube_proxy, True: self.ingress_proxy}
+        endpoints = sum(len(proxy[via].endpoints(k)) for k, via in sorted(self.targets[2]))
         self.trace.sample("serving_replicas", now, desired)
         self.trace.sample("serving_replicas_ready", now, ready)
         self.trace.sample("serving_endpoints", now, endpoints)
@@ -270,13 +271,16 @@ class ServingSystem:
         return summary
 
 
-def _targets(scenario: Scenario) -> tuple[list[ServiceKey], list[tuple[str, str]]]:
-    """Services the traffic reaches (by Service or via Ingress rules) and the Deployments behind them."""
+def _targets(scenario: Scenario) -> tuple[list[ServiceKey], list[tuple[str, str]], set[tuple[ServiceKey, bool]]]:
+    """Services the traffic reaches, the Deployments behind them, and (Service, via the Ingress) routes."""
     ingresses = [o for _, o in scenario.objects if isinstance(o, Ingress)]
     keys: list[ServiceKey] = []
+    routes: set[tuple[ServiceKey, bool]] = set()
     for source in scenario.traffic:
         key = ((source.namespace, source.service) if source.service is not None
                else match_ingress(ingresses, source.host or "", source.path))
+        if key is not None:
+            routes.add((key, source.service is None))
         if key is not None and key not in keys:
             keys.append(key)
     services = [o for _, o in scenario.objects if isinstance(o, Service)
@@ -284,4 +288,4 @@ def _targets(scenario: Scenario) -> tuple[list[ServiceKey], list[tuple[str, str]
     deployments = [(o.meta.namespace, o.meta.name) for _, o in scenario.objects if isinstance(o, Deployment)
                    and any(s.meta.namespace == o.meta.namespace and not s.selector.empty
                            and s.selector.matches(dict(o.template.labels)) for s in services)]
-    return keys, deployments
+    return keys, deployments, routes
