@@ -259,8 +259,7 @@ class Simulation:
         from sim.controllers.kpa import KnativeAutoscaler
         from sim.workloads.system import ServingSystem
 
-        serving = ServingSystem(self.env, self.api, self.scenario, self.streams, self.trace, self.nodes,
-                                self.sample_interval)
+        serving = ServingSystem(self.env, self.api, self.scenario, self.streams, self.trace, self.sample_interval)
         self._feed_metrics_pipeline(serving)
         return serving, [KnativeAutoscaler(self.env, self.api, serving, spec, self.trace)
                          for spec in self.scenario.serving.autoscalers]

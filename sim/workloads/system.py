@@ -22,7 +22,7 @@ import numpy as np
 import simpy
 
 from sim.api.networking import Ingress, match_ingress
-from sim.api.objects import Deployment, Node, Pod, Service
+from sim.api.objects import Deployment, Pod, Service
 from sim.apiserver import DELETED, ApiServer
 from sim.distributions import Sampler
 from sim.rng import Streams
@@ -63,7 +63,7 @@ class ServingSystem:
     """All traffic of a scenario and the model-server pods it reaches."""
 
     def __init__(self, env: simpy.Environment, api: ApiServer, scenario: Scenario, streams: Streams,
-                 trace: Trace, nodes: list[Node], sample_interval: float) -> None:
+                 trace: Trace, sample_interval: float) -> None:
         self.env, self.api, self.trace = env, api, trace
         self.config = cfg = scenario.serving
         self.duration = scenario.duration
@@ -92,7 +92,6 @@ class ServingSystem:
         self.sample_interval = sample_interval
         self.exact = ExactMode(self) if self.mode == "exact" else None
         self.fluid = FluidMode(self, streams.get("serving-fluid")) if self.mode == "fluid" else None
-        self.nodes = {n.meta.name: n for n in nodes}
         self.targets = _targets(scenario)
         self.cost = 0.0
         self.replica_seconds = 0.0
@@ -242,7 +241,7 @@ class ServingSystem:
 
     def _price_share(self, pod: Pod) -> float:
         """Hourly price of the part of its node a pod holds (its dominant resource share)."""
-        node = self.nodes.get(pod.node_name)
+        node = self.api.store.get("Node", "", pod.node_name)  # also nodes the cluster-autoscaler added
         if node is None or pod.terminating:
             return 0.0
         shares = [amount / node.allocatable[r] for r, amount in pod.spec.requests if node.allocatable.get(r)]
