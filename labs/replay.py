@@ -94,9 +94,10 @@ def supported(scenario: str | Path | Scenario) -> tuple[bool, str]:
     its objects are created and its timeline has only ``scale``, ``setImage`` and ``delete``.
     Unsupported are timeline faults and other actions (not injected, see ``_not_reproduced``),
     kinds the cluster cannot act on (``UNSUPPORTED_KINDS``), workload behaviours that need a
-    container or a metrics pipeline (``UNSUPPORTED_BEHAVIOR``), node-pool autoscaling (no
-    cluster autoscaler) and scheduler profiles other than the default (the real
-    kube-scheduler runs its default configuration)."""
+    container or a metrics pipeline (``UNSUPPORTED_BEHAVIOR``), the concurrency autoscaler
+    (it scales on simulated traffic; a replay applies the objects but sends no requests),
+    node-pool autoscaling (no cluster autoscaler) and scheduler profiles other than the
+    default (the real kube-scheduler runs its default configuration)."""
     from sim.config import SchedulerConfig
 
     scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -109,6 +110,9 @@ def supported(scenario: str | Path | Scenario) -> tuple[bool, str]:
     reasons += [f"{kind}: {UNSUPPORTED_KINDS[kind]}" for kind in kinds]
     behaviors = [f for f in UNSUPPORTED_BEHAVIOR if any(getattr(w.behavior, f) for w in scenario.workloads)]
     reasons += [f"behavior.{f}: {UNSUPPORTED_BEHAVIOR[f]}" for f in behaviors]
+    if scenario.serving.autoscalers:
+        reasons.append("serving.autoscalers: the concurrency autoscaler scales on simulated traffic, and a "
+                       "replay sends none")
     pools = [p.name for p in scenario.cluster.node_pools if p.autoscaling is not None]
     if pools:
         reasons.append(f"node pool(s) {', '.join(pools)} autoscale: the cluster autoscaler is not part of the cluster")

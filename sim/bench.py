@@ -36,8 +36,9 @@ BENCHMARKS = [
     Benchmark("startup-1k", "scenarios/scale/startup-1k.yaml", "1,000 nodes, 10,000 pods, 15 min"),
     Benchmark("schedule-5k", "scenarios/scale/schedule-5k.yaml", "5,000 nodes, 10,000 pods, full default profile"),
     Benchmark("startup-500", "scenarios/scale/startup-500.yaml", "500 nodes, 5,000 pods, 6 min", real=True),
+    Benchmark("serving-exact", "scenarios/scale/serving-exact.yaml", "800,000 requests one by one, 10 replicas"),
+    Benchmark("serving-24h", "scenarios/scale/serving-24h.yaml", "24 h diurnal to 2,000 req/s, fluid, ≤50 replicas"),
 ]
-
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"wall_time_s": s["wall_time_s"], "sim_time_s": s["sim_time_s"], "events": s["events"],
                   "pods": s["pods_created"], "pod_startup_p50_s": s["pod_startup_p50_s"],
                   "pod_startup_p99_s": s["pod_startup_p99_s"], "peak_rss_bytes": rss,
-                  "nodes": s["nodes"], "cycles": cycles["n"],
+                  "nodes": s["nodes"], "cycles": cycles["n"], "requests": s.get("requests_offered"),
+                  "serving_mode": s.get("serving_mode"),
                   "schedule_us_per_pod": 1e6 * cycles["wall"] / max(cycles["n"], 1)}))
 """
 
@@ -115,6 +117,8 @@ def _measure(bench: Benchmark) -> dict[str, Any]:
     wall = row["wall_time_s"]
     row["events_per_s"] = round(row["events"] / wall) if wall else None
     row["speedup"] = round(row["sim_time_s"] / wall) if wall else None
+    requests = row.get("requests")
+    row["requests_per_wall_s"] = round(requests / wall) if requests and wall else None
     return {"name": bench.name, "note": bench.note, **row}
 
 
@@ -154,13 +158,14 @@ def _print_table(rows: list[dict[str, Any]], machine: dict[str, Any]) -> None:
     table = Table(title=f"kubesim benchmarks (commit {machine['commit']}, {machine['cpus']} cpus, "
                         f"Python {machine['python']})")
     for col in ("benchmark", "scenario", "wall s", "sim s", "speed-up", "events/s", "peak RSS MiB",
-                "startup p50 s", "startup p99 s", "sched µs/pod", "sched pods/wall-s"):
+                "startup p50 s", "startup p99 s", "sched µs/pod", "sched pods/wall-s", "req/wall-s"):
         table.add_column(col, justify="left" if col in ("benchmark", "scenario") else "right")
     for r in rows:
         table.add_row(r["name"], r["note"], f"{r['wall_time_s']:.2f}", f"{r['sim_time_s']:g}", f"{r['speedup']:,}x",
                       f"{r['events_per_s']:,}", f"{r['peak_rss_bytes'] / 2**20:,.0f}",
                       f"{r['pod_startup_p50_s']:.3f}", f"{r['pod_startup_p99_s']:.3f}",
-                      f"{r['schedule_us_per_pod']:.0f}", f"{1e6 / r['schedule_us_per_pod']:,.0f}")
+                      f"{r['schedule_us_per_pod']:.0f}", f"{1e6 / r['schedule_us_per_pod']:,.0f}",
+                      _requests_cell(r))
     Console(width=160).print(table)
 
 
@@ -177,6 +182,12 @@ def _print_sweeps(rows: list[dict[str, Any]]) -> None:
                       f"{r['speedup_2_cores']:.2f}x", f"{r['cpu_1_s']:.0f} / {r['cpu_2_s']:.0f}",
                       f"{r['load_average_before']}")
     Console(width=160).print(table)
+
+
+def _requests_cell(row: dict[str, Any]) -> str:
+    """Requests simulated per wall second, with the serving mode (– without traffic)."""
+    rate = row.get("requests_per_wall_s")
+    return "–" if rate is None else f"{rate:,} ({row.get('serving_mode')})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -274,6 +274,9 @@ class KubeProxyConfig(Model):
     kubesim's syncs do not fail, so it has no field here.)
     """
 
+    mode: Literal["iptables", "ipvs"] = Field(
+        "iptables", description="How serving traffic picks an endpoint: iptables (and nftables) pick "
+        "uniformly at random per connection; ipvs round-robins (its default scheduler, rr).")
     min_sync_period: Duration = Field(1.0, description="iptables.minSyncPeriod (1s).")
     sync_duration: Dist = Field(
         default_factory=lambda: _lognormal("20ms", "200ms"),

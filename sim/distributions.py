@@ -142,6 +142,12 @@ class Sampler:
             self._buffer.reverse()
         return self._buffer.pop()
 
+    def many(self, n: int) -> np.ndarray:
+        """``n`` draws at once, as an array (for vectorised callers; bypasses the block buffer)."""
+        if self._constant is not None:
+            return np.full(n, self._constant)
+        return self._draw(n)
+
     def _draw(self, n: int) -> np.ndarray:
         d, rng = self._dist, self._rng
         if d.dist == "uniform":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -50,6 +50,10 @@ from sim.timeline import Timeline
 from sim.trace import Trace
 from sim.workloads.training import Rendezvous
 from sim.workloads.usage import ProfileUsage, RunningPods
+
+if TYPE_CHECKING:
+    from sim.controllers.kpa import KnativeAutoscaler
+    from sim.workloads.system import ServingSystem
 
 __all__ = ["Result", "Simulation", "build_node", "build_nodes", "run"]
 
@@ -172,6 +176,7 @@ class Simulation:
         self.timeline = Timeline(env, self.api, scenario, self.trace, self.faults)
         interval = scenario.outputs.sample_interval or max(1.0, scenario.duration / 600)
         self.sample_interval = interval
+        self.serving, self.autoscalers = self._start_serving()
         env.process(self._sample())
         env.process(self._compact())
         self.wall_time_s = 0.0
@@ -261,6 +266,29 @@ class Simulation:
         if kubelet is not None:
             kubelet.crash()
 
+    def _start_serving(self) -> tuple[ServingSystem | None, list[KnativeAutoscaler]]:
+        """The traffic's data path and the concurrency autoscalers, if the scenario has traffic."""
+        if not self.scenario.traffic:
+            return None, []
+        from sim.controllers.kpa import KnativeAutoscaler
+        from sim.workloads.system import ServingSystem
+
+        serving = ServingSystem(self.env, self.api, self.scenario, self.streams, self.trace, self.sample_interval,
+                                self.kube_proxy)
+        self._feed_metrics_pipeline(serving)
+        return serving, [KnativeAutoscaler(self.env, self.api, serving, spec, self.trace)
+                         for spec in self.scenario.serving.autoscalers]
+
+    def _feed_metrics_pipeline(self, serving: ServingSystem) -> None:
+        """Serving pods report CPU and request metrics from their traffic to the HPA's pipeline."""
+        from sim.workloads.podmetrics import ServingUsage
+
+        if self.metrics_server is not None:
+            self.metrics_server.source = ServingUsage(self.metrics_server.source, serving)
+            serving.on_scrape.append(self.metrics_server.advance)
+        if self.metrics_adapter is not None:
+            self.metrics_adapter.source = ServingUsage(self.metrics_adapter.source, serving)
+
     # ------------------------------------------------------------------ sampling
     def _sample(self):  # type: ignore[no-untyped-def]
         trace, api, table = self.trace, self.api, self.scheduler.table
@@ -319,6 +347,8 @@ class Simulation:
             self.env.run(until=duration * i / steps)
             if progress is not None:
                 progress(i / steps)
+        if self.serving is not None:
+            self.serving.finish()  # the last requests and the serving figures count as simulation
         self.wall_time_s = time.perf_counter() - start
         self._record_pod_series()
         summary = summarize(self)

@@ -75,6 +75,7 @@ class KubeProxy:
         self.env = env
         self.trace = trace
         self.min_sync_period = config.min_sync_period
+        self.mode = config.mode
         self._sync_duration = Sampler(config.sync_duration, rng)
         self._services: set[Key] = set()
         # the EndpointSliceCache: each slice's ready and serving-terminating endpoints

@@ -16,8 +16,8 @@ from sim.trace import Trace
 if TYPE_CHECKING:
     from sim.engine import Simulation
 
-__all__ = ["DEFAULT_REPORT_METRICS", "METRICS", "pod_latencies", "pod_state_series", "ready_over_time",
-           "summarize", "trace_metrics"]
+__all__ = ["DEFAULT_REPORT_METRICS", "METRICS", "SERVING_REPORT_METRICS", "pod_latencies", "pod_state_series",
+           "ready_over_time", "summarize", "trace_metrics"]
 
 METRICS: dict[str, tuple[str, str]] = {
     "pods_created": ("Pods created", ""),
@@ -48,6 +48,25 @@ METRICS: dict[str, tuple[str, str]] = {
     "training_goodput": ("Training goodput (useful time / job time)", ""),
     "cost_per_hour": ("Cluster cost per hour", "$"),
     "cost_total": ("Cluster cost of this run", "$"),
+    "serving_mode": ("Serving simulation mode", ""),
+    "requests_offered": ("Requests offered", ""),
+    "requests_served": ("Requests served", ""),
+    "requests_dropped": ("Requests dropped (queue full, no endpoints, ingress)", ""),
+    "requests_timed_out": ("Requests timed out in queue", ""),
+    "drop_rate": ("Drop rate", ""),
+    "timeout_rate": ("Timeout rate", ""),
+    "throughput_rps": ("Throughput (served)", "req/s"),
+    "latency_p50_s": ("Request latency p50", "s"),
+    "latency_p95_s": ("Request latency p95", "s"),
+    "latency_p99_s": ("Request latency p99", "s"),
+    "slo_attainment": ("SLO attainment (served within the SLO latency)", ""),
+    "requests_queue_full": ("Dropped: queue full", ""),
+    "requests_no_endpoints": ("Dropped: no ready endpoints", ""),
+    "requests_ingress_overload": ("Dropped: ingress controller over capacity", ""),
+    "requests_no_route": ("Dropped: no Ingress rule (404)", ""),
+    "serving_replica_hours": ("Model-server replica-hours (ready)", "h"),
+    "serving_cost": ("Cost of the serving pods' share of their nodes", "$"),
+    "serving_cost_per_1k_requests": ("Serving cost per 1,000 requests served", "$"),
 }
 """Every summary figure a scenario's ``outputs.metrics`` can pick: (label, unit)."""
 
@@ -55,6 +74,10 @@ DEFAULT_REPORT_METRICS = ("pods_created", "pods_ready", "pods_pending_at_end", "
                           "pod_startup_p99_s", "pod_ready_p50_s", "pod_ready_p99_s",
                           "scheduling_throughput_pods_per_s", "apiserver_request_p99_s", "etcd_commit_p99_s",
                           "cost_per_hour", "cost_total")
+SERVING_REPORT_METRICS = ("requests_offered", "throughput_rps", "latency_p50_s", "latency_p95_s", "latency_p99_s",
+                          "drop_rate", "timeout_rate", "slo_attainment", "serving_replica_hours", "serving_cost",
+                          "serving_cost_per_1k_requests")
+"""Added to the default report when the scenario has traffic."""
 
 
 def _pct(values: np.ndarray, q: float) -> float | None:
@@ -211,4 +234,6 @@ def summarize(sim: Simulation) -> dict[str, Any]:
         "cost_per_hour": round(cost_per_hour, 4),
         "cost_total": round(cost_per_hour * hours, 4),
     }
+    if getattr(sim, "serving", None) is not None:
+        summary.update(sim.serving.finish())
     return summary

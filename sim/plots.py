@@ -22,7 +22,7 @@ from sim.metrics import pod_state_series  # noqa: E402
 from sim.trace import Trace  # noqa: E402
 
 __all__ = ["PHASE_COLORS", "allocation_figure", "controlplane_figure", "pods_figure", "save_all",
-           "timeline_figure"]
+           "serving_figure", "timeline_figure"]
 
 PHASE_COLORS = {
     "pending": "#f4a261",
@@ -164,6 +164,43 @@ def controlplane_figure(trace: Trace) -> Figure:
     return fig
 
 
+def serving_figure(trace: Trace, slo_latency: float | None = None) -> Figure | None:
+    """Requests per second by fate, latency percentiles against the SLO, and replicas over time."""
+    if "serving_offered_rps" not in trace.series:
+        return None
+    fig, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True)
+    rates, latency, replicas = axes
+    for name, color in (("offered", "#457b9d"), ("served", "#2a9d8f"), ("dropped", "#e63946"),
+                        ("timed_out", "#f4a261")):
+        t, v = trace.series_array(f"serving_{name}_rps")
+        if len(t) and (name in ("offered", "served") or np.nansum(v) > 0):
+            rates.step(t, v, where="post", label=name.replace("_", " "), color=color, linewidth=1.4)
+    rates.set_ylabel("requests/s")
+    rates.set_title("Requests per second")
+    for name, color in (("p50", "#2a9d8f"), ("p95", "#e9c46a"), ("p99", "#e63946")):
+        t, v = trace.series_array(f"serving_latency_{name}_s")
+        latency.step(t, v * 1000, where="post", label=name, color=color, linewidth=1.4)
+    if slo_latency:
+        latency.axhline(slo_latency * 1000, color="#6c757d", linestyle="--", linewidth=1, label="SLO")
+    latency.set_yscale("log")
+    latency.set_ylabel("ms")
+    latency.set_title("Latency of served requests (per sample interval)")
+    for name, label, color in (("serving_replicas", "desired (spec.replicas)", "#6c757d"),
+                               ("serving_replicas_ready", "ready pods", "#2a9d8f"),
+                               ("serving_endpoints", "endpoints the proxy routes to", "#457b9d")):
+        t, v = trace.series_array(name)
+        replicas.step(t, v, where="post", label=label, color=color, linewidth=1.6)
+    replicas.set_ylabel("replicas")
+    replicas.set_title("Model-server replicas")
+    replicas.set_xlabel("time (s)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"Serving: {trace.header.get('scenario', '')}")
+    fig.tight_layout()
+    return fig
+
+
 def save_all(trace: Trace, out_dir: Path, plots: list[str], timeline_pods: int = 40) -> list[str]:
     """Write the requested figures as PNG into ``out_dir``; returns the file names."""
     makers = {
@@ -171,6 +208,7 @@ def save_all(trace: Trace, out_dir: Path, plots: list[str], timeline_pods: int =
         "pods": lambda: pods_figure(trace),
         "allocation": lambda: allocation_figure(trace),
         "controlplane": lambda: controlplane_figure(trace),
+        "serving": lambda: serving_figure(trace, trace.header.get("slo_latency_s")),
     }
     written = []
     for name in plots:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.metrics import DEFAULT_REPORT_METRICS, METRICS
+from sim.metrics import DEFAULT_REPORT_METRICS, METRICS, SERVING_REPORT_METRICS
 from sim.scheduler.plugins.registry import not_modelled
 from sim.trace import Trace
 
@@ -38,7 +38,8 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 def summary_rows(summary: dict[str, Any], metrics: list[str] | None = None) -> list[tuple[str, str]]:
     """(label, formatted value) for the chosen metrics (default: the standard set)."""
-    keys = metrics or DEFAULT_REPORT_METRICS
+    keys = metrics or (DEFAULT_REPORT_METRICS + SERVING_REPORT_METRICS if "requests_offered" in summary
+                       else DEFAULT_REPORT_METRICS)
     return [(METRICS[k][0], _fmt(summary[k], METRICS[k][1])) for k in keys if k in summary]
 
 
@@ -92,7 +93,8 @@ def render_report(trace: Trace, summary: dict[str, Any], description: str, plots
         out += ["", "## Pods the scheduler could not place", "",
                 "Messages as kube-scheduler writes them in the pod's FailedScheduling event.", "", *failed]
     titles = {"timeline.png": "Pod lifecycle", "pods.png": "Pods over time",
-              "allocation.png": "Node allocation", "controlplane.png": "Control plane"}
+              "allocation.png": "Node allocation", "controlplane.png": "Control plane",
+              "serving.png": "Serving: requests, latency and replicas"}
     if plots:
         out += ["", "## Figures", ""]
         for file in plots:
@@ -101,6 +103,10 @@ def render_report(trace: Trace, summary: dict[str, Any], description: str, plots
             "Scheduler plugins of the default profile not modelled yet: " + ", ".join(not_modelled()) + ".",
             "Informer caches read the committed state (no stale reads); optimistic-concurrency conflicts "
             "are not modelled.", ""]
+    if "requests_offered" in summary:
+        out[-1:] = ["Serving: one kube-proxy's view stands for every node's; requests already at a pod finish "
+                    "even if it is deleted (graceful drain); the fluid mode uses steady-state queueing per tick "
+                    "(no backlog carried between ticks).", ""]
     return "\n".join(out)
 
 

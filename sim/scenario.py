@@ -61,6 +61,7 @@ from sim.overrides import (
     parse_override,
     split_overrides,
 )
+from sim.workloads.spec import ServingBehavior, ServingConfig, TrafficSource
 from sim.workloads.usage import Load, Profile, WorkloadUsage, external_metric_conflict
 from sim.yamlio import Located, SourceError, format_path, load_documents, load_text
 
@@ -80,7 +81,7 @@ __all__ = [
 ]
 
 ScenarioError = SourceError
-PLOTS = ("timeline", "pods", "allocation", "controlplane")
+PLOTS = ("timeline", "pods", "allocation", "controlplane", "serving")
 
 
 def _check_quantity(value: str | int | float) -> str | int | float:
@@ -243,6 +244,7 @@ class Behavior(Model):
     images: dict[str, ImageBehavior] = Field(
         default_factory=dict, description="Per-image overrides, keyed by the full image name (e.g. a "
         "version whose pods never become ready); the first image of a pod that has one applies.")
+    serving: ServingBehavior | None = Field(None, description="A model server: what it does with requests.")
 
     @model_validator(mode="after")
     def _training_needs_rendezvous(self) -> Behavior:
@@ -262,7 +264,8 @@ class Behavior(Model):
                                 WorkloadUsage.of(workload, self.cpu_usage, self.pod_metrics,
                                                  self.external_metrics),
                                 training,
-                                by_image=tuple((image, b.overrides()) for image, b in self.images.items()))
+                                by_image=tuple((image, b.overrides()) for image, b in self.images.items()),
+                                serving=self.serving)
 
 
 class Workload(Model):
@@ -406,7 +409,7 @@ class Outputs(Model):
 
     metrics: list[str] | None = Field(
         None, description="Summary figures shown in the report and terminal table (default: the standard set).")
-    plots: list[Literal["timeline", "pods", "allocation", "controlplane"]] = Field(
+    plots: list[Literal["timeline", "pods", "allocation", "controlplane", "serving"]] = Field(
         default_factory=lambda: list(PLOTS))
     sample_interval: Duration | None = Field(None, description="Time-series step; default: duration/600, >= 1s.")
     timeline_pods: int = Field(40, ge=1, description="At most this many pods in the lifecycle plot.")
@@ -457,16 +460,20 @@ class Scenario(Model):
     control_plane: ControlPlane = Field(default_factory=ControlPlane)
     workloads: list[Workload] = Field(default_factory=list)
     timeline: list[Action] = Field(default_factory=list)
+    traffic: list[TrafficSource] = Field(default_factory=list, description="Requests sent to Services.")
+    serving: ServingConfig = Field(default_factory=ServingConfig)
     outputs: Outputs = Field(default_factory=Outputs)
 
     _objects: list[tuple[float, Pod | ReplicaSet | Deployment | Service | Job]] = PrivateAttr(default_factory=list)
     _source: str = PrivateAttr(default="<memory>")
+    _base_dir: Path = PrivateAttr(default_factory=Path)
     _origins: dict[tuple[str, str, str], tuple[Located, tuple[Any, ...]]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
         for label, names in (("node pool", [p.name for p in self.cluster.node_pools]),
-                             ("workload", [w.name for w in self.workloads])):
+                             ("workload", [w.name for w in self.workloads]),
+                             ("traffic source", [t.name for t in self.traffic])):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"duplicate {label} name {dupes[0]!r}")
@@ -495,6 +502,11 @@ class Scenario(Model):
     def source(self) -> str:
         """The file this scenario came from."""
         return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative file names in the scenario (manifests, traces) start from."""
+        return self._base_dir
 
     @property
     def node_count(self) -> int:
@@ -632,6 +644,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scena
         apply_override(doc, parts, value, text)
     scenario = _validate(doc)
     scenario._source = str(path)
+    scenario._base_dir = path.parent
     scenario._objects = _load_objects(scenario, doc, path.parent, inside_manifests)
     _check_references(scenario, doc)
     return scenario
@@ -644,7 +657,8 @@ def scenario_from_text(text: str, name: str = "<text>", base_dir: Path | None = 
         raise SourceError("a scenario holds exactly one YAML mapping", name)
     scenario = _validate(docs[0])
     scenario._source = name
-    scenario._objects = _load_objects(scenario, docs[0], base_dir or Path.cwd())
+    scenario._base_dir = base_dir or Path.cwd()
+    scenario._objects = _load_objects(scenario, docs[0], scenario._base_dir)
     _check_references(scenario, docs[0])
     return scenario
 
@@ -688,6 +702,7 @@ def _manifest_sources(scenario: Scenario, doc: Located, base_dir: Path) -> list[
 
 def _check_references(scenario: Scenario, doc: Located) -> None:
     from sim.controllers.job import job_labels
+    from sim.workloads.references import serving_reference_problem
     from sim.workloads.training import rendezvous_label_problem
 
     conflict = external_metric_conflict(scenario)
@@ -742,6 +757,9 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
         if isinstance(action, PatchAction):
             _check_patch(doc, ("timeline", i, "patch"), action, target)
         _check_action_time(scenario, doc, i)
+    problem = serving_reference_problem(scenario)
+    if problem is not None:
+        raise doc.error(*problem)
 
 
 def _check_action_time(scenario: Scenario, doc: Located, i: int) -> None:

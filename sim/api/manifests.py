@@ -12,8 +12,9 @@ import json
 import zlib
 from typing import Any
 
-from sim.api.batch import parse_job
 from sim.api.autoscaling import parse_horizontal_pod_autoscaler
+from sim.api.batch import parse_job
+from sim.api.networking import parse_ingress
 from sim.api.objects import (
     Container,
     Deployment,
@@ -57,6 +58,7 @@ SUPPORTED_KINDS = {
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "ConfigMap": "v1",
     "Secret": "v1",
+    "Ingress": "networking.k8s.io/v1",
 }
 CLUSTER_SCOPED = {"PriorityClass", "StorageClass"}
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -438,6 +440,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         return parse_config_map(r, meta, m)
     if kind == "Secret":
         return parse_secret(r, meta, m)
+    if kind == "Ingress":
+        return parse_ingress(r, meta, spec)
     if kind == "Pod":
         pod_spec = parse_pod_spec(r, spec, ("spec",), behavior)
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)

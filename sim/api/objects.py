@@ -212,6 +212,7 @@ class WorkloadBehavior:
     never_ready: bool = False  # the readiness probe never passes (a broken version)
     by_image: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()  # (image, ((field, value), ...))
     base: WorkloadBehavior | None = None  # the workload's behaviour before an image override
+    serving: Any = None  # ServingBehavior or None: what the pod's model server does with requests
 
     def for_images(self, images: tuple[str, ...]) -> WorkloadBehavior:
         """This workload's behaviour for a pod running ``images`` (first matching override wins)."""
