@@ -614,10 +614,17 @@ def _explain(error: dict[str, Any], doc: Located) -> SourceError:
         return doc.error(path, f"unknown field {bad!r}{hint}")
     if kind == "missing":
         return doc.error(path, f"required field {str(loc[-1])!r} is missing")
-    if kind == "union_tag_invalid":
+    ctx = error.get("ctx") or {}
+    field = str(ctx.get("discriminator", "'action'")).strip("'")
+    if kind == "union_tag_invalid" and field == "action":
         return doc.error(path, f"unknown action; expected one of {', '.join(ACTIONS)}")
-    if kind == "union_tag_not_found":
+    if kind == "union_tag_invalid":
+        return doc.error(path, f"unknown {field} {ctx.get('tag')!r}; expected one of "
+                               f"{str(ctx.get('expected_tags', '')).replace(chr(39), '')}")
+    if kind == "union_tag_not_found" and field == "action":
         return doc.error(path, f"missing 'action'; expected one of {', '.join(ACTIONS)}")
+    if kind == "union_tag_not_found":
+        return doc.error(path, f"missing {field!r}")
     msg = msg.removeprefix("Value error, ")
     got = error.get("input")
     if kind not in ("value_error",) and not isinstance(got, dict | list):

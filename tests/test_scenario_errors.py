@@ -195,6 +195,11 @@ CASES = {
         scenario(edit(SCENARIO, "deployment/web, replicas: 3}\n",
                       f"deployment/wbe, replicas: 3}}{M}\n")),
         "timeline[0].target", ("no object 'deployment/wbe'", "did you mean 'deployment/web'?")),
+    "unknown-traffic-pattern": Case(
+        scenario(edit(SCENARIO, "timeline:\n",
+                      "traffic:\n- name: users\n  service: web\n"
+                      f"  rate: {{pattern: poisson, rate: 5}}{M}\ntimeline:\n")),
+        "traffic[0].rate", ("unknown pattern 'poisson'; expected one of constant, diurnal, steps",)),
     "rollback-needs-deployment": Case(
         scenario(edit(SCENARIO, "- {at: 1m, action: scale, target: deployment/web, replicas: 3}\n",
                       f"- {{at: 1m, action: rollback, target: service/web}}{M}\n")),
