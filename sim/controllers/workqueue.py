@@ -20,17 +20,49 @@ from sim.apiserver import ApiServer
 from sim.clock import call_later
 from sim.distributions import Sampler
 
-__all__ = ["EXPECTATIONS_TIMEOUT", "Controller", "Expectations", "WorkQueue"]
+__all__ = ["EXPECTATIONS_TIMEOUT", "Controller", "ControllerRateLimiter", "Expectations", "WorkQueue"]
 
 Key = tuple[str, str]
 EXPECTATIONS_TIMEOUT = 300.0  # ExpectationsTimeout, 5 minutes
 
 
+class ControllerRateLimiter:
+    """client-go's ``DefaultTypedControllerRateLimiter``: the larger of a per-key exponential
+    back-off (5 ms doubling to 1000 s, reset by ``forget``) and one token bucket shared by all
+    keys (10 per second, burst 100), as ``rate.Limiter.Reserve`` hands out delays."""
+
+    def __init__(self, base: float = 0.005, cap: float = 1000.0, qps: float = 10.0, burst: int = 100) -> None:
+        self.base, self.cap, self.qps, self.burst = base, cap, qps, burst
+        self._failures: dict[Key, int] = {}
+        self._tokens = float(burst)
+        self._last = 0.0
+
+    def when(self, key: Key, now: float) -> float:
+        """The delay before ``key`` is queued again; counts one more requeue of it."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        backoff = min(self.base * 2.0**failures, self.cap)
+        self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.qps)
+        self._last = now
+        self._tokens -= 1.0
+        bucket = -self._tokens / self.qps if self._tokens < 0 else 0.0
+        return max(backoff, bucket)
+
+    def num_requeues(self, key: Key) -> int:
+        """How often ``key`` was requeued since it was last forgotten."""
+        return self._failures.get(key, 0)
+
+    def forget(self, key: Key) -> None:
+        """Reset ``key``'s back-off (a sync succeeded)."""
+        self._failures.pop(key, None)
+
+
 class WorkQueue:
-    """Deduplicating FIFO of keys with ``get``/``done`` semantics."""
+    """Deduplicating FIFO of keys with ``get``/``done`` semantics, and a rate-limited ``add``."""
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
+        self.rate_limiter = ControllerRateLimiter()
         self._queue: deque[Key] = deque()
         self._dirty: set[Key] = set()
         self._processing: set[Key] = set()
@@ -53,6 +85,18 @@ class WorkQueue:
     def add_after(self, key: Key, delay: float) -> None:
         """Queue ``key`` after ``delay`` seconds."""
         call_later(self.env, delay, self.add, key)
+
+    def add_rate_limited(self, key: Key) -> None:
+        """Queue ``key`` after the rate limiter's delay (``AddRateLimited``)."""
+        self.add_after(key, self.rate_limiter.when(key, self.env.now))
+
+    def forget(self, key: Key) -> None:
+        """Reset ``key``'s back-off (``Forget``)."""
+        self.rate_limiter.forget(key)
+
+    def num_requeues(self, key: Key) -> int:
+        """``NumRequeues``: rate-limited adds of ``key`` since it was last forgotten."""
+        return self.rate_limiter.num_requeues(key)
 
     def get(self) -> simpy.Event:
         """An event yielding the next key; the caller must call ``done`` with it."""

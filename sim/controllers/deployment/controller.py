@@ -40,7 +40,6 @@ __all__ = ["DeploymentController", "condition_event"]
 
 Records = list[tuple[str, str, str]]
 MAX_RETRIES = 15  # maxRetries: a Deployment failing this often waits for its next event
-BASE_BACKOFF_S, MAX_BACKOFF_S = 0.005, 1000.0  # client-go's default per-item exponential rate limiter
 _EVENT_BY_REASON = {progress.TIMED_OUT: "progressDeadlineExceeded", progress.PAUSED: "paused",
                     progress.RESUMED: "resumed"}
 
@@ -73,7 +72,6 @@ class DeploymentController(Controller):
     def __init__(self, env: simpy.Environment, api: ApiServer, client: Client, workers: int,
                  sync_latency: Sampler) -> None:
         super().__init__(env, api, client, workers, sync_latency)
-        self._failures: dict[Key, int] = {}
         self._read_version: dict[Key, int] = {}  # the Deployment's resourceVersion when its sync began
         api.watch("Deployment", self._on_deployments)
         api.watch("ReplicaSet", self._on_replicasets)
@@ -111,21 +109,19 @@ class DeploymentController(Controller):
         """syncDeployment plus handleErr: a failed write requeues the key with exponential backoff."""
         d: Deployment | None = self.api.store.get("Deployment", *key)
         if d is None:
-            self._failures.pop(key, None)
+            self.queue.forget(key)
             self._read_version.pop(key, None)
             return
         self._read_version[key] = d.meta.resource_version
         try:
             yield from self._sync_deployment(d)
         except ApiError:
-            failures = self._failures.get(key, 0)
-            if failures < MAX_RETRIES:
-                self._failures[key] = failures + 1
-                self.queue.add_after(key, min(BASE_BACKOFF_S * 2**failures, MAX_BACKOFF_S))
+            if self.queue.num_requeues(key) < MAX_RETRIES:
+                self.queue.add_rate_limited(key)
             else:
-                self._failures.pop(key, None)
+                self.queue.forget(key)
             return
-        self._failures.pop(key, None)
+        self.queue.forget(key)
 
     def _sync_deployment(self, d: Deployment) -> Generator[simpy.Event, Any, None]:
         if d.meta.deletion_time is not None:
@@ -264,7 +260,12 @@ class DeploymentController(Controller):
         if status == sync.Status.of(d):
             after = progress.requeue_after(d.replicas, d.meta.generation, d.progress_deadline_seconds,
                                            d.condition(sync.PROGRESSING), status, now)
-            if after is not None:
+            if after == progress.RATE_LIMITED:
+                # a progress check "now": rate-limited, and the sync's success then forgets the
+                # key's back-off, so this repeats at the shared bucket's 10 per second until
+                # the rollout completes, as kube-controller-manager does
+                self.queue.add_rate_limited((d.meta.namespace, d.meta.name))
+            elif after is not None:
                 self.queue.add_after((d.meta.namespace, d.meta.name), after)
             return
         yield from self._write_status(d, status)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from sim.api.objects import DeploymentCondition
 from sim.controllers.deployment.sync import PROGRESSING, Status, set_condition
 
-__all__ = ["NEW_RS_AVAILABLE", "NO_DEADLINE", "RATE_LIMITED_REQUEUE_S", "TIMED_OUT", "deployment_complete",
+__all__ = ["NEW_RS_AVAILABLE", "NO_DEADLINE", "RATE_LIMITED", "TIMED_OUT", "deployment_complete",
            "deployment_progressing", "deployment_timed_out", "has_progress_deadline", "requeue_after",
            "rollout_status"]
 
@@ -31,7 +31,7 @@ TIMED_OUT = "ProgressDeadlineExceeded"
 PAUSED = "DeploymentPaused"
 RESUMED = "DeploymentResumed"
 NO_DEADLINE = 2**31 - 1  # math.MaxInt32: progressDeadlineSeconds that means "never"
-RATE_LIMITED_REQUEUE_S = 0.005  # client-go's default per-item rate limiter's first delay
+RATE_LIMITED = 0.0  # requeue_after's answer for "check now, through the queue's rate limiter"
 
 
 def has_progress_deadline(deadline_s: float | None) -> bool:
@@ -98,12 +98,13 @@ def rollout_status(name: str, new_rs: str | None, desired: int, generation: int,
 
 def requeue_after(desired: int, generation: int, deadline_s: float | None, current: DeploymentCondition | None,
                   new: Status, now: float) -> float | None:
-    """requeueStuckDeployment: seconds until the next progress check, or None if none is needed."""
+    """requeueStuckDeployment: seconds until the next progress check, ``RATE_LIMITED`` for one
+    now through the rate limiter (under a second left), or None if none is needed."""
     if not has_progress_deadline(deadline_s) or current is None:
         return None
     if deployment_complete(desired, generation, new) or current.reason == TIMED_OUT:
         return None
     after = current.last_update_time + deadline_s - now  # type: ignore[operator]
     if after < 1.0:
-        return RATE_LIMITED_REQUEUE_S
+        return RATE_LIMITED
     return after + 1.0  # a second of margin against clock skew, as upstream adds

@@ -200,3 +200,30 @@ def test_serving_rollout_scenario_tells_its_story() -> None:
     images = sorted(replica_sets(result).values())
     assert images == [("registry.k8s.io/pause:3.10", 8), ("registry.k8s.io/pause:3.10-broken", 0),
                       ("registry.k8s.io/pause:3.9", 0)]
+
+
+def test_scaling_past_the_progress_deadline_requeues_at_the_rate_limiters_pace() -> None:
+    """Scaled up 10 minutes after its rollout completed (its Progressing condition is older than
+    progressDeadlineSeconds), a Deployment waiting for new pods gets a progress check "now" after
+    every sync: kube-controller-manager rate-limits those (the 100-token burst, then 10 per
+    second), so the ~12 s the new pods take cost at most 100 + 10 x 12 syncs, not one per 5 ms."""
+    from sim.engine import Simulation
+
+    text = scenario("- {at: 10m, action: scale, target: deployment/web, replicas: 12}",
+                    extra_spec="progressDeadlineSeconds: 60", duration="12m")
+    sim = Simulation(scenario_from_text(text))
+    controller = sim.deployment_controller
+    syncs: list[float] = []
+    original = controller.sync
+
+    def counted(key):  # type: ignore[no-untyped-def]
+        syncs.append(sim.env.now)
+        return original(key)
+
+    controller.sync = counted
+    result = sim.run()
+    waiting = [t for t in syncs if t >= 600]
+    ready = result.pods()["ready"].dropna()
+    last_ready = float(ready.max())
+    assert last_ready > 605  # the new pods took a while
+    assert 100 < len(waiting) <= 100 + 10 * (last_ready - 600) + 20

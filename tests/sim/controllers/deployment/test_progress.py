@@ -6,7 +6,7 @@ import pytest
 
 from sim.api.objects import DeploymentCondition
 from sim.controllers.deployment.progress import (
-    RATE_LIMITED_REQUEUE_S,
+    RATE_LIMITED,
     deployment_complete,
     deployment_progressing,
     deployment_timed_out,
@@ -78,7 +78,7 @@ def test_rollout_status_without_deadline_drops_progressing() -> None:
 
 @pytest.mark.parametrize(("cond", "now", "expected"), [
     (_progressing("ReplicaSetUpdated", 100.0), 280.0, 421.0),   # 100 + 600 - 280, plus a second
-    (_progressing("ReplicaSetUpdated", 100.0), 699.5, RATE_LIMITED_REQUEUE_S),  # under a second left
+    (_progressing("ReplicaSetUpdated", 100.0), 699.5, RATE_LIMITED),  # under a second left
     (_progressing("ProgressDeadlineExceeded", 100.0, "False"), 800.0, None),  # already reported
     (None, 280.0, None),  # no condition: nothing to measure progress against
 ], ids=["worked-example", "almost-due", "timed-out", "no-condition"])
