@@ -1,4 +1,5 @@
-"""The real-cluster subcommands of ``kubesim``: replay, compare, fidelity, kind-config, kind.
+"""The real-cluster subcommands of ``kubesim``: replay, compare, fidelity, fidelity-controllers,
+kind-config, kind.
 
 ``sim.cli`` calls ``add_parsers`` to add them; each subparser carries its handler
 (``handler`` default), which turns a ``LabError`` into one line on stderr and exit status 2.
@@ -10,6 +11,7 @@ Examples::
     kubesim replay scenarios/pod-startup.yaml --context kwok-kubesim --until 20s
     kubesim compare runs/pod-startup runs/pod-startup-real --out runs/compare-pod-startup
     kubesim fidelity --context kwok-kubesim
+    kubesim fidelity-controllers deployment job
     kubesim kind-config scenarios/serving-basic.yaml --max-workers 4 > kind.yaml
 """
 
@@ -93,6 +95,22 @@ def add_parsers(sub: Any) -> None:
     fp.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     fp.set_defaults(handler=_guarded(_cmd_fidelity), idle_default=3.0)
 
+    cf = sub.add_parser("fidelity-controllers", help="simulated vs real controllers: rollout steps, StatefulSet "
+                        "order, Job back-off", description="Run scenarios/fidelity/{deployment-rollout,statefulset-"
+                        "ordering,job-backoff}.yaml in the simulator and on the kwok-kubesim control plane, and print "
+                        "per case the figures of both and whether they agree (see labs/controller_fidelity.py). "
+                        "Exits 0 on disagreement; non-zero only on errors.")
+    cf.add_argument("cases", nargs="*", metavar="CASE",
+                    help="deployment, statefulset and/or job (default: all three; the job case takes about 35 s)")
+    cf.add_argument("--context", default="kwok-kubesim", help="kubeconfig context (default kwok-kubesim); "
+                    "it must be a KWOK cluster with kubesim's stages")
+    cf.add_argument("--allow-context", metavar="NAME", help="allow this context although it does not look like "
+                    "a local test cluster")
+    cf.add_argument("--kubeconfig", type=Path, help="kubeconfig file")
+    cf.add_argument("--out", type=Path, help="write <case>.json (both sides' figures and the checks) here")
+    cf.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    cf.set_defaults(handler=_guarded(_cmd_fidelity_controllers))
+
     kc = sub.add_parser("kind-config", help="write a kind cluster config shaped like a scenario",
                         description="One kind worker per simulated node (up to --max-workers) with each pool's "
                                     "labels and taints.")
@@ -149,6 +167,19 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
     else:
         print_table(rows, args.context)
+    return 0
+
+
+def _cmd_fidelity_controllers(args: argparse.Namespace) -> int:
+    from labs.controller_fidelity import CASES, controller_fidelity, print_report
+
+    cases = list(args.cases) or list(CASES)
+    results = controller_fidelity(cases, args.context, kubeconfig=args.kubeconfig, allow_context=args.allow_context,
+                                  out=args.out)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        print_report(results, args.context)
     return 0
 
 

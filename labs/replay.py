@@ -48,12 +48,39 @@ from labs.nodes import MANAGED_BY, REPLAY_LABEL, NodeChanges, advertise_extended
 from labs.recorder import Recorder
 from labs.watchers import Watcher
 
-__all__ = ["ReplayResult", "namespace_name", "replay", "supported"]
+__all__ = ["OBSERVABLE", "Observer", "ReplayResult", "namespace_name", "replay", "supported"]
 
 READY_TIMEOUT_S = 60.0
 CLEANUP_TIMEOUT_S = 120.0
 LOCK_TIMEOUT_S = 900.0  # how long a replay waits for another one on the same cluster
 SETTLED = {"ready", "failedScheduling", "deleted", "succeeded", "failed"}
+
+
+# Collections an ``observer`` can ask to watch besides pods (stream name -> API class, list method).
+OBSERVABLE = {
+    "replicaset": ("AppsV1Api", "list_namespaced_replica_set"),
+    "deployment": ("AppsV1Api", "list_namespaced_deployment"),
+    "statefulset": ("AppsV1Api", "list_namespaced_stateful_set"),
+    "job": ("BatchV1Api", "list_namespaced_job"),
+}
+
+
+class Observer:
+    """Sees the raw watch updates of a replay, for measurements beyond the trace.
+
+    ``streams`` names extra collections of the replay's namespace to watch (keys of
+    ``OBSERVABLE``); ``update`` is called on the replay's thread with every pod update and
+    every update of those streams, at the same ``t`` as the trace; once the timeline is
+    done, the replay stops as soon as ``done()`` is true."""
+
+    streams: tuple[str, ...] = ()
+
+    def update(self, t: float, stream: str, etype: str, obj: dict[str, Any]) -> None:
+        """One watch update (``etype`` ADDED, MODIFIED or DELETED) received at ``t``."""
+
+    def done(self) -> bool:
+        """True once everything to be measured has happened."""
+        return False
 
 
 @dataclass
@@ -136,10 +163,11 @@ class _Replay:
     """One replay's state; ``run`` drives it, ``cleanup`` undoes it."""
 
     def __init__(self, scenario: Scenario, target: Target, duration: float, idle: float | None,
-                 log: Callable[[str], None]) -> None:
+                 log: Callable[[str], None], observer: Observer | None = None) -> None:
         from kubernetes import client
 
         self.scenario, self.target, self.duration, self.idle, self.log = scenario, target, duration, idle, log
+        self.observer = observer
         self.core = client.CoreV1Api(target.api)
         self.namespace = namespace_name(scenario.name)
         self.ns_created = False
@@ -185,6 +213,13 @@ class _Replay:
         ns = self.namespace
         self.watchers = [Watcher("pod", self.core.list_namespaced_pod, {"namespace": ns}, self.queue, clock),
                          Watcher("event", self.core.list_namespaced_event, {"namespace": ns}, self.queue, clock)]
+        if self.observer is not None:
+            from kubernetes import client
+
+            for stream in self.observer.streams:
+                api_class, method = OBSERVABLE[stream]
+                list_fn = getattr(getattr(client, api_class)(self.target.api), method)
+                self.watchers.append(Watcher(stream, list_fn, {"namespace": ns}, self.queue, clock))
         if self.target.flavor == "kwok":
             self.watchers.append(Watcher("node", self.core.list_node, {"label_selector": f"{REPLAY_LABEL}={ns}"},
                                          self.queue, clock))
@@ -230,11 +265,15 @@ class _Replay:
     def drain(self, timeout: float) -> None:
         """Record queued watch updates, waiting up to ``timeout`` for the first."""
         handlers = {"pod": self.recorder.pod, "event": self.recorder.event, "node": self.recorder.node}
+        observer = self.observer
         try:
             item = self.queue.get(timeout=max(timeout, 0.0)) if timeout > 0 else self.queue.get_nowait()
             while True:
                 stream, t, etype, obj = item
-                handlers[stream](t - self.t0, etype, obj)
+                if stream in handlers:
+                    handlers[stream](t - self.t0, etype, obj)
+                if observer is not None and (stream == "pod" or stream in observer.streams):
+                    observer.update(t - self.t0, stream, etype, obj)
                 item = self.queue.get_nowait()
         except queue.Empty:
             return
@@ -262,11 +301,15 @@ class _Replay:
                     self._not_reproduced(step)
                 last_step = self.clock()
                 continue
+            if not steps and self.observer is not None and self.observer.done():
+                self.log(f"the observer is done at t={now:.1f}s")
+                break
             if not steps and self.idle is not None and self._settled(max(last_step, self.recorder.last_change)):
                 self.log(f"settled at t={now:.1f}s (no change for {self.idle:g}s)")
                 break
             until = min(steps[0][0] if steps else self.duration, self.duration)
-            self.drain(min(until - now, 0.1 if self.idle is not None else until - now))
+            poll = self.idle is not None or self.observer is not None
+            self.drain(min(until - now, 0.1 if poll else until - now))
         self.drain(0)
         self.trace.header["replayed_s"] = round(self.clock(), 3)
         for watcher in self.watchers:
@@ -396,8 +439,11 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def replay(scenario: str | Path | Scenario, context: str, out: str | Path | None = None,
            allow_context: str | None = None, until: float | None = None, idle: float | None = None,
            kubeconfig: str | Path | None = None, keep: bool = False,
-           log: Callable[[str], None] = _stderr, wait_for_lock: float = LOCK_TIMEOUT_S) -> ReplayResult:
+           log: Callable[[str], None] = _stderr, wait_for_lock: float = LOCK_TIMEOUT_S,
+           observer: Observer | None = None) -> ReplayResult:
     """Replay ``scenario`` on ``context``; writes ``out`` (if given) and always cleans up.
+
+    ``observer`` (an ``Observer``) also receives the raw watch updates and may end the run early.
 
     Raises:
         LabError: one line for the user (the CLI exits 2).
@@ -409,7 +455,7 @@ def replay(scenario: str | Path | Scenario, context: str, out: str | Path | None
     target = connect(context, allow_context, kubeconfig)
     duration = min(scenario.duration, until) if until else scenario.duration
     started = time.monotonic()
-    run = _Replay(scenario, target, duration, idle, log)
+    run = _Replay(scenario, target, duration, idle, log, observer)
     node_count = 0
     main_thread = threading.current_thread() is threading.main_thread()
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None

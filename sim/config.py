@@ -125,7 +125,7 @@ class SchedulerConfig(Model):
 
 
 class ControllerManagerConfig(Model):
-    """kube-controller-manager: one client rate limit shared by all controllers."""
+    """kube-controller-manager. ``qps``/``burst`` are per controller: each gets its own client and token bucket."""
 
     qps: float = Field(20.0, gt=0, description="--kube-api-qps (20).")
     burst: int = Field(30, ge=1, description="--kube-api-burst (30).")

@@ -129,26 +129,39 @@ class Simulation:
         self.scheduler = Scheduler(env, self.api, cp.scheduler, self._resource_names(),
                                    streams.get("scheduler"), self.trace, scenario.outputs.decisions)
         kcm = cp.controller_manager
-        self.kcm_client = Client("kube-controller-manager", kcm.qps, kcm.burst)
+
+        def kcm_client(name: str) -> Client:
+            # Each controller of kube-controller-manager gets its own clientset from the
+            # controller client builder (ClientOrDie("<name>")), and with it its own
+            # token bucket of --kube-api-qps / --kube-api-burst: one busy controller
+            # never throttles another.
+            return Client(name, kcm.qps, kcm.burst)
+
+        self.kcm_clients = {name: kcm_client(name) for name in (
+            "replicaset-controller", "deployment-controller", "job-controller", "ttl-after-finished-controller",
+            "statefulset-controller", "generic-garbage-collector", "persistent-volume-binder",
+            "horizontal-pod-autoscaler", "node-controller", "taint-eviction-controller")}
+        clients = self.kcm_clients
         sync_latency = Sampler(kcm.sync_latency, streams.get("controller-manager"))
         self.replicaset_controller = ReplicaSetController(
-            env, self.api, self.kcm_client, kcm.concurrent_replicaset_syncs, sync_latency,
+            env, self.api, clients["replicaset-controller"], kcm.concurrent_replicaset_syncs, sync_latency,
             kcm.burst_replicas, streams.get("replicaset"))
         self.deployment_controller = DeploymentController(
-            env, self.api, self.kcm_client, kcm.concurrent_deployment_syncs, sync_latency)
-        self.job_controller = JobController(env, self.api, self.kcm_client, kcm.concurrent_job_syncs,
+            env, self.api, clients["deployment-controller"], kcm.concurrent_deployment_syncs, sync_latency)
+        self.job_controller = JobController(env, self.api, clients["job-controller"], kcm.concurrent_job_syncs,
                                             sync_latency, streams.get("job"))
         self.ttl_after_finished_controller = TTLAfterFinishedController(
-            env, self.api, self.kcm_client, kcm.concurrent_ttl_after_finished_syncs, sync_latency)
+            env, self.api, clients["ttl-after-finished-controller"], kcm.concurrent_ttl_after_finished_syncs,
+            sync_latency)
         self.statefulset_controller = StatefulSetController(
-            env, self.api, self.kcm_client, kcm.concurrent_statefulset_syncs, sync_latency)
-        self.garbage_collector = GarbageCollector(env, self.api, self.kcm_client)
+            env, self.api, clients["statefulset-controller"], kcm.concurrent_statefulset_syncs, sync_latency)
+        self.garbage_collector = GarbageCollector(env, self.api, clients["generic-garbage-collector"])
         self.volume_controller = PersistentVolumeController(
-            env, self.api, self.kcm_client, sync_latency,
+            env, self.api, clients["persistent-volume-binder"], sync_latency,
             Sampler(kcm.volume_provisioning, streams.get("volume-provisioning")), streams.get("persistentvolume"),
             self.trace)
-        self.horizontal_controller = HorizontalController(env, self.api, self.kcm_client, kcm, sync_latency,
-                                                          self.trace)
+        self.horizontal_controller = HorizontalController(env, self.api, clients["horizontal-pod-autoscaler"], kcm,
+                                                          sync_latency, self.trace)
         self.metrics_server, self.metrics_adapter = self._start_metrics_pipeline()
         self.endpointslice_controller = EndpointSliceController(
             env, self.api, Client("endpointslice-controller", kcm.qps, kcm.burst),
@@ -161,9 +174,10 @@ class Simulation:
         self.kube_proxy = KubeProxy(env, self.api, cp.kube_proxy, streams.get("kube-proxy"), self.trace)
         self.endpoints = self.kube_proxy  # what each Service routes to, over time (for serving models)
         self.leases = LeaseHeartbeats(env, self.api, cp.kubelet, streams.get("node-lease"))
-        self.node_lifecycle_controller = NodeLifecycleController(env, self.api, self.kcm_client, kcm, self.leases,
+        self.node_lifecycle_controller = NodeLifecycleController(env, self.api, clients["node-controller"], kcm,
+                                                                 self.leases, self.trace)
+        self.taint_eviction_controller = TaintEvictionController(env, self.api, clients["taint-eviction-controller"],
                                                                  self.trace)
-        self.taint_eviction_controller = TaintEvictionController(env, self.api, self.kcm_client, self.trace)
         network = Network(self.nodes, NetworkConfig(**scenario.cluster.network.model_dump()))
         speeds = {n.meta.name: float(n.meta.labels.get(SPEED_LABEL, 1.0)) for n in self.nodes}
         self.rendezvous = Rendezvous(env, self.trace, streams.get("training"), network, speeds)

@@ -367,6 +367,9 @@ cmd_up() {
 	kctl apply --server-side -f "$kwok_src/kustomize/crd/bases/kwok.x-k8s.io_stages.yaml" >/dev/null
 	wait_for "Stage CRD" 30 kctl wait --for condition=established --timeout=5s crd/stages.kwok.x-k8s.io
 	kctl apply --server-side -k "$kwok_src/kustomize/stage/fast" >/dev/null
+	# kubesim's stages: a readiness delay and a failure for annotated pods only
+	# (stages/kubesim-stages.yaml); every other pod keeps the fast set's behaviour.
+	kctl apply --server-side -f "$HERE/stages/kubesim-stages.yaml" >/dev/null
 	mkdir -p "$STATE/kwok-home"
 	# HOME is isolated so that a user's ~/.kwok/kwok.yaml is not picked up.
 	start kwok env HOME="$STATE/kwok-home" "$BIN/kwok" \

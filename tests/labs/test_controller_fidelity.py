@@ -1,0 +1,64 @@
+"""labs.controller_fidelity without a cluster: the analyses on simulated runs."""
+
+from __future__ import annotations
+
+from labs.controller_fidelity import (
+    CASES,
+    ROOT,
+    compare_case,
+    deployment_rollout,
+    finished,
+    job_backoff,
+    record_sim,
+    statefulset_order,
+)
+from labs.replay import OBSERVABLE
+from sim.scenario import load_scenario
+
+
+def _sim(case: str):  # type: ignore[no-untyped-def]
+    scenario = load_scenario(ROOT / CASES[case])
+    return scenario, record_sim(scenario, case)
+
+
+def test_simulated_rollouts_follow_the_upstream_algorithm() -> None:
+    scenario, rec = _sim("deployment")
+    assert finished("deployment", rec.updates, rec.expected)
+    one = deployment_rollout(rec.updates, "one-by-one", 6.0)
+    assert one["steps"] == [(0, 10)] + [s for i in range(10) for s in ((i, 9 - i), (i + 1, 9 - i))]
+    assert (one["max_asked"], one["min_available"]) == (10, 9)
+    surge = deployment_rollout(rec.updates, "surge", 6.0)
+    assert surge["deterministic_prefix"] == [(0, 10), (3, 10), (3, 8), (5, 8)]
+    assert (surge["max_asked"], surge["min_available"], surge["final"]) == (13, 8, (10, 0))
+    recreate = deployment_rollout(rec.updates, "recreate", 6.0)
+    assert recreate["steps"] == [(0, 10), (0, 0), (10, 0)] and recreate["overlap"] is False
+    result = compare_case("deployment", scenario, rec, rec)  # a run agrees with itself
+    assert result.agree and {c.item for c in result.checks} == {"surge", "one-by-one", "recreate"}
+
+
+def test_simulated_statefulsets_and_job() -> None:
+    _, rec = _sim("statefulset")
+    ordered, parallel = statefulset_order(rec.updates, "ordered"), statefulset_order(rec.updates, "parallel")
+    assert ordered["created"] == ordered["ready"] == [0, 1, 2, 3] and ordered["each_waited_for_previous"]
+    assert parallel["all_created_before_first_ready"] and not parallel["each_waited_for_previous"]
+    _, rec = _sim("job")
+    job = job_backoff(rec.updates, "failing")
+    assert job["pods_created"] == 3 and job["condition"] == ("Failed", "BackoffLimitExceeded")
+    assert [round(x) for x in job["backoff_intervals_s"]] == [10, 20]
+
+
+def test_real_updates_are_normalised_like_simulated_ones() -> None:
+    from labs.controller_fidelity import Recording
+
+    rec = Recording("deployment", {"d": 1})
+    rs = {"metadata": {"name": "d-abc", "annotations": {"deployment.kubernetes.io/revision": "2"},
+                       "ownerReferences": [{"kind": "Deployment", "name": "d", "controller": True}]},
+          "spec": {"replicas": 1}}
+    pod = {"metadata": {"name": "d-abc-x", "ownerReferences": [{"name": "d-abc", "controller": True}]},
+           "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    rec.update(1.0, "replicaset", "ADDED", rs)
+    rec.update(1.1, "pod", "ADDED", pod)
+    assert rec.updates[0][3] == {"name": "d-abc", "owner": "d", "replicas": 1, "revision": 2}
+    assert rec.updates[1][3] == {"name": "d-abc-x", "owner": "d-abc", "phase": "Running", "ready": True,
+                                 "terminating": False}
+    assert set(rec.streams) <= set(OBSERVABLE)
