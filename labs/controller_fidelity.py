@@ -30,8 +30,9 @@ What must agree exactly, and what may differ (``Check.exact``):
   state, and the number of steps within ``STEP_TOLERANCE``.
 * Back-off intervals are measured from the failure seen by a watch to the replacement's
   creation. Upstream counts the back-off from the failed container's ``finishedAt``,
-  which the API stores in whole seconds, so on the cluster the replacement comes
-  between 0 and 1 s earlier than the nominal 10 s / 20 s (``BACKOFF_TOLERANCE_S``).
+  which the API stores in whole seconds, so the replacement comes between 0 and 1 s
+  earlier than the nominal 10 s / 20 s after the failure, on the cluster and in the
+  simulator alike (``BACKOFF_TOLERANCE_S``).
 """
 
 from __future__ import annotations

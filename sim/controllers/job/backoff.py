@@ -5,12 +5,14 @@ failure, then 20 s, 40 s, ... (``10 s x 2^(failures-1)``), capped at 10 minutes 
 (the docs still say 6). Failures count since the last success, and the wait runs from the
 moment the last failed pod finished, not from when the controller noticed.
 
-Worked example: pods fail at t=100 (1st), the replacement fails at t=130 (2nd). The next
-replacement may be created at 130 + 20 = 150; a sync at t=141 waits 9 s more.
+Worked example: pods fail at t=100 (1st), the replacement fails at t=130.4 (2nd, recorded as
+130: API timestamps have whole seconds). The next replacement may be created at 130 + 20 =
+150; a sync at t=141 waits 9 s more.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,12 +41,17 @@ class BackoffRecord:
 
 
 def finished_time(pod: Pod) -> float:
-    """When a pod finished: its containers' end, else its deletion, else its creation."""
+    """When a pod finished: its containers' end, else its deletion, else its creation.
+
+    As the controller reads them from the API: these are metav1.Time fields, stored to the
+    whole second, so the back-off runs from the second the pod finished in (up to a second
+    early), which is what a real cluster shows.
+    """
     if pod.finish_time is not None:
-        return pod.finish_time
+        return math.floor(pod.finish_time)
     if pod.meta.deletion_time is not None:
-        return pod.meta.deletion_time  # kubesim stamps the request time: upstream's timestamp - grace
-    return pod.meta.creation_time
+        return math.floor(pod.meta.deletion_time)  # kubesim stamps the request time: upstream's timestamp - grace
+    return math.floor(pod.meta.creation_time)
 
 
 def new_backoff_record(old: BackoffRecord, succeeded: Sequence[Pod], failed: Sequence[Pod]) -> BackoffRecord:
