@@ -54,11 +54,9 @@ class SweepBenchmark:
 
 
 SWEEPS = [
-    # The serving model (request traffic) is not there yet: each point is the flagship scenario
-    # stretched to 1 h on ~20 nodes, as the closest representative of "1 h of serving on 20 nodes".
-    SweepBenchmark("sweep-100", "scenarios/serving-basic.yaml", ("duration=1h", "cluster.nodePools.cpu.count=16"),
-                   ("cluster.nodePools.gpu.count=2..5", "controlPlane.etcd.fsync=1ms..20ms"), "lhs:100",
-                   "100 points x 1 run, serving-basic for 1 h on 18-21 nodes (no traffic model yet)"),
+    SweepBenchmark("sweep-100", "scenarios/whatif/serving-1h.yaml", (),
+                   ("cluster.nodePools.cpu.count=16..24", "workloads.model.spec.replicas=6..14"), "lhs:100",
+                   "100 points x 1 run: 1 h of serving (~1.1 M requests, fluid) on 16-24 nodes, 6-14 replicas"),
 ]
 
 _SWEEP_CHILD = """
