@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SCENARIO ?= scenarios/serving-basic.yaml
+SCENARIO ?= scenarios/serving-autoscale.yaml
 
 .PHONY: demo test bench lab schema clean help cluster cluster-down
 
