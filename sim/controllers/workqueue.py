@@ -20,10 +20,31 @@ from sim.apiserver import ApiServer
 from sim.clock import call_later
 from sim.distributions import Sampler
 
-__all__ = ["EXPECTATIONS_TIMEOUT", "Controller", "Expectations", "WorkQueue"]
+__all__ = ["BUCKET_BURST", "BUCKET_QPS", "EXPECTATIONS_TIMEOUT", "BucketRateLimiter", "Controller", "Expectations",
+           "WorkQueue"]
 
 Key = tuple[str, str]
 EXPECTATIONS_TIMEOUT = 300.0  # ExpectationsTimeout, 5 minutes
+BUCKET_QPS, BUCKET_BURST = 10.0, 100  # DefaultControllerRateLimiter's overall bucket: rate.NewLimiter(10, 100)
+
+
+class BucketRateLimiter:
+    """client-go's ``BucketRateLimiter``: ``when`` reserves a token of a shared bucket (golang.org/x/time/rate
+    ``Reserve``) and returns how long to wait for it. Shared by all keys of a queue, it caps a
+    controller's rate-limited requeues at ``qps`` after a burst of ``burst``, whatever the per-item delay."""
+
+    __slots__ = ("burst", "last", "qps", "tokens")
+
+    def __init__(self, qps: float = BUCKET_QPS, burst: int = BUCKET_BURST) -> None:
+        self.qps, self.burst = qps, burst
+        self.tokens, self.last = float(burst), 0.0
+
+    def when(self, now: float) -> float:
+        """Seconds until the reserved token is there (0 while the burst lasts)."""
+        self.tokens = min(float(self.burst), self.tokens + (now - self.last) * self.qps)
+        self.last = now
+        self.tokens -= 1.0
+        return max(0.0, -self.tokens / self.qps)
 
 
 class WorkQueue:

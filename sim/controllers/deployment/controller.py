@@ -33,7 +33,7 @@ from sim.controllers.deployment.util import (
     skip_copy_annotation,
     strategy_surge,
 )
-from sim.controllers.workqueue import Controller, Key
+from sim.controllers.workqueue import BucketRateLimiter, Controller, Key
 from sim.distributions import Sampler
 
 __all__ = ["DeploymentController", "condition_event"]
@@ -75,6 +75,7 @@ class DeploymentController(Controller):
         super().__init__(env, api, client, workers, sync_latency)
         self._failures: dict[Key, int] = {}
         self._read_version: dict[Key, int] = {}  # the Deployment's resourceVersion when its sync began
+        self._requeue_bucket = BucketRateLimiter()  # the queue's DefaultControllerRateLimiter bucket
         api.watch("Deployment", self._on_deployments)
         api.watch("ReplicaSet", self._on_replicasets)
         api.watch("Pod", self._on_pods)
@@ -264,6 +265,8 @@ class DeploymentController(Controller):
         if status == sync.Status.of(d):
             after = progress.requeue_after(d.replicas, d.meta.generation, d.progress_deadline_seconds,
                                            d.condition(sync.PROGRESSING), status, now)
+            if after == progress.RATE_LIMITED_REQUEUE_S:  # enqueueRateLimited: also waits for the shared bucket
+                after = max(after, self._requeue_bucket.when(now))
             if after is not None:
                 self.queue.add_after((d.meta.namespace, d.meta.name), after)
             return

@@ -78,3 +78,13 @@ def test_swap_to_zero_stops_everything() -> None:
     queue.add("n", 0.0)
     queue.swap_limiter(0.0, 0.0)
     assert _taint_all(queue, 1000.0) == []
+
+
+def test_bucket_rate_limiter_allows_a_burst_then_ten_per_second() -> None:
+    """client-go's DefaultControllerRateLimiter bucket: 100 at once, then one every 100 ms."""
+    from sim.controllers.workqueue import BucketRateLimiter
+
+    bucket = BucketRateLimiter()
+    assert [bucket.when(0.0) for _ in range(100)] == [0.0] * 100
+    assert [round(bucket.when(0.0), 6) for _ in range(3)] == [0.1, 0.2, 0.3]
+    assert round(bucket.when(10.0), 6) == 0.0  # refilled

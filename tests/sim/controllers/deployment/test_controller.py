@@ -200,3 +200,15 @@ def test_serving_rollout_scenario_tells_its_story() -> None:
     images = sorted(replica_sets(result).values())
     assert images == [("registry.k8s.io/pause:3.10", 8), ("registry.k8s.io/pause:3.10-broken", 0),
                       ("registry.k8s.io/pause:3.9", 0)]
+
+
+def test_progress_requeue_of_a_scaled_complete_deployment_is_rate_limited() -> None:
+    """A complete Deployment scaled up long after its last progress is rechecked at the workqueue
+    bucket's 10/s (after a burst of 100), not every 5 ms, while its new pods warm up."""
+    text = scenario(timeline="- {at: 60s, action: scale, target: deployment/web, replicas: 20}", replicas=2,
+                    extra_spec="progressDeadlineSeconds: 10", duration="3m")
+    text = text.replace("readiness: {dist: uniform, low: 5s, high: 15s}", "readiness: 50s")
+    result = run(scenario_from_text(text, name="scaled.yaml"))
+    controller = result.simulation.deployment_controller
+    assert result.pods()["ready"].notna().sum() == 20
+    assert controller.syncs < 100 + 10 * 60 + 200  # ~55 s of waiting at most 10 syncs/s, plus events
