@@ -30,7 +30,8 @@ def _target(answer: Any) -> Feedback:
                         "once the spike is there, and each needs minutes (image pull, model load) before it serves. "
                         "A lower target keeps more replicas ready *before* the spike.")
     if hours > MAX_REPLICA_HOURS:
-        return Feedback(False, f"the spike is served ({share:.2%} within {SLO_S:g} s), but at {hours:.2f} replica-hours, "
+        return Feedback(False, f"the spike is served ({share:.2%} within {SLO_S:g} s), but at {hours:.2f} "
+                        "replica-hours, "
                         f"over the budget of {MAX_REPLICA_HOURS:g}: with so few requests per pod most GPUs idle. "
                         "Raise the target as far as the SLO allows.")
     return Feedback(True, f"target {target:g}: {share:.2%} of the spike's requests within {SLO_S:g} s "

@@ -11,8 +11,9 @@ from labs.teach.common import close, run_scenario, scenario_path
 from sim import Result
 
 __all__ = ["HPA", "SCALE_OUT", "SCALE_OUT_PATH", "SCENARIO", "SCENARIO_PATH", "SECOND_BURST", "SLO_S", "SPIKE",
-           "flaps", "loop_figure", "reaction_figure", "reaction_stages", "rescales", "run_autoscaling", "run_scale_out", "scaling_figure",
-           "stage_of", "traffic_figure", "what_if_figure", "window_figures"]
+           "flaps", "loop_figure", "reaction_figure", "reaction_stages", "rescales", "run_autoscaling",
+           "run_scale_out", "scaling_figure", "stage_of", "traffic_figure", "what_if_figure", "window_attainment",
+           "window_figures"]
 
 SCENARIO = "labs/lab03-autoscaling"
 SCENARIO_PATH = scenario_path(SCENARIO)

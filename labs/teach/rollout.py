@@ -11,8 +11,8 @@ import pandas as pd
 from labs.teach.common import close, run_scenario, scenario_path
 from sim import Result
 
-__all__ = ["REAL", "REAL_PATH", "REPLICAS", "SCENARIO", "SCENARIO_PATH", "V2_AT", "V3_AT", "available_at",
-           "deployment_events", "rollout_figure", "rollout_summary", "run_real_rollout", "run_rollout",
+__all__ = ["REAL", "REAL_PATH", "REPLICAS", "SCENARIO", "SCENARIO_PATH", "UNDO_AT", "V2_AT", "V3_AT",
+           "available_at", "deployment_events", "rollout_figure", "rollout_summary", "run_real_rollout", "run_rollout",
            "strategy_figure", "surge_bounds", "versions", "what_if_figure"]
 
 SCENARIO = "labs/lab04-rollout"
