@@ -48,7 +48,7 @@ from labs.nodes import MANAGED_BY, REPLAY_LABEL, NodeChanges, advertise_extended
 from labs.recorder import Recorder
 from labs.watchers import Watcher
 
-__all__ = ["OBSERVABLE", "Observer", "ReplayResult", "namespace_name", "replay", "supported"]
+__all__ = ["OBSERVABLE", "Observer", "ReplayResult", "namespace_name", "replay", "scenario_namespace", "supported"]
 
 READY_TIMEOUT_S = 60.0
 CLEANUP_TIMEOUT_S = 120.0
@@ -148,6 +148,15 @@ def supported(scenario: str | Path | Scenario) -> tuple[bool, str]:
     return (not reasons, "; ".join(reasons))
 
 
+def scenario_namespace(scenario: Any) -> str:
+    """The one namespace of a scenario's namespaced objects and timeline targets, which the
+    replay's namespace stands for in its trace; '' when there are several. Cluster-scoped
+    objects (PriorityClass, StorageClass) have none and do not count."""
+    namespaces = {ns for _, ns, _ in scenario.manifests() if ns}
+    namespaces |= {a.namespace for a in scenario.timeline if getattr(a, "namespace", "")}  # faults have none
+    return next(iter(namespaces)) if len(namespaces) == 1 else ""
+
+
 def namespace_name(scenario: str, suffix: str | None = None) -> str:
     """``kubesim-<scenario>-<5 random chars>``, a valid namespace name of at most 63 chars."""
     suffix = suffix or "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(5))
@@ -178,9 +187,7 @@ class _Replay:
         self.notes: list[str] = []
         self.t0 = 0.0  # time.monotonic() at t = 0
         manifests = scenario.manifests()
-        namespaces = {ns for _, ns, _ in manifests}
-        namespaces |= {a.namespace for a in scenario.timeline if hasattr(a, "namespace")}  # faults have none
-        self.scenario_ns = next(iter(namespaces)) if len(namespaces) == 1 else ""
+        self.scenario_ns = scenario_namespace(scenario)
         header = {"scenario": scenario.name, "seed": scenario.seed, "source": "real", "context": target.context,
                   "cluster": target.flavor, "namespace": self.namespace, "kubernetesVersion": target.version,
                   "modelVersion": KUBERNETES_VERSION, "duration_s": duration,

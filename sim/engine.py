@@ -48,7 +48,7 @@ from sim.scenario import NodePool, Scenario
 from sim.scheduler.scheduler import Scheduler
 from sim.timeline import Timeline
 from sim.trace import Trace
-from sim.workloads.training import Rendezvous
+from sim.workloads.training import SPEED_LABEL, Rendezvous
 from sim.workloads.usage import ProfileUsage, RunningPods
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
 __all__ = ["Result", "Simulation", "build_node", "build_nodes", "run"]
 
 POOL_LABEL = "kubesim.io/node-pool"
-SPEED_LABEL = "kubesim.io/relative-speed"  # a straggler: its GPUs run at this fraction of speed
 ZONE_LABEL = "topology.kubernetes.io/zone"
 DEFAULT_MAX_PODS = 110
 ALLOCATION_MATRIX_MAX_NODES = 1000
@@ -271,6 +270,7 @@ class Simulation:
                           self.registry, self.leases, slot)
         self.leases.add_nodes(1, [node.meta.name])
         self.nodes.append(node)
+        self.rendezvous.add_node(node)
         self.kubelets[node.meta.name] = kubelet
         kubelet.register()
 

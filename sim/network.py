@@ -60,21 +60,28 @@ class Network:
     def __init__(self, nodes: Sequence[Node], config: NetworkConfig | None = None) -> None:
         self.config = config or NetworkConfig()
         self.graph = nx.Graph()
-        c = self.config
         self.graph.add_node(CORE)
-        per_zone: dict[str, int] = {}
+        self._per_zone: dict[str, int] = {}
         for node in nodes:  # nodes arrive in pool order: racks fill in that order
-            zone = node.meta.labels.get(ZONE_LABEL, "zone")
-            index = per_zone.get(zone, 0)
-            per_zone[zone] = index + 1
-            rack = f"rack:{zone}:{index // c.nodes_per_rack}"
-            spine = f"zone:{zone}"
-            if spine not in self.graph:
-                self.graph.add_edge(spine, CORE, bandwidth=c.zone_gbps * GBPS, latency=c.zone_latency)
-            if rack not in self.graph:
-                self.graph.add_edge(rack, spine, bandwidth=c.rack_uplink_gbps * GBPS, latency=c.rack_latency)
-            self.graph.add_edge(node.meta.name, rack, bandwidth=c.node_gbps * GBPS, latency=c.node_latency)
+            self.add_node(node)
         self._path = lru_cache(maxsize=65536)(self._path_cost)
+
+    def add_node(self, node: Node) -> None:
+        """Cable ``node`` into the next free slot of its zone's racks (initial nodes, and the
+        ones cluster-autoscaler adds later); a node already cabled stays where it is."""
+        if node.meta.name in self.graph:
+            return
+        c = self.config
+        zone = node.meta.labels.get(ZONE_LABEL, "zone")
+        index = self._per_zone.get(zone, 0)
+        self._per_zone[zone] = index + 1
+        rack = f"rack:{zone}:{index // c.nodes_per_rack}"
+        spine = f"zone:{zone}"
+        if spine not in self.graph:
+            self.graph.add_edge(spine, CORE, bandwidth=c.zone_gbps * GBPS, latency=c.zone_latency)
+        if rack not in self.graph:
+            self.graph.add_edge(rack, spine, bandwidth=c.rack_uplink_gbps * GBPS, latency=c.rack_latency)
+        self.graph.add_edge(node.meta.name, rack, bandwidth=c.node_gbps * GBPS, latency=c.node_latency)
 
     def _path_cost(self, a: str, b: str) -> tuple[float, float]:
         """(bottleneck bandwidth, total latency) of the path between two nodes."""

@@ -18,12 +18,14 @@ GOLDEN_DIR = Path("tests/golden")
 SCENARIOS = ["scenarios/serving-basic.yaml", "scenarios/pod-startup.yaml", "scenarios/hpo-sweep.yaml",
              "scenarios/hpa-basic.yaml", "scenarios/cluster-autoscaler.yaml", "scenarios/capacity-gpu.yaml",
              "scenarios/serving-rollout.yaml", "scenarios/serving-maintenance.yaml", "scenarios/serving-autoscale.yaml",
-             "scenarios/serving-trace-replay.yaml"]
+             "scenarios/serving-trace-replay.yaml", "scenarios/mixed-priority.yaml"]
 PINNED = ("pods_created", "pods_scheduled", "pods_ready", "pods_pending_at_end", "pod_startup_p50_s",
           "pod_startup_p99_s", "pod_ready_p50_s", "pod_ready_p99_s", "scheduling_latency_p99_s",
           "scheduling_attempts", "apiserver_requests", "etcd_writes", "etcd_commit_p99_s", "cost_total")
 SERVING_PINNED = ("requests_offered", "requests_served", "requests_dropped", "requests_timed_out", "latency_p50_s",
                   "latency_p99_s", "slo_attainment", "serving_replica_hours")  # scenarios with traffic
+TRAINING_PINNED = ("training_jobs_completed", "training_jct_mean_s", "training_lost_steps", "training_restarts",
+                   "training_goodput")  # scenarios with training jobs
 FIRST_EVENTS = 25
 
 
@@ -31,7 +33,7 @@ def _golden_of(path: str) -> dict:
     result = run(load_scenario(path))
     events = [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in e.items()}
               for e in islice(result.trace.events(), FIRST_EVENTS)]
-    pinned = PINNED + tuple(k for k in SERVING_PINNED if k in result.summary)
+    pinned = PINNED + tuple(k for k in SERVING_PINNED + TRAINING_PINNED if k in result.summary)
     return {"summary": {k: result.summary[k] for k in pinned}, "first_events": events}
 
 

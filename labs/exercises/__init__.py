@@ -1,4 +1,4 @@
-"""Exercise checks for the teaching notebooks, one module per lab (``lab01`` to ``lab05``).
+"""Exercise checks for the teaching notebooks, one module per lab (``lab01``, ``lab02``, ...).
 
 Every ``check(name, answer)`` returns a :class:`Feedback` that says what the simulation did
 with the learner's answer, never raises on a malformed answer, and shows as one line.

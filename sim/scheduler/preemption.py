@@ -174,6 +174,8 @@ class DefaultPreemption:
             return None
         for entry in lower:
             table.forget(entry)
+        # pods already nominated here (e.g. an earlier preemptor) keep the room they were promised
+        held = self.handle.hold_nominated(pod.pod, row)
         try:
             if not self._fits(state, pod, table, row):
                 profile = self.handle.profiles[pod.pod.spec.scheduler_name]
@@ -195,6 +197,8 @@ class DefaultPreemption:
                     violations += violates
             return Candidate(row, victims, violations)
         finally:
+            for entry in held:
+                table.forget(entry)
             on_node = table.pods_on[row]
             for entry in lower:
                 if entry.pod.meta.uid not in on_node:

@@ -196,14 +196,7 @@ class Scheduler:
         """One cycle, with pods nominated by preemption holding their room for equal or higher
         priority, and the pod's own nominated node tried first (as upstream does)."""
         pod = info.pod
-        held = []
-        for uid, row in self.nominated.items():
-            other = self.api.store.by_uid(uid)
-            if uid == pod.meta.uid or other is None or other.node_name or uid in self._accounted:
-                continue  # already assumed or bound: its requests are counted on the node
-            if other.spec.priority >= pod.spec.priority:
-                other_info = self.pod_info(other)
-                held.append(self.table.assume(row, other, other_info.request, other_info.nonzero))
+        held = self.hold_nominated(pod)
         try:
             own = self.nominated.get(pod.meta.uid)
             if own is not None and self.table.present[own]:
@@ -216,6 +209,21 @@ class Scheduler:
         finally:
             for entry in held:
                 self.table.forget(entry)
+
+    def hold_nominated(self, pod: Pod, row: int | None = None) -> list[Any]:
+        """Assume every other pod nominated (to ``row``, or anywhere) with priority >= ``pod``'s on
+        its node, as RunFilterPluginsWithNominatedPods does; the caller forgets the entries."""
+        held = []
+        for uid, at in self.nominated.items():
+            if row is not None and at != row:
+                continue
+            other = self.api.store.by_uid(uid)
+            if uid == pod.meta.uid or other is None or other.node_name or uid in self._accounted:
+                continue  # already assumed or bound: its requests are counted on the node
+            if other.spec.priority >= pod.spec.priority:
+                other_info = self.pod_info(other)
+                held.append(self.table.assume(at, other, other_info.request, other_info.nonzero))
+        return held
 
     def nominate(self, pod: Pod, row: int) -> None:
         """Set status.nominatedNodeName after a successful preemption."""

@@ -36,14 +36,16 @@ import numpy as np
 import simpy
 
 from sim.api.batch import JOB_NAME_LABEL
-from sim.api.objects import Deployment, Job, Pod, ReplicaSet, TrainingSpec
+from sim.api.objects import Deployment, Job, Node, Pod, ReplicaSet, TrainingSpec
 from sim.clock import call_later
 from sim.distributions import Dist, Sampler
 from sim.network import Network
 from sim.trace import Trace
 from sim.workloads.progress import progress_at, time_to_finish
 
-__all__ = ["Rendezvous", "StartWork", "TrainingStats", "rendezvous_label_problem"]
+__all__ = ["SPEED_LABEL", "Rendezvous", "StartWork", "TrainingStats", "rendezvous_label_problem"]
+
+SPEED_LABEL = "kubesim.io/relative-speed"  # a straggler: its GPUs run at this fraction of speed
 
 StartWork = Callable[[Pod, float | None], None]
 """Called for each worker when its job starts training: (pod, seconds of work or None)."""
@@ -90,6 +92,12 @@ class Rendezvous:
         self._samplers: dict[int, Sampler] = {}
         self.started_jobs = 0
         self.stats: dict[tuple[str, str], TrainingStats] = {}
+
+    def add_node(self, node: Node) -> None:
+        """A node that joined after start (cluster-autoscaler): into the network and speed table."""
+        if self.network is not None:
+            self.network.add_node(node)
+        self.node_speed.setdefault(node.meta.name, float(node.meta.labels.get(SPEED_LABEL, 1.0)))
 
     @staticmethod
     def job_of(pod: Pod) -> tuple[str, str]:

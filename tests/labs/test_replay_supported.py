@@ -18,3 +18,15 @@ def test_serving_scenarios(path: str, ok: bool, reason: str) -> None:
     supported_, why = supported(path)
     assert supported_ is ok
     assert reason in why
+
+
+@pytest.mark.parametrize(("path", "namespace"), [
+    ("scenarios/labs/lab07-preempt.yaml", "default"),  # PriorityClasses are cluster-scoped: not a namespace
+    ("scenarios/pod-startup.yaml", "default"),
+])
+def test_the_replay_namespace_stands_for_the_scenarios_one_namespace(path: str, namespace: str) -> None:
+    """Cluster-scoped objects do not make a scenario multi-namespace, so the trace keeps its names."""
+    from labs.replay import scenario_namespace
+    from sim import load_scenario
+
+    assert scenario_namespace(load_scenario(path)) == namespace

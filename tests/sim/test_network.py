@@ -55,3 +55,13 @@ def test_racks_fill_in_order() -> None:
     net = Network(_nodes(3), NetworkConfig(nodes_per_rack=2, rack_uplink_gbps=50))
     assert net.hop("n0", "n1")[0] == pytest.approx(200 * GBPS)
     assert net.hop("n0", "n2")[0] == pytest.approx(50 * GBPS)
+
+
+def test_nodes_added_later_take_the_next_rack_slot() -> None:
+    """A node cluster-autoscaler adds after start joins its zone's racks where the last left off."""
+    net = Network(_nodes(2), NetworkConfig(nodes_per_rack=2, rack_uplink_gbps=50))
+    late = _nodes(3)[2]
+    net.add_node(late)
+    net.add_node(late)  # idempotent
+    assert net.hop("n0", "n2")[0] == pytest.approx(50 * GBPS)
+    assert net.allreduce_time({"n0": 4, "n2": 4}, GIB) > net.allreduce_time({"n0": 4, "n1": 4}, GIB)

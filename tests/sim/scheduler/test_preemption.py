@@ -122,3 +122,24 @@ def test_equal_priority_pods_are_never_victims() -> None:
     assert (df["event"] == "preempted").sum() == 0
     msg = str(df.loc[df["event"] == "failedScheduling", "message"].iloc[-1])
     assert msg.endswith("preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")
+
+
+def test_a_second_preemptor_respects_the_first_ones_nomination() -> None:
+    """Two urgent pods arrive together on a node full of low pods: the second one's dry run
+    counts the first one's nominated room (RunFilterPluginsWithNominatedPods), so it needs a
+    second victim (p0, whose deletion is in flight, is picked again, as upstream does) and
+    both are bound."""
+    low = "".join(_low(f"p{i}", "250m", i) for i in range(4))
+    text = BASE % {"nodes": 1, "low": low.rstrip("\n"), "cls": "high"}
+    text += """  - apiVersion: v1
+    kind: Pod
+    metadata: {name: urgent-2}
+    spec:
+      priorityClassName: high
+      containers: [{name: c, image: "i:1", resources: {requests: {cpu: 250m}}}]
+"""
+    result = run(scenario_from_text(text.replace("cpu: 600m", "cpu: 250m")))
+    df = result.to_frame()
+    assert sorted(set(df.loc[df["event"] == "preempted", "name"].astype(str))) == ["p0", "p1"]
+    pods = result.pods().set_index("name")
+    assert pods.loc[["urgent", "urgent-2"], "node"].tolist() == ["w-0", "w-0"]

@@ -50,3 +50,15 @@ def test_a_straggler_slows_every_step() -> None:
                              ["duration=11m", "cluster.nodePools.gpu.labels={kubesim.io/relative-speed: '0.5'}"]))
     step = lambda r: float(re.search(r"([\d.]+)s per step", _job_events(r)["started"][1]).group(1))  # noqa: E731
     assert step(slow) == pytest.approx(step(base) + (step(base) - 0.15), rel=0.1)
+
+
+def test_a_job_trains_on_nodes_the_cluster_autoscaler_adds() -> None:
+    """Half the workers wait for a node cluster-autoscaler boots; the all-reduce then crosses to it."""
+    over = ["cluster.nodePools.gpu.count=1", "cluster.nodePools.gpu.autoscaling={min: 1, max: 2}",
+            "timeline=[]", "duration=40m"]
+    scenario = load_scenario("scenarios/training-distributed.yaml", over)
+    result = run(scenario.model_copy(update={"workloads": scenario.workloads[:1]}))
+    events = _job_events(result)
+    assert "started" in events and events["started"][0] > 120  # after the new node booted
+    assert result.summary["training_jobs_completed"] == 1
+    assert set(result.pods()["node"]) == {"gpu-0", "gpu-1"}
