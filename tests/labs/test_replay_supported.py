@@ -18,3 +18,11 @@ def test_serving_scenarios(path: str, ok: bool, reason: str) -> None:
     supported_, why = supported(path)
     assert supported_ is ok
     assert reason in why
+
+
+def test_changed_component_flags_are_not_replayed() -> None:
+    """Client limits and inflight seats are the real components' flags: a replay cannot set them."""
+    ok, why = supported("scenarios/labs/lab08-fast-clients.yaml")
+    assert not ok
+    assert "controlPlane controllerManager.qps, controllerManager.burst" in why
+    assert supported("scenarios/labs/lab08-startup-burst.yaml") == (True, "")
