@@ -33,7 +33,8 @@ SCENARIOS = sorted(p.relative_to(ROOT).as_posix() for d in ("scenarios", "scenar
 # No --idle: KWOK settles in about 3 s, before the simulated pods have started, and the
 # sim is cut where the replay stopped.
 WINDOWS = {"capacity-gpu": 12.0, "fidelity-placement": 10.0, "pod-startup": 12.0, "lab01-pod-startup": 12.0,
-           "lab02-gpu-serving": 8.0, "lab05-topology": 10.0, "serving-basic": 12.0}
+           "lab02-gpu-serving": 8.0, "lab05-topology": 10.0, "serving-basic": 12.0,
+           "lab08-startup-burst": 20.0}  # 300 pods at the controller-manager's 20 QPS
 DEFAULT_WINDOW = 12.0
 
 
