@@ -50,3 +50,10 @@ def test_a_straggler_slows_every_step() -> None:
                              ["duration=11m", "cluster.nodePools.gpu.labels={kubesim.io/relative-speed: '0.5'}"]))
     step = lambda r: float(re.search(r"([\d.]+)s per step", _job_events(r)["started"][1]).group(1))  # noqa: E731
     assert step(slow) == pytest.approx(step(base) + (step(base) - 0.15), rel=0.1)
+
+
+def test_a_job_that_never_trains_counts_as_not_completed() -> None:
+    """Workers short of GPUs wait at the rendezvous: the job is reported, with 0 completed, not left out."""
+    s = run(load_scenario("scenarios/training-distributed.yaml", ["cluster.nodePools.gpu.count=1", "duration=11m"])).summary
+    assert s["training_jobs"] == 1 and s["training_jobs_completed"] == 0
+    assert s["training_jct_max_s"] is None and s["training_lost_steps"] == 0
