@@ -615,7 +615,12 @@ def _explain(error: dict[str, Any], doc: Located) -> SourceError:
     if kind == "missing":
         return doc.error(path, f"required field {str(loc[-1])!r} is missing")
     if kind == "union_tag_invalid":
-        return doc.error(path, f"unknown action; expected one of {', '.join(ACTIONS)}")
+        ctx = error.get("ctx") or {}
+        field = str(ctx.get("discriminator", "action")).strip("'")
+        if field == "action":
+            return doc.error(path, f"unknown action; expected one of {', '.join(ACTIONS)}")
+        expected = str(ctx.get("expected_tags", "")).replace("'", "")
+        return doc.error(path, f"{field}: unknown value {ctx.get('tag')!r}; expected one of {expected}")
     if kind == "union_tag_not_found":
         return doc.error(path, f"missing 'action'; expected one of {', '.join(ACTIONS)}")
     msg = msg.removeprefix("Value error, ")
