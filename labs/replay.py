@@ -123,8 +123,9 @@ def supported(scenario: str | Path | Scenario) -> tuple[bool, str]:
     kinds the cluster cannot act on (``UNSUPPORTED_KINDS``), workload behaviours that need a
     container or a metrics pipeline (``UNSUPPORTED_BEHAVIOR``), the concurrency autoscaler
     (it scales on simulated traffic; a replay applies the objects but sends no requests),
-    node-pool autoscaling (no cluster autoscaler) and scheduler profiles other than the
-    default (the real kube-scheduler runs its default configuration)."""
+    node-pool autoscaling (no cluster autoscaler), scheduler profiles other than the
+    default (the real kube-scheduler runs its default configuration) and component flags the
+    scenario changes (client QPS and burst, inflight limits, percentageOfNodesToScore)."""
     from sim.config import SchedulerConfig
 
     scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -145,6 +146,9 @@ def supported(scenario: str | Path | Scenario) -> tuple[bool, str]:
         reasons.append(f"node pool(s) {', '.join(pools)} autoscale: the cluster autoscaler is not part of the cluster")
     if scenario.control_plane.scheduler.profiles != SchedulerConfig().profiles:
         reasons.append("custom scheduler profiles: the real kube-scheduler runs its default profile")
+    flags = _control_plane_flags(scenario)
+    if flags:
+        reasons.append(f"controlPlane {', '.join(flags)}: the real control plane runs with its own flags")
     return (not reasons, "; ".join(reasons))
 
 
@@ -155,6 +159,27 @@ def scenario_namespace(scenario: Any) -> str:
     namespaces = {ns for _, ns, _ in scenario.manifests() if ns}
     namespaces |= {a.namespace for a in scenario.timeline if getattr(a, "namespace", "")}  # faults have none
     return next(iter(namespaces)) if len(namespaces) == 1 else ""
+
+
+# Control-plane settings that are flags of the real components: a scenario that changes them
+# describes another cluster than the one a replay runs on (timings stay the model's own).
+_FLAG_FIELDS = {"apiServer": ("api_server", ("max_requests_inflight", "max_mutating_requests_inflight")),
+                "controllerManager": ("controller_manager", ("qps", "burst")),
+                "scheduler": ("scheduler", ("qps", "burst", "percentage_of_nodes_to_score"))}
+
+
+def _control_plane_flags(scenario: Scenario) -> list[str]:
+    """``section.field`` for each component flag the scenario sets away from its default."""
+    from sim.config import ControlPlane
+
+    default, ours = ControlPlane(), scenario.control_plane
+    changed = []
+    for section, (attr, fields) in _FLAG_FIELDS.items():
+        for name in fields:
+            if getattr(getattr(ours, attr), name) != getattr(getattr(default, attr), name):
+                camel = name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])
+                changed.append(f"{section}.{camel}")
+    return changed
 
 
 def namespace_name(scenario: str, suffix: str | None = None) -> str:

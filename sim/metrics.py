@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.trace import Trace
+from sim.workloads.training import Rendezvous
 
 if TYPE_CHECKING:
     from sim.engine import Simulation
@@ -183,15 +184,20 @@ def trace_metrics(trace: Trace) -> dict[str, Any]:
 
 def training_metrics(sim: Simulation) -> dict[str, Any]:
     """Job completion time, lost work and goodput of the training jobs (if any)."""
-    stats = list(sim.rendezvous.stats.values()) if getattr(sim, "rendezvous", None) else []
-    trained = [s for s in stats if s.step_s > 0]
-    if not trained:
+    rendezvous = getattr(sim, "rendezvous", None)
+    stats = rendezvous.stats if rendezvous is not None else {}
+    trained = [s for s in stats.values() if s.step_s > 0]
+    # a job whose workers never all joined never trained, but it is a training job all the same
+    jobs = {key for key, s in stats.items() if s.step_s > 0} | {
+        Rendezvous.job_of(pod) for pod in sim.api.store.list("Pod")
+        if pod.spec.behavior.training is not None and pod.spec.behavior.rendezvous is not None}
+    if not jobs:
         return {}
     done = [s for s in trained if s.completed is not None]
     jct = [s.completed - s.first_created for s in done]  # type: ignore[operator]
     useful = sum(s.steps_done * s.step_s for s in done)
     return {
-        "training_jobs": len(trained),
+        "training_jobs": len(jobs),
         "training_jobs_completed": len(done),
         "training_jct_mean_s": round(float(np.mean(jct)), 3) if jct else None,
         "training_jct_max_s": round(float(np.max(jct)), 3) if jct else None,

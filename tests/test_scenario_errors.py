@@ -160,6 +160,10 @@ CASES = {
         scenario(edit(SCENARIO, "- {at: 1m, action: scale, target: deployment/web, replicas: 3}\n",
                       f"- {{at: soon, action: scale, target: deployment/web, replicas: 3}}{M}\n")),
         "timeline[0].at", ("'soon' is not a duration",)),
+    "unknown-timeline-action": Case(
+        scenario(edit(SCENARIO, "- {at: 1m, action: scale, target: deployment/web, replicas: 3}\n",
+                      f"- {{at: 1m, action: explode, target: deployment/web}}{M}\n")),
+        "timeline[0]", ("unknown action; expected one of scale",)),
     "unsupported-kind-cronjob": Case(
         scenario(SCENARIO,
                  web=edit(WEB, "apps/v1\nkind: Deployment\n", f"batch/v1\nkind: CronJob{M}\n")),

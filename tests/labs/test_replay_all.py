@@ -34,7 +34,8 @@ SCENARIOS = sorted(p.relative_to(ROOT).as_posix() for d in ("scenarios", "scenar
 # sim is cut where the replay stopped.
 WINDOWS = {"capacity-gpu": 12.0, "fidelity-placement": 10.0, "pod-startup": 12.0, "lab01-pod-startup": 12.0,
            "lab02-gpu-serving": 8.0, "lab05-topology": 10.0, "serving-basic": 12.0,
-           "lab04-rollout-real": 8.0}  # before its setImage: on KWOK the rollout is over in a second
+           "lab04-rollout-real": 8.0,  # before its setImage: on KWOK the rollout is over in a second
+           "lab08-startup-burst": 20.0}  # 300 pods at the controller-manager's 20 QPS
 DEFAULT_WINDOW = 12.0
 
 

@@ -30,3 +30,11 @@ def test_the_replay_namespace_stands_for_the_scenarios_one_namespace(path: str, 
     from sim import load_scenario
 
     assert scenario_namespace(load_scenario(path)) == namespace
+
+
+def test_changed_component_flags_are_not_replayed() -> None:
+    """Client limits and inflight seats are the real components' flags: a replay cannot set them."""
+    ok, why = supported("scenarios/labs/lab08-fast-clients.yaml")
+    assert not ok
+    assert "controlPlane controllerManager.qps, controllerManager.burst" in why
+    assert supported("scenarios/labs/lab08-startup-burst.yaml") == (True, "")

@@ -62,3 +62,10 @@ def test_a_job_trains_on_nodes_the_cluster_autoscaler_adds() -> None:
     assert "started" in events and events["started"][0] > 120  # after the new node booted
     assert result.summary["training_jobs_completed"] == 1
     assert set(result.pods()["node"]) == {"gpu-0", "gpu-1"}
+
+
+def test_a_job_that_never_trains_counts_as_not_completed() -> None:
+    """Workers short of GPUs wait at the rendezvous: the job is reported, with 0 completed, not left out."""
+    s = run(load_scenario("scenarios/training-distributed.yaml", ["cluster.nodePools.gpu.count=1", "duration=11m"])).summary
+    assert s["training_jobs"] == 1 and s["training_jobs_completed"] == 0
+    assert s["training_jct_max_s"] is None and s["training_lost_steps"] == 0
