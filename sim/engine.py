@@ -38,6 +38,7 @@ from sim.distributions import Sampler
 from sim.faults import Faults
 from sim.images import ImageRegistry
 from sim.kubelet import Kubelet, _Samplers
+from sim.billing import Billing
 from sim.kubeproxy import KubeProxy
 from sim.metrics_server import MetricsAdapter, MetricsServer
 from sim.nodelease import LeaseHeartbeats
@@ -125,6 +126,9 @@ class Simulation:
         self.api = ApiServer(env, cp, streams, self.trace)
         self.nodes = build_nodes(scenario.cluster.node_pools, cp.kubelet.default_image_size,
                                  cp.kubelet.node_status_max_images)
+        self.billing = Billing()
+        for node in self.nodes:
+            self.billing.start(node.meta.name, node.price_per_hour, 0.0)
         self.scheduler = Scheduler(env, self.api, cp.scheduler, self._resource_names(),
                                    streams.get("scheduler"), self.trace, scenario.outputs.decisions)
         kcm = cp.controller_manager
@@ -257,6 +261,10 @@ class Simulation:
                                  {p.name: p.count for p in pools}, self.scheduler.table.resources, self,
                                  self.streams.get("cluster-autoscaler"), self.trace)
 
+    def order_node(self, group: str, index: int) -> None:
+        """Cloud provider: a VM of ``group`` is requested; it is billed from now (its boot included)."""
+        self.billing.start(f"{group}-{index}", self._pools[group].price_per_hour, self.env.now)
+
     def create_node(self, group: str, index: int) -> None:
         """Cloud provider: a new VM of ``group`` booted; its kubelet starts and registers the Node."""
         kcfg = self.scenario.control_plane.kubelet
@@ -275,7 +283,8 @@ class Simulation:
         kubelet.register()
 
     def delete_node(self, name: str) -> None:
-        """Cloud provider: the VM is deleted; its kubelet and lease heartbeat stop."""
+        """Cloud provider: the VM is deleted; its kubelet and lease heartbeat stop, and its billing."""
+        self.billing.stop(name, self.env.now)
         kubelet = self.kubelets.pop(name, None)
         if kubelet is not None:
             kubelet.crash()

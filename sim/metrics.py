@@ -48,7 +48,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "training_lost_steps": ("Training steps lost to failures", ""),
     "training_goodput": ("Training goodput (useful time / job time)", ""),
     "cost_per_hour": ("Cluster cost per hour", "$"),
-    "cost_total": ("Cluster cost of this run", "$"),
+    "cost_total": ("Cluster cost of this run (every VM while it ran)", "$"),
     "serving_mode": ("Serving simulation mode", ""),
     "requests_offered": ("Requests offered", ""),
     "requests_served": ("Requests served", ""),
@@ -211,7 +211,6 @@ def summarize(sim: Simulation) -> dict[str, Any]:
     """The summary.json figures of a finished simulation."""
     trace, api = sim.trace, sim.api
     scenario = sim.scenario
-    hours = scenario.duration / 3600
     cost_per_hour = sum(p.count * p.price_per_hour for p in scenario.cluster.node_pools)
     commits = np.array(api.etcd.commit_latencies, dtype=np.float64)
     requests = np.array(api.latencies, dtype=np.float64)
@@ -238,7 +237,7 @@ def summarize(sim: Simulation) -> dict[str, Any]:
         "etcd_db_size_bytes": api.db_size_bytes,
         **training_metrics(sim),
         "cost_per_hour": round(cost_per_hour, 4),
-        "cost_total": round(cost_per_hour * hours, 4),
+        "cost_total": round(sim.billing.total(scenario.duration), 4),
     }
     if getattr(sim, "serving", None) is not None:
         summary.update(sim.serving.finish())

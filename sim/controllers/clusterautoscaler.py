@@ -77,7 +77,10 @@ class ScaleUpOption:
 
 
 class CloudProvider(Protocol):
-    """What the autoscaler asks of the cloud: start a VM of a group, delete one."""
+    """What the autoscaler asks of the cloud: order a VM of a group (billed from then), start it
+    once provisioned, delete one."""
+
+    def order_node(self, group: str, index: int) -> None: ...
 
     def create_node(self, group: str, index: int) -> None: ...
 
@@ -338,6 +341,7 @@ class ClusterAutoscaler:
             index = self.next_index[group.name]
             self.next_index[group.name] = index + 1
             self.upcoming[f"{group.name}-{index}"] = group.name
+            self.cloud.order_node(group.name, index)
             call_later(self.env, self.provisioning(), self.cloud.create_node, group.name, index)
         self.last_scale_up = now
         self.scale_ups += 1
