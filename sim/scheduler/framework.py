@@ -216,7 +216,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                 per_plugin[plugin.name] = np.zeros(len(candidates), dtype=np.int64)
             continue
         scores = plugin.score(state, pod, table, candidates)
-        total += scores * weight
+        total += scores if weight == 1 else scores * weight
         if explain:
             per_plugin[plugin.name] = scores * weight
     best = np.flatnonzero(total == total.max())

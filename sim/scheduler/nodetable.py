@@ -4,11 +4,15 @@ Models ``pkg/scheduler/backend/cache`` (NodeInfo: allocatable, requested, non-ze
 requested, pod count) so that every Filter and Score runs over all nodes at once. Nodes
 sharing labels (apart from their hostname) and taints share a *signature*, so selector and
 toleration checks run once per signature, not once per node.
+
+Scores that depend on one node's row alone (resource fit, balance) are kept per pod shape in
+``row_values`` and recomputed only for the rows that changed since (a log of touched rows),
+so a cycle of a pod like the last one costs a gather rather than a pass over every node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -83,6 +87,11 @@ class NodeTable:
         self.image_rows: dict[str, set[int]] = {}
         self.node_images: list[Mapping[str, int]] = []
         self._domains: dict[str, tuple[int, np.ndarray, list[str]]] = {}
+        # Rows whose resources, labels, taints or presence changed, in order; ``_log_base`` is the
+        # absolute position of ``_row_log[0]`` (the log is dropped when it grows long).
+        self._row_log: list[int] = []
+        self._log_base = 0
+        self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row]
 
     # ------------------------------------------------------------------ nodes
     def add_node(self, node: Node) -> int:
@@ -119,6 +128,7 @@ class NodeTable:
         self.unschedulable[row] = node.unschedulable
         self._set_images(row, node.images)
         self.version += 1
+        self._touch(row)
         return before != (self.allocatable[row].tobytes(), int(self.label_sig[row]), int(self.taint_sig[row]),
                           bool(self.unschedulable[row]))
 
@@ -129,6 +139,7 @@ class NodeTable:
             self.present[row] = False
             self._set_images(row, {})
             self.version += 1
+            self._touch(row)
 
     def _set_images(self, row: int, images: Mapping[str, int]) -> None:
         """Replace a node's reported images, keeping the per-image node sets current."""
@@ -177,6 +188,32 @@ class NodeTable:
             grown[:cap] = counts
             self.terminating_sig_counts[sig] = grown
 
+    # ------------------------------------------------------------------ per-row values
+    def _touch(self, row: int) -> None:
+        """Note that a row changed: per-row values computed before are stale for it."""
+        log = self._row_log
+        log.append(row)
+        if len(log) > 8 * max(self.n, 64):  # caches this far behind recompute every row anyway
+            self._log_base += len(log)
+            log.clear()
+
+    def row_values(self, key: Any, compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``compute(rows)`` for every row, where ``compute`` is row-wise (a row's value depends on
+        that row alone) and ``key`` names it with everything else it depends on. Rows unchanged
+        since the last call with ``key`` keep their values."""
+        end = self._log_base + len(self._row_log)
+        entry = self._row_values.get(key)
+        if entry is None or entry[0] < self._log_base or len(entry[1]) != self.n:
+            if len(self._row_values) >= 256:  # many pod shapes: start over rather than grow
+                self._row_values.clear()
+            entry = self._row_values[key] = [end, compute(np.arange(self.n))]
+        elif entry[0] < end:
+            dirty = sorted(set(self._row_log[entry[0] - self._log_base:]))
+            rows = np.array(dirty, dtype=np.int64)
+            entry[1][rows] = compute(rows)
+            entry[0] = end
+        return entry[1]
+
     # ------------------------------------------------------------------ pods
     def request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(requests per column incl. 1 pod, non-zero cpu/memory, resources no node offers)."""
@@ -209,6 +246,7 @@ class NodeTable:
         entry = PodEntry(pod, row, request, nonzero, self.pod_sig(pod))
         self.requested[row] += request
         self.nonzero_requested[row] += nonzero
+        self._touch(row)
         self.pods_on[row][pod.meta.uid] = entry
         self.pod_sig_counts[entry.sig][row] += 1
         if pod.spec.has_pod_affinity:
@@ -226,6 +264,7 @@ class NodeTable:
         row = entry.row
         self.requested[row] -= entry.request
         self.nonzero_requested[row] -= entry.nonzero
+        self._touch(row)
         self.pods_on[row].pop(entry.pod.meta.uid, None)
         self.pod_sig_counts[entry.sig][row] -= 1
         if entry.pod.spec.has_pod_affinity:

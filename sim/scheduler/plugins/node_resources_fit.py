@@ -102,6 +102,12 @@ class NodeResourcesFit:
         return out
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        # a node's score depends on its own row, the pod's requests and the strategy alone
+        key = (self.name, self.strategy, tuple(self.resources.items()), tuple(self.shape),
+               pod.request.tobytes(), pod.nonzero.tobytes())
+        return table.row_values(key, lambda some: self._score_rows(pod, table, some))[rows]
+
+    def _score_rows(self, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows), dtype=np.int64)
         weight_sum = np.zeros(len(rows), dtype=np.int64)
         ratio = self.strategy == "RequestedToCapacityRatio"
