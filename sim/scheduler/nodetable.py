@@ -198,21 +198,43 @@ class NodeTable:
             log.clear()
 
     def row_values(self, key: Any, compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """``compute(rows)`` for every row, where ``compute`` is row-wise (a row's value depends on
-        that row alone) and ``key`` names it with everything else it depends on. Rows unchanged
-        since the last call with ``key`` keep their values."""
+        """``compute(rows)`` for every row, where ``compute`` is row-wise and reads nothing of a
+        row but its allocatable, requested and non-zero requested amounts (``key`` names it with
+        everything else it depends on, such as the pod's requests). Rows unchanged since the last
+        call with ``key`` keep their values; a changed row in a state seen before (same amounts)
+        takes the value computed then."""
         end = self._log_base + len(self._row_log)
         entry = self._row_values.get(key)
         if entry is None or entry[0] < self._log_base or len(entry[1]) != self.n:
             if len(self._row_values) >= 256:  # many pod shapes: start over rather than grow
                 self._row_values.clear()
-            entry = self._row_values[key] = [end, compute(np.arange(self.n))]
+            memo = {} if entry is None else entry[2]
+            entry = self._row_values[key] = [end, compute(np.arange(self.n)), memo]
         elif entry[0] < end:
-            dirty = sorted(set(self._row_log[entry[0] - self._log_base:]))
-            rows = np.array(dirty, dtype=np.int64)
-            entry[1][rows] = compute(rows)
+            values, memo = entry[1], entry[2]
+            missing: list[tuple[int, bytes]] = []
+            for row in sorted(set(self._row_log[entry[0] - self._log_base:])):
+                state = self._row_state(row)
+                value = memo.get(state)
+                if value is None:
+                    missing.append((row, state))
+                else:
+                    values[row] = value
+            if missing:
+                rows = np.array([row for row, _ in missing], dtype=np.int64)
+                computed = compute(rows)
+                values[rows] = computed
+                if len(memo) > 65536:
+                    memo.clear()
+                for (_, state), value in zip(missing, computed.tolist(), strict=True):
+                    memo[state] = value
             entry[0] = end
         return entry[1]
+
+    def _row_state(self, row: int) -> bytes:
+        """A row's amounts as one key: what a row-wise value may depend on."""
+        return self.allocatable[row].tobytes() + self.requested[row].tobytes() + \
+            self.nonzero_requested[row].tobytes()
 
     # ------------------------------------------------------------------ pods
     def request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
