@@ -170,7 +170,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                  only_rows: np.ndarray | None = None) -> ScheduleResult:
     """One scheduling cycle over the present nodes (or ``only_rows``), from row ``start`` (round robin)."""
     state = CycleState()
-    all_rows = np.flatnonzero(table.present[: table.n]) if only_rows is None else only_rows
+    all_rows = table.present_rows() if only_rows is None else only_rows
     n = len(all_rows)
     if n == 0:
         return ScheduleResult(message="0/0 nodes are available: no nodes available to schedule pods.")

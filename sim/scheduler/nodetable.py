@@ -91,7 +91,8 @@ class NodeTable:
         # absolute position of ``_row_log[0]`` (the log is dropped when it grows long).
         self._row_log: list[int] = []
         self._log_base = 0
-        self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row]
+        self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row, memo]
+        self._present_rows: tuple[int, int, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ nodes
     def add_node(self, node: Node) -> int:
@@ -140,6 +141,22 @@ class NodeTable:
             self._set_images(row, {})
             self.version += 1
             self._touch(row)
+
+    def set_present(self, row: int, present: bool) -> None:
+        """Take a node out of (or back into) the scheduler's view without forgetting it, as the
+        cluster autoscaler's scale-down simulation does; caches keyed on ``version`` see it."""
+        self.present[row] = present
+        self.version += 1
+        self._touch(row)
+
+    def present_rows(self) -> np.ndarray:
+        """The rows of present nodes, in order (kept until the node set changes)."""
+        cached = self._present_rows
+        if cached is None or cached[0] != self.version or cached[1] != self.n:
+            rows = np.flatnonzero(self.present[: self.n])
+            rows.flags.writeable = False  # shared by every cycle until the node set changes
+            cached = self._present_rows = (self.version, self.n, rows)
+        return cached[2]
 
     def _set_images(self, row: int, images: Mapping[str, int]) -> None:
         """Replace a node's reported images, keeping the per-image node sets current."""
