@@ -285,7 +285,9 @@ class PodTopologySpread:
                 # A candidate without the key seeds the "" domain (counted, never read).
                 size = int(np.count_nonzero(np.bincount(ids[scored] + 1)))
                 eligible = self._eligible(c, pod, table, base, ("score", require_all))
-                per_row = np.append(self._domain_sums(table, c.key, counts, eligible), 0)[ids[rows]]
+                sums = self._domain_sums(table, c.key, counts, eligible)
+                # a row without the key (id -1) reads an appended 0; with the key everywhere, none does
+                per_row = sums[ids[rows]] if keyed_everywhere else np.append(sums, 0)[ids[rows]]
             weight = math.log(size + 2)
             spread = per_row * weight + float(c.max_skew - 1)
             raw += spread if keyed_everywhere else np.where(has_key[rows], spread, 0.0)
