@@ -199,7 +199,8 @@ class PodTopologySpread:
 
     # ------------------------------------------------------------------ filter
     def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> str | None:
-        self._filter_state(state, pod, table)
+        if self._constraints(state, pod.pod, "DoNotSchedule"):  # without any, Filter is skipped and
+            self._filter_state(state, pod, table)  # its all-pass state is made only if asked for
         return None
 
     def _filter_state(self, state: CycleState, pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, ...]:

@@ -7,7 +7,9 @@ is better (reverse-normalised). Both run once per taint signature, not per node.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +31,24 @@ def first_untolerated(taints: tuple[Taint, ...], tolerations: tuple[Toleration, 
     return None
 
 
+# Per table, (spec, result) by id(spec): pods of one template share their spec, and the verdict
+# per taint signature depends only on the spec's tolerations and the signatures so far.
+_BY_SPEC: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[Any, tuple[np.ndarray, list[str]]]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str]]:
     cached = pod.cache.get(TAINT_TOLERATION)
     if cached is not None and len(cached[1]) == len(table.sig_taints):
         return cached
+    spec = pod.pod.spec
+    by_spec = _BY_SPEC.get(table)
+    if by_spec is None:
+        by_spec = _BY_SPEC[table] = {}
+    shared = by_spec.get(id(spec))
+    if shared is not None and shared[0] is spec and len(shared[1][1]) == len(table.sig_taints):
+        pod.cache[TAINT_TOLERATION] = shared[1]
+        return shared[1]
     ok, texts = [], []
     for taints in table.sig_taints:
         bad = first_untolerated(taints, pod.pod.spec.tolerations, ("NoSchedule", "NoExecute"))
@@ -40,6 +56,9 @@ def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str
         texts.append("" if bad is None else f"node(s) had untolerated taint {{{bad.key}: {bad.value}}}")
     cached = (np.array(ok, dtype=bool), texts)
     pod.cache[TAINT_TOLERATION] = cached
+    if len(by_spec) > 1024:
+        by_spec.clear()
+    by_spec[id(spec)] = (spec, cached)
     return cached
 
 
