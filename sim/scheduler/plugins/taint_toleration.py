@@ -62,6 +62,31 @@ def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str
     return cached
 
 
+_PREFERRED_BY_SPEC: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[Any, np.ndarray]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _intolerable_preferred(pod: PodInfo, table: NodeTable) -> np.ndarray:
+    """Per taint signature: how many PreferNoSchedule taints the pod does not tolerate (kept per
+    spec while the signatures stay the same)."""
+    spec = pod.pod.spec
+    by_spec = _PREFERRED_BY_SPEC.get(table)
+    if by_spec is None:
+        by_spec = _PREFERRED_BY_SPEC[table] = {}
+    cached = by_spec.get(id(spec))
+    if cached is not None and cached[0] is spec and len(cached[1]) == len(table.sig_taints):
+        return cached[1]
+    prefer = tuple(t for t in spec.tolerations if t.effect in ("", "PreferNoSchedule"))
+    counts = np.array([
+        sum(1 for taint in taints if taint.effect == "PreferNoSchedule"
+            and not any(t.tolerates(taint) for t in prefer))
+        for taints in table.sig_taints], dtype=np.int64)
+    if len(by_spec) > 1024:
+        by_spec.clear()
+    by_spec[id(spec)] = (spec, counts)
+    return counts
+
+
 @dataclass
 class TaintToleration:
     """Filter + Score plugin (default score weight 3)."""
@@ -80,9 +105,4 @@ class TaintToleration:
                 for s in sorted(set(sigs.tolist())) if texts[s]]
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
-        prefer = tuple(t for t in pod.pod.spec.tolerations if t.effect in ("", "PreferNoSchedule"))
-        counts = np.array([
-            sum(1 for taint in taints if taint.effect == "PreferNoSchedule"
-                and not any(t.tolerates(taint) for t in prefer))
-            for taints in table.sig_taints], dtype=np.int64)
-        return default_normalize_score(counts[table.taint_sig[rows]], reverse=True)
+        return default_normalize_score(_intolerable_preferred(pod, table)[table.taint_sig[rows]], reverse=True)
