@@ -62,6 +62,8 @@ def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str
     return cached
 
 
+_ROWS_BY_VERDICT: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[np.ndarray, int, np.ndarray]]] = \
+    weakref.WeakKeyDictionary()
 _PREFERRED_BY_SPEC: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[Any, np.ndarray]]] = \
     weakref.WeakKeyDictionary()
 
@@ -95,7 +97,16 @@ class TaintToleration:
 
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         ok, _ = _per_signature(pod, table)
-        return ok[table.taint_sig[rows]]
+        # per node row, kept with the verdicts (one per template) until the node table changes
+        by_verdict = _ROWS_BY_VERDICT.get(table)
+        if by_verdict is None:
+            by_verdict = _ROWS_BY_VERDICT[table] = {}
+        per_row = by_verdict.get(id(ok))
+        if per_row is None or per_row[0] is not ok or per_row[1] != table.version or len(per_row[2]) != table.n:
+            if len(by_verdict) > 1024:
+                by_verdict.clear()
+            per_row = by_verdict[id(ok)] = (ok, table.version, ok[table.taint_sig[: table.n]])
+        return per_row[2][rows]
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
