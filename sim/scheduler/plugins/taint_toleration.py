@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sim.api.objects import Taint, Toleration
-from sim.scheduler.framework import Code, CycleState, PodInfo
+from sim.scheduler.framework import MAX_NODE_SCORE, Code, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
 from sim.scheduler.plugins.helpers import default_normalize_score
 from sim.scheduler.plugins.names import TAINT_TOLERATION
@@ -116,4 +116,7 @@ class TaintToleration:
                 for s in sorted(set(sigs.tolist())) if texts[s]]
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
-        return default_normalize_score(_intolerable_preferred(pod, table)[table.taint_sig[rows]], reverse=True)
+        counts = _intolerable_preferred(pod, table)
+        if not counts.any():  # no intolerable PreferNoSchedule taint anywhere: every node scores 100
+            return np.full(len(rows), MAX_NODE_SCORE, dtype=np.int64)
+        return default_normalize_score(counts[table.taint_sig[rows]], reverse=True)
