@@ -283,12 +283,17 @@ class PodTopologySpread:
                 per_row = counts[rows]
             else:
                 ids = table.domains(c.key)[0]
-                # A candidate without the key seeds the "" domain (counted, never read).
-                size = int(np.count_nonzero(np.bincount(ids[scored] + 1)))
                 eligible = self._eligible(c, pod, table, base, ("score", require_all))
                 sums = self._domain_sums(table, c.key, counts, eligible)
-                # a row without the key (id -1) reads an appended 0; with the key everywhere, none does
-                per_row = sums[ids[rows]] if keyed_everywhere else np.append(sums, 0)[ids[rows]]
+                if keyed_everywhere and ignored is None:  # every candidate is scored and has a domain
+                    candidate_ids = ids[rows]
+                    size = int(np.count_nonzero(np.bincount(candidate_ids)))
+                    per_row = sums[candidate_ids]
+                else:
+                    # A candidate without the key seeds the "" domain (counted, never read),
+                    # and reads an appended 0.
+                    size = int(np.count_nonzero(np.bincount(ids[scored] + 1)))
+                    per_row = sums[ids[rows]] if keyed_everywhere else np.append(sums, 0)[ids[rows]]
             weight = math.log(size + 2)
             spread = per_row * weight + float(c.max_skew - 1)
             raw += spread if keyed_everywhere else np.where(has_key[rows], spread, 0.0)
