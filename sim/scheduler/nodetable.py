@@ -158,6 +158,14 @@ class NodeTable:
             cached = self._present_rows = (self.version, self.n, rows)
         return cached[2]
 
+    def take(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``values[rows]`` as a new array; a plain copy when ``rows`` are the present rows and
+        every node is present (a cycle over all nodes gathers nothing)."""
+        cached = self._present_rows
+        if cached is not None and rows is cached[2] and len(rows) == self.n:
+            return values[: self.n].copy()
+        return values[rows]
+
     def _set_images(self, row: int, images: Mapping[str, int]) -> None:
         """Replace a node's reported images, keeping the per-image node sets current."""
         old = self.node_images[row]

@@ -106,7 +106,7 @@ class TaintToleration:
             if len(by_verdict) > 1024:
                 by_verdict.clear()
             per_row = by_verdict[id(ok)] = (ok, table.version, ok[table.taint_sig[: table.n]])
-        return per_row[2][rows]
+        return table.take(per_row[2], rows)
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:

@@ -77,3 +77,15 @@ def test_present_rows_follow_the_node_set() -> None:
     table.set_present(1, True)
     table.remove_node("n0")
     assert table.present_rows().tolist() == [1, 2]
+
+
+def test_take_copies_or_gathers() -> None:
+    """take() equals values[rows] and never returns a view of ``values``."""
+    table = _table(3)
+    values = np.array([5, 6, 7, 8])
+    every = table.present_rows()
+    whole = table.take(values, every)
+    assert whole.tolist() == [5, 6, 7] and not np.shares_memory(whole, values)
+    assert table.take(values, np.array([2, 0])).tolist() == [7, 5]
+    table.set_present(1, False)
+    assert table.take(values, table.present_rows()).tolist() == [5, 7]
