@@ -44,10 +44,11 @@ Record = tuple[str, str, str]  # (event, reason, message) written to the trace a
 class Watch:
     """One informer's watch: a handler called with batches of (type, object) events."""
 
-    __slots__ = ("handler", "last_delivery")
+    __slots__ = ("delay", "handler", "last_delivery")
 
-    def __init__(self, handler: Callable[[list[tuple[str, Any]]], None]) -> None:
+    def __init__(self, handler: Callable[[list[tuple[str, Any]]], None], delay: Callable[[], float]) -> None:
         self.handler = handler
+        self.delay = delay  # the watch cache's delivery delay, drawn per batch
         self.last_delivery = 0.0
 
 
@@ -82,7 +83,6 @@ class ApiServer:
         self._kind_watches: dict[str, list[Watch]] = defaultdict(list)
         self._node_watches: dict[str, Watch] = {}
         self._node_self_watches: dict[str, Watch] = {}
-        self._own_node_watches: set[int] = set()
         self.down_until = 0.0
         self._held: list[_Request] = []
         self._next_uid = 1
@@ -94,21 +94,20 @@ class ApiServer:
     # ------------------------------------------------------------------ watches
     def watch(self, kind: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
         """Watch every object of ``kind`` (an informer)."""
-        w = Watch(handler)
+        w = Watch(handler, self._watch_delay)
         self._kind_watches[kind].append(w)
         return w
 
     def watch_node_pods(self, node_name: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
         """Watch the pods bound to one node (``fieldSelector=spec.nodeName=...``)."""
-        w = Watch(handler)
+        w = Watch(handler, self._watch_delay)
         self._node_watches[node_name] = w
         return w
 
     def watch_node(self, node_name: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
         """Watch one Node object (``fieldSelector=metadata.name=...``, the kubelet's node informer)."""
-        w = Watch(handler)
+        w = Watch(handler, self._node_watch_delay)
         self._node_self_watches[node_name] = w
-        self._own_node_watches.add(id(w))
         return w
 
     @property
@@ -299,29 +298,34 @@ class ApiServer:
             self._fan_out(events)
 
     def _fan_out(self, events: list[tuple[str, Any]]) -> None:
-        targets: dict[int, tuple[Watch, list[tuple[str, Any]]]] = {}
+        targets: dict[Watch, list[tuple[str, Any]]] = {}  # in first-match order
+        kind_watches, node_watches, node_self_watches = self._kind_watches, self._node_watches, \
+            self._node_self_watches
         for event in events:
             obj = event[1]
-            for w in self._kind_watches.get(obj.kind, ()):
-                entry = targets.get(id(w))
-                if entry is None:
-                    targets[id(w)] = (w, [event])
+            kind = obj.kind
+            for w in kind_watches.get(kind, ()):
+                batch = targets.get(w)
+                if batch is None:
+                    targets[w] = [event]
                 else:
-                    entry[1].append(event)
+                    batch.append(event)
             w = None
-            if obj.kind == "Pod" and obj.node_name:
-                w = self._node_watches.get(obj.node_name)
-            elif obj.kind == "Node":
-                w = self._node_self_watches.get(obj.meta.name)
+            if kind == "Pod":
+                if obj.node_name:
+                    w = node_watches.get(obj.node_name)
+            elif kind == "Node":
+                w = node_self_watches.get(obj.meta.name)
             if w is not None:
-                entry = targets.get(id(w))
-                if entry is None:
-                    targets[id(w)] = (w, [event])
+                batch = targets.get(w)
+                if batch is None:
+                    targets[w] = [event]
                 else:
-                    entry[1].append(event)
+                    batch.append(event)
         now = self.env.now
-        for w, batch in targets.values():
-            delay = self._node_watch_delay if id(w) in self._own_node_watches else self._watch_delay
-            at = max(now + delay(), w.last_delivery)
+        for w, batch in targets.items():
+            at = now + w.delay()
+            if at < w.last_delivery:  # a watch delivers in order
+                at = w.last_delivery
             w.last_delivery = at
             call_later(self.env, at - now, w.handler, batch)

@@ -1,15 +1,52 @@
-"""Small helpers on the SimPy environment: callbacks at a time, without a process each."""
+"""Small helpers on the SimPy environment: callbacks at a time, without a process each.
+
+Most of a large run's events are plain callbacks (watch deliveries, handler latencies, etcd
+commits). ``Environment`` runs them without a SimPy event object: ``call_later`` puts a small
+``_Call`` on the same heap, in the same order (time, priority, insertion count) a Timeout would
+take, and ``Environment.step`` calls it directly. On a plain ``simpy.Environment`` (as unit
+tests build) ``call_later`` falls back to a Timeout with a callback.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
-__all__ = ["call_later"]
+__all__ = ["Environment", "call_later"]
+
+
+class _Call:
+    """``fn(*args)`` due at a time; lives on the environment's heap like an event."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn = fn
+        self.args = args
+
+
+class Environment(simpy.Environment):
+    """A SimPy environment that also runs ``call_later`` callbacks, each without an event."""
+
+    def step(self) -> None:
+        """Process the next entry of the heap: a due callback here, anything else as SimPy does."""
+        queue = self._queue
+        if queue and queue[0][3].__class__ is _Call:
+            self._now, _, _, call = heappop(queue)
+            call.fn(*call.args)
+        else:
+            super().step()
 
 
 def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` after ``delay`` simulated seconds (one heap entry, no process)."""
-    env.timeout(delay).callbacks.append(lambda _event: fn(*args))
+    if env.__class__ is Environment:
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(fn, args)))
+    else:
+        env.timeout(delay).callbacks.append(lambda _event: fn(*args))

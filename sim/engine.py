@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import simpy
 
 from sim.api.client import Client
 from sim.api.objects import Node, ObjectMeta, Taint
 from sim.api.quantity import resource_value
 from sim.apiserver import ApiServer
+from sim.clock import Environment
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
 from sim.controllers.deployment import DeploymentController
@@ -117,7 +117,7 @@ class Simulation:
     def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.streams = Streams(self.seed)
         self.trace = Trace({"scenario": scenario.name, "seed": self.seed, "source": "kubesim",
                             "kubernetesVersion": KUBERNETES_VERSION, "duration_s": scenario.duration})

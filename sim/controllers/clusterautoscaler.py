@@ -415,7 +415,7 @@ class ClusterAutoscaler:
         trial = list(budgets)
         if _pdb_blocks(moving, pdbs, trial):
             return "NotEnoughPdb"
-        table.present[row] = False  # simulate the node gone: its pods must fit elsewhere
+        table.set_present(row, False)  # simulate the node gone: its pods must fit elsewhere
         entries = list(table.pods_on[row].values())
         placed = []
         for pod in moving:
@@ -423,7 +423,7 @@ class ClusterAutoscaler:
             if dest < 0:
                 for entry in placed:
                     table.forget(entry)
-                table.present[row] = True
+                table.set_present(row, True)
                 return "NoPlaceToMovePods"
             placed.append(table.pods_on[dest][pod.meta.uid])
         for entry in entries:

@@ -170,7 +170,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                  only_rows: np.ndarray | None = None) -> ScheduleResult:
     """One scheduling cycle over the present nodes (or ``only_rows``), from row ``start`` (round robin)."""
     state = CycleState()
-    all_rows = np.flatnonzero(table.present[: table.n]) if only_rows is None else only_rows
+    all_rows = table.present_rows() if only_rows is None else only_rows
     n = len(all_rows)
     if n == 0:
         return ScheduleResult(message="0/0 nodes are available: no nodes available to schedule pods.")
@@ -191,7 +191,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         feasible &= plugin.filter(state, pod, table, all_rows)
         if not feasible.any():
             break
-    positions = np.flatnonzero(feasible)
+    positions = feasible.nonzero()[0]
     if len(positions) == 0:
         reasons, codes = diagnose(profile, state, pod, table, all_rows)
         return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
@@ -200,7 +200,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     if not profile.scores:
         want = 1
     first = start % n if only_rows is None else 0
-    cut = int(np.searchsorted(positions, first))
+    cut = int(positions.searchsorted(first))
     chosen = np.concatenate((positions[cut:], positions[:cut]))[:want] if cut else positions[:want]
     evaluated = (int(chosen[-1]) - first) % n + 1 if len(chosen) == want else n
     order = all_rows
@@ -216,10 +216,10 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                 per_plugin[plugin.name] = np.zeros(len(candidates), dtype=np.int64)
             continue
         scores = plugin.score(state, pod, table, candidates)
-        total += scores * weight
+        total += scores if weight == 1 else scores * weight
         if explain:
             per_plugin[plugin.name] = scores * weight
-    best = np.flatnonzero(total == total.max())
+    best = (total == total.max()).nonzero()[0]
     pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),
                           scores=(per_plugin | {"total": total}) if explain else None,

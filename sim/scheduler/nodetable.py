@@ -4,11 +4,15 @@ Models ``pkg/scheduler/backend/cache`` (NodeInfo: allocatable, requested, non-ze
 requested, pod count) so that every Filter and Score runs over all nodes at once. Nodes
 sharing labels (apart from their hostname) and taints share a *signature*, so selector and
 toleration checks run once per signature, not once per node.
+
+Scores that depend on one node's row alone (resource fit, balance) are kept per pod shape in
+``row_values`` and recomputed only for the rows that changed since (a log of touched rows),
+so a cycle of a pod like the last one costs a gather rather than a pass over every node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -83,6 +87,12 @@ class NodeTable:
         self.image_rows: dict[str, set[int]] = {}
         self.node_images: list[Mapping[str, int]] = []
         self._domains: dict[str, tuple[int, np.ndarray, list[str]]] = {}
+        # Rows whose resources, labels, taints or presence changed, in order; ``_log_base`` is the
+        # absolute position of ``_row_log[0]`` (the log is dropped when it grows long).
+        self._row_log: list[int] = []
+        self._log_base = 0
+        self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row, memo]
+        self._present_rows: tuple[int, int, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ nodes
     def add_node(self, node: Node) -> int:
@@ -119,6 +129,7 @@ class NodeTable:
         self.unschedulable[row] = node.unschedulable
         self._set_images(row, node.images)
         self.version += 1
+        self._touch(row)
         return before != (self.allocatable[row].tobytes(), int(self.label_sig[row]), int(self.taint_sig[row]),
                           bool(self.unschedulable[row]))
 
@@ -129,6 +140,31 @@ class NodeTable:
             self.present[row] = False
             self._set_images(row, {})
             self.version += 1
+            self._touch(row)
+
+    def set_present(self, row: int, present: bool) -> None:
+        """Take a node out of (or back into) the scheduler's view without forgetting it, as the
+        cluster autoscaler's scale-down simulation does; caches keyed on ``version`` see it."""
+        self.present[row] = present
+        self.version += 1
+        self._touch(row)
+
+    def present_rows(self) -> np.ndarray:
+        """The rows of present nodes, in order (kept until the node set changes)."""
+        cached = self._present_rows
+        if cached is None or cached[0] != self.version or cached[1] != self.n:
+            rows = np.flatnonzero(self.present[: self.n])
+            rows.flags.writeable = False  # shared by every cycle until the node set changes
+            cached = self._present_rows = (self.version, self.n, rows)
+        return cached[2]
+
+    def take(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``values[rows]`` as a new array; a plain copy when ``rows`` are the present rows and
+        every node is present (a cycle over all nodes gathers nothing)."""
+        cached = self._present_rows
+        if cached is not None and rows is cached[2] and len(rows) == self.n:
+            return values[: self.n].copy()
+        return values[rows]
 
     def _set_images(self, row: int, images: Mapping[str, int]) -> None:
         """Replace a node's reported images, keeping the per-image node sets current."""
@@ -177,6 +213,54 @@ class NodeTable:
             grown[:cap] = counts
             self.terminating_sig_counts[sig] = grown
 
+    # ------------------------------------------------------------------ per-row values
+    def _touch(self, row: int) -> None:
+        """Note that a row changed: per-row values computed before are stale for it."""
+        log = self._row_log
+        log.append(row)
+        if len(log) > 8 * max(self.n, 64):  # caches this far behind recompute every row anyway
+            self._log_base += len(log)
+            log.clear()
+
+    def row_values(self, key: Any, compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``compute(rows)`` for every row, where ``compute`` is row-wise and reads nothing of a
+        row but its allocatable, requested and non-zero requested amounts (``key`` names it with
+        everything else it depends on, such as the pod's requests). Rows unchanged since the last
+        call with ``key`` keep their values; a changed row in a state seen before (same amounts)
+        takes the value computed then."""
+        end = self._log_base + len(self._row_log)
+        entry = self._row_values.get(key)
+        if entry is None or entry[0] < self._log_base or len(entry[1]) != self.n:
+            if len(self._row_values) >= 256:  # many pod shapes: start over rather than grow
+                self._row_values.clear()
+            memo = {} if entry is None else entry[2]
+            entry = self._row_values[key] = [end, compute(np.arange(self.n)), memo]
+        elif entry[0] < end:
+            values, memo = entry[1], entry[2]
+            missing: list[tuple[int, bytes]] = []
+            for row in sorted(set(self._row_log[entry[0] - self._log_base:])):
+                state = self._row_state(row)
+                value = memo.get(state)
+                if value is None:
+                    missing.append((row, state))
+                else:
+                    values[row] = value
+            if missing:
+                rows = np.array([row for row, _ in missing], dtype=np.int64)
+                computed = compute(rows)
+                values[rows] = computed
+                if len(memo) > 65536:
+                    memo.clear()
+                for (_, state), value in zip(missing, computed.tolist(), strict=True):
+                    memo[state] = value
+            entry[0] = end
+        return entry[1]
+
+    def _row_state(self, row: int) -> bytes:
+        """A row's amounts as one key: what a row-wise value may depend on."""
+        return self.allocatable[row].tobytes() + self.requested[row].tobytes() + \
+            self.nonzero_requested[row].tobytes()
+
     # ------------------------------------------------------------------ pods
     def request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(requests per column incl. 1 pod, non-zero cpu/memory, resources no node offers)."""
@@ -209,6 +293,7 @@ class NodeTable:
         entry = PodEntry(pod, row, request, nonzero, self.pod_sig(pod))
         self.requested[row] += request
         self.nonzero_requested[row] += nonzero
+        self._touch(row)
         self.pods_on[row][pod.meta.uid] = entry
         self.pod_sig_counts[entry.sig][row] += 1
         if pod.spec.has_pod_affinity:
@@ -226,6 +311,7 @@ class NodeTable:
         row = entry.row
         self.requested[row] -= entry.request
         self.nonzero_requested[row] -= entry.nonzero
+        self._touch(row)
         self.pods_on[row].pop(entry.pod.meta.uid, None)
         self.pod_sig_counts[entry.sig][row] -= 1
         if entry.pod.spec.has_pod_affinity:

@@ -56,15 +56,22 @@ class BalancedAllocation:
             return np.zeros(len(rows), dtype=np.int64)  # PreScore: Skip for best-effort pods
         # an extended resource the pod does not request is left out, as a node without it is
         cols = [c for c in cols if pod.request[c] > 0 or not is_scalar_resource(table.resources[c])]
-        alloc = table.allocatable[rows][:, cols]
-        before = table.requested[rows][:, cols]
-        after = before + pod.request[cols]
-        with_pod = _balance(after, alloc)
-        without_pod = _balance(before, alloc)
-        # Kubernetes 1.36 scores the change in balance the pod brings, kept in [50, 100]:
-        # 50 + (50 + with - without) // 2 (both scores lie in [50, 100]).
-        half = MAX_NODE_SCORE // 2
-        return half + (half + with_pod - without_pod) // 2
+        # a node's score depends on its own row and the pod's requests in ``cols`` alone
+        key = (self.name, tuple(cols), pod.request[cols].tobytes())
+        return table.row_values(key, lambda some: _score_rows(pod, table, some, cols))[rows]
+
+
+def _score_rows(pod: PodInfo, table: NodeTable, rows: np.ndarray, cols: list[int]) -> np.ndarray:
+    """The change in balance the pod brings to each of ``rows``."""
+    alloc = table.allocatable[rows][:, cols]
+    before = table.requested[rows][:, cols]
+    after = before + pod.request[cols]
+    with_pod = _balance(after, alloc)
+    without_pod = _balance(before, alloc)
+    # Kubernetes 1.36 scores the change in balance the pod brings, kept in [50, 100]:
+    # 50 + (50 + with - without) // 2 (both scores lie in [50, 100]).
+    half = MAX_NODE_SCORE // 2
+    return half + (half + with_pod - without_pod) // 2
 
 
 def _balance(requested: np.ndarray, allocatable: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ known gap). Image volumes, which 1.36 also counts, are not modelled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +58,7 @@ class ImageLocality:
 
     name: str = IMAGE_LOCALITY
     _holders: dict[str, tuple[int, np.ndarray, int]] = field(default_factory=dict, repr=False)
+    _scores: dict[int, tuple[Any, NodeTable, int, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def _image_state(self, table: NodeTable, name: str) -> tuple[np.ndarray, int] | None:
         """(rows holding the image as a mask, its scaled score), cached per node-table version."""
@@ -74,6 +76,19 @@ class ImageLocality:
         return mask, scaled
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        # A node's score depends on the pod's images and the cache's image states alone, which
+        # change only with the node table's version: kept per spec (pods of a template share it).
+        spec = pod.pod.spec
+        cached = self._scores.get(id(spec))
+        if cached is None or cached[0] is not spec or cached[1] is not table or cached[2] != table.version \
+                or len(cached[3]) != table.n:
+            if len(self._scores) > 256:
+                self._scores.clear()
+            cached = self._scores[id(spec)] = (spec, table, table.version,
+                                               self._score_rows(pod, table, np.arange(table.n)))
+        return cached[3][rows]
+
+    def _score_rows(self, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         containers = pod.pod.spec.init_containers + pod.pod.spec.containers
         sums = None
         for container in containers:

@@ -155,7 +155,8 @@ class InterPodAffinity:
             return cached[1]
         terms = self._own_terms(pod)
         result = None
-        if terms.required or terms.anti or self._group_matches(pod, table).anti:
+        # without affinity groups on the table no existing pod's anti-affinity can apply
+        if terms.required or terms.anti or (table.affinity_groups and self._group_matches(pod, table).anti):
             present = table.present[: table.n]
             result = (self._affinity_ok(terms, pod, table, present),
                       self._anti_violated(terms, table, present),
@@ -231,6 +232,8 @@ class InterPodAffinity:
     def _weighted_rows(self, pod: PodInfo, table: NodeTable) -> dict[str, np.ndarray]:
         """Per topology key, the summed term weights of the existing pods on each node row."""
         terms = self._own_terms(pod)
+        if not (terms.preferred or terms.preferred_anti or table.affinity_groups):
+            return {}  # no term either way
         per_key: dict[str, np.ndarray] = {}
 
         def add(key: str, weight: int, counts: np.ndarray) -> None:

@@ -59,6 +59,15 @@ def requested_to_capacity_ratio(requested: np.ndarray, allocatable: np.ndarray,
     return broken_linear(utilization, shape)
 
 
+def _fits(pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+    """Per row: every resource the pod requests fits in allocatable minus requested."""
+    ok = np.ones(len(rows), dtype=bool)
+    for col in np.flatnonzero(pod.request > 0).tolist():
+        free = table.allocatable[rows, col] - table.requested[rows, col]
+        ok &= free >= pod.request[col]
+    return ok
+
+
 @dataclass
 class NodeResourcesFit:
     """Filter + Score plugin for cpu, memory, pods and extended resources."""
@@ -79,15 +88,9 @@ class NodeResourcesFit:
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         if pod.unknown_resources:
             return np.zeros(len(rows), dtype=bool)
-        whole = len(rows) == table.n  # every node present: slice views, no gather
-        ok = np.ones(len(rows), dtype=bool)
-        for col in np.flatnonzero(pod.request > 0).tolist():
-            if whole:
-                free = table.allocatable[: table.n, col] - table.requested[: table.n, col]
-            else:
-                free = table.allocatable[rows, col] - table.requested[rows, col]
-            ok &= free >= pod.request[col]
-        return ok
+        # whether a node fits depends on its own row and the pod's requests alone
+        fits = table.row_values((self.name, "fits", pod.request.tobytes()), lambda some: _fits(pod, table, some))
+        return table.take(fits, rows)
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
@@ -102,6 +105,12 @@ class NodeResourcesFit:
         return out
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        # a node's score depends on its own row, the pod's requests and the strategy alone
+        key = (self.name, self.strategy, tuple(self.resources.items()), tuple(self.shape),
+               pod.request.tobytes(), pod.nonzero.tobytes())
+        return table.row_values(key, lambda some: self._score_rows(pod, table, some))[rows]
+
+    def _score_rows(self, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows), dtype=np.int64)
         weight_sum = np.zeros(len(rows), dtype=np.int64)
         ratio = self.strategy == "RequestedToCapacityRatio"

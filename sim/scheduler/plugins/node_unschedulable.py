@@ -29,7 +29,7 @@ class NodeUnschedulable:
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         if any(t.tolerates(UNSCHEDULABLE_TAINT) for t in pod.pod.spec.tolerations):
             return np.ones(len(rows), dtype=bool)
-        return ~table.unschedulable[rows]
+        return ~table.take(table.unschedulable, rows)
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:

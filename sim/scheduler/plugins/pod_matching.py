@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,15 @@ class PodMatcher:
     selector: Selector | None
     namespace_selector: Selector | None = None
     topology_key: str = ""
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # matchers key the per-table caches on every cycle: hash the nested selectors once
+        object.__setattr__(self, "_hash", hash((self.namespaces, self.selector, self.namespace_selector,
+                                                self.topology_key)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def matches(self, namespace: str, labels: Mapping[str, str]) -> bool:
         """AffinityTerm.Matches: the namespace is chosen, then the labels must match."""

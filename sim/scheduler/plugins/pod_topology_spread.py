@@ -109,6 +109,8 @@ class PodTopologySpread:
     handle: Any = field(default=None, repr=False)
     _cache: dict[tuple[Any, ...], list[_Constraint]] = field(default_factory=dict, repr=False)
     _eligible_cache: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
+    _layouts: dict[tuple[Any, ...], _ScoreLayout] = field(default_factory=dict, repr=False)
+    _domain_index: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_args(cls, args: PodTopologySpreadArgs) -> PodTopologySpread:
@@ -138,7 +140,15 @@ class PodTopologySpread:
 
     # ------------------------------------------------------------------ constraints
     def _constraints(self, state: CycleState, pod: Pod, action: str) -> list[_Constraint]:
-        """The pod's own constraints for ``action``, or the defaults with the deduced selector."""
+        """The pod's own constraints for ``action``, or the defaults with the deduced selector
+        (kept in the cycle state: PreFilter, Filter, PreScore and Score all ask)."""
+        key = f"{self.name}/constraints/{action}"
+        resolved = state.get(key)
+        if resolved is None or resolved[0] is not pod:
+            resolved = state[key] = (pod, self._constraints_of(state, pod, action))
+        return resolved[1]
+
+    def _constraints_of(self, state: CycleState, pod: Pod, action: str) -> list[_Constraint]:
         own = pod.spec.topology_spread_constraints
         if own:
             return self._resolved(pod, action, own, None)
@@ -189,7 +199,8 @@ class PodTopologySpread:
 
     # ------------------------------------------------------------------ filter
     def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> str | None:
-        self._filter_state(state, pod, table)
+        if self._constraints(state, pod.pod, "DoNotSchedule"):  # without any, Filter is skipped and
+            self._filter_state(state, pod, table)  # its all-pass state is made only if asked for
         return None
 
     def _filter_state(self, state: CycleState, pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, ...]:
@@ -251,34 +262,85 @@ class PodTopologySpread:
         constraints = self._constraints(state, pod.pod, "ScheduleAnyway")
         if not constraints:  # PreScore returns Skip
             return np.zeros(len(rows), dtype=np.int64)
-        n = table.n
-        keyed = [table.domains(c.key)[0] >= 0 for c in constraints]
         # Only non-default constraints require every key; system defaults let nodes without a
         # zone label still be spread by hostname.
         require_all = bool(pod.pod.spec.topology_spread_constraints) or not self.system_defaulted
-        all_keys = np.logical_and.reduce(keyed)
-        ignored = ~all_keys[rows] if require_all else np.zeros(len(rows), dtype=bool)
-        scored = rows[~ignored]
-        base = table.present[:n] & (all_keys if require_all else True)
+        layout = self._score_layout(table, tuple(c.key for c in constraints), require_all)
+        if layout.ignores_none:
+            ignored, scored = None, rows
+        else:
+            ignored = ~layout.all_keys[rows] if require_all else np.zeros(len(rows), dtype=bool)
+            scored = rows[~ignored]
         raw = np.zeros(len(rows), dtype=np.float64)
         counted: dict[PodMatcher, np.ndarray] = {}  # the default constraints share one selector
-        for c, has_key in zip(constraints, keyed, strict=True):
+        for c, has_key, keyed_everywhere, base in zip(constraints, layout.keyed, layout.keyed_everywhere,
+                                                      layout.bases, strict=True):
             counts = counted.get(c.matcher)
             if counts is None:
                 counts = counted[c.matcher] = matching_per_row(table, c.matcher, skip_terminating=True)
-            ids = table.domains(c.key)[0]
             if c.key == HOSTNAME:
                 size = len(scored)
                 per_row = counts[rows]
             else:
-                # A candidate without the key seeds the "" domain (counted, never read).
-                size = int(np.count_nonzero(np.bincount(ids[scored] + 1)))
-                _, sums = domain_totals(table, c.key, counts, self._eligible(c, pod, table, base & has_key,
-                                                                                  ("score", require_all)))
-                per_row = np.append(sums, 0)[ids[rows]]
+                ids = table.domains(c.key)[0]
+                eligible = self._eligible(c, pod, table, base, ("score", require_all))
+                sums = self._domain_sums(table, c.key, counts, eligible)
+                if keyed_everywhere and ignored is None:  # every candidate is scored and has a domain
+                    candidate_ids = ids[rows]
+                    size = int(np.count_nonzero(np.bincount(candidate_ids)))
+                    per_row = sums[candidate_ids]
+                else:
+                    # A candidate without the key seeds the "" domain (counted, never read),
+                    # and reads an appended 0.
+                    size = int(np.count_nonzero(np.bincount(ids[scored] + 1)))
+                    per_row = sums[ids[rows]] if keyed_everywhere else np.append(sums, 0)[ids[rows]]
             weight = math.log(size + 2)
-            raw += np.where(has_key[rows], per_row * weight + float(c.max_skew - 1), 0.0)
+            spread = per_row * weight + float(c.max_skew - 1)
+            raw += spread if keyed_everywhere else np.where(has_key[rows], spread, 0.0)
         return _normalize(_round_half_away(raw), ignored)
+
+    def _score_layout(self, table: NodeTable, keys: tuple[str, ...], require_all: bool) -> _ScoreLayout:
+        """Which rows carry each topology key, and the base node sets, until the node table changes."""
+        cache_key = (id(table), keys, require_all, table.version, table.n)
+        layout = self._layouts.get(cache_key)
+        if layout is None:
+            if len(self._layouts) > 64:
+                self._layouts.clear()
+            n = table.n
+            keyed = [table.domains(key)[0] >= 0 for key in keys]
+            all_keys = np.logical_and.reduce(keyed)
+            base = table.present[:n] & (all_keys if require_all else True)
+            layout = self._layouts[cache_key] = _ScoreLayout(
+                keyed=keyed, keyed_everywhere=[bool(k.all()) for k in keyed], all_keys=all_keys,
+                ignores_none=not require_all or bool(all_keys.all()), bases=[base & k for k in keyed])
+        return layout
+
+    def _domain_sums(self, table: NodeTable, key: str, counts: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+        """``domain_totals``' sums, with the eligible rows' domain ids kept per eligible set."""
+        index = self._domain_index.get(id(eligible))
+        if index is None or index[0] is not eligible or index[1] != table.version:
+            if len(self._domain_index) > 1024:
+                self._domain_index.clear()
+            ids, values = table.domains(key)
+            ok = eligible & (ids >= 0)
+            every = bool(ok.all())
+            index = self._domain_index[id(eligible)] = (eligible, table.version, None if every else ok,
+                                                        ids if every else ids[ok], len(values))
+        _, _, ok, ids_ok, size = index
+        weights = counts if ok is None else counts[ok]
+        return np.rint(np.bincount(ids_ok, weights=weights, minlength=size)).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _ScoreLayout:
+    """Per topology key of a pod's constraints: which rows have it (and whether all do), the
+    eligible-node base with it; and whether any candidate can lack a required key."""
+
+    keyed: list[np.ndarray]
+    keyed_everywhere: list[bool]
+    all_keys: np.ndarray
+    ignores_none: bool
+    bases: list[np.ndarray]
 
 
 def _round_half_away(raw: np.ndarray) -> np.ndarray:
@@ -287,8 +349,13 @@ def _round_half_away(raw: np.ndarray) -> np.ndarray:
     return (whole + (raw - whole >= 0.5)).astype(np.int64)
 
 
-def _normalize(raw: np.ndarray, ignored: np.ndarray) -> np.ndarray:
+def _normalize(raw: np.ndarray, ignored: np.ndarray | None) -> np.ndarray:
     """Fewer matching pods is better: 100 * (max + min - score) // max; ignored nodes get 0."""
+    if ignored is None:  # every candidate is scored
+        top, low = int(raw.max()), int(raw.min())
+        if top == 0:
+            return np.full(len(raw), MAX_NODE_SCORE, dtype=np.int64)
+        return MAX_NODE_SCORE * (top + low - raw) // top
     out = np.zeros(len(raw), dtype=np.int64)
     kept = ~ignored
     if not kept.any():

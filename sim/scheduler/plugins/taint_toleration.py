@@ -7,12 +7,14 @@ is better (reverse-normalised). Both run once per taint signature, not per node.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sim.api.objects import Taint, Toleration
-from sim.scheduler.framework import Code, CycleState, PodInfo
+from sim.scheduler.framework import MAX_NODE_SCORE, Code, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
 from sim.scheduler.plugins.helpers import default_normalize_score
 from sim.scheduler.plugins.names import TAINT_TOLERATION
@@ -29,10 +31,24 @@ def first_untolerated(taints: tuple[Taint, ...], tolerations: tuple[Toleration, 
     return None
 
 
+# Per table, (spec, result) by id(spec): pods of one template share their spec, and the verdict
+# per taint signature depends only on the spec's tolerations and the signatures so far.
+_BY_SPEC: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[Any, tuple[np.ndarray, list[str]]]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str]]:
     cached = pod.cache.get(TAINT_TOLERATION)
     if cached is not None and len(cached[1]) == len(table.sig_taints):
         return cached
+    spec = pod.pod.spec
+    by_spec = _BY_SPEC.get(table)
+    if by_spec is None:
+        by_spec = _BY_SPEC[table] = {}
+    shared = by_spec.get(id(spec))
+    if shared is not None and shared[0] is spec and len(shared[1][1]) == len(table.sig_taints):
+        pod.cache[TAINT_TOLERATION] = shared[1]
+        return shared[1]
     ok, texts = [], []
     for taints in table.sig_taints:
         bad = first_untolerated(taints, pod.pod.spec.tolerations, ("NoSchedule", "NoExecute"))
@@ -40,7 +56,37 @@ def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str
         texts.append("" if bad is None else f"node(s) had untolerated taint {{{bad.key}: {bad.value}}}")
     cached = (np.array(ok, dtype=bool), texts)
     pod.cache[TAINT_TOLERATION] = cached
+    if len(by_spec) > 1024:
+        by_spec.clear()
+    by_spec[id(spec)] = (spec, cached)
     return cached
+
+
+_ROWS_BY_VERDICT: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[np.ndarray, int, np.ndarray]]] = \
+    weakref.WeakKeyDictionary()
+_PREFERRED_BY_SPEC: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[Any, np.ndarray]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _intolerable_preferred(pod: PodInfo, table: NodeTable) -> np.ndarray:
+    """Per taint signature: how many PreferNoSchedule taints the pod does not tolerate (kept per
+    spec while the signatures stay the same)."""
+    spec = pod.pod.spec
+    by_spec = _PREFERRED_BY_SPEC.get(table)
+    if by_spec is None:
+        by_spec = _PREFERRED_BY_SPEC[table] = {}
+    cached = by_spec.get(id(spec))
+    if cached is not None and cached[0] is spec and len(cached[1]) == len(table.sig_taints):
+        return cached[1]
+    prefer = tuple(t for t in spec.tolerations if t.effect in ("", "PreferNoSchedule"))
+    counts = np.array([
+        sum(1 for taint in taints if taint.effect == "PreferNoSchedule"
+            and not any(t.tolerates(taint) for t in prefer))
+        for taints in table.sig_taints], dtype=np.int64)
+    if len(by_spec) > 1024:
+        by_spec.clear()
+    by_spec[id(spec)] = (spec, counts)
+    return counts
 
 
 @dataclass
@@ -51,7 +97,16 @@ class TaintToleration:
 
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         ok, _ = _per_signature(pod, table)
-        return ok[table.taint_sig[rows]]
+        # per node row, kept with the verdicts (one per template) until the node table changes
+        by_verdict = _ROWS_BY_VERDICT.get(table)
+        if by_verdict is None:
+            by_verdict = _ROWS_BY_VERDICT[table] = {}
+        per_row = by_verdict.get(id(ok))
+        if per_row is None or per_row[0] is not ok or per_row[1] != table.version or len(per_row[2]) != table.n:
+            if len(by_verdict) > 1024:
+                by_verdict.clear()
+            per_row = by_verdict[id(ok)] = (ok, table.version, ok[table.taint_sig[: table.n]])
+        return table.take(per_row[2], rows)
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
@@ -61,9 +116,7 @@ class TaintToleration:
                 for s in sorted(set(sigs.tolist())) if texts[s]]
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
-        prefer = tuple(t for t in pod.pod.spec.tolerations if t.effect in ("", "PreferNoSchedule"))
-        counts = np.array([
-            sum(1 for taint in taints if taint.effect == "PreferNoSchedule"
-                and not any(t.tolerates(taint) for t in prefer))
-            for taints in table.sig_taints], dtype=np.int64)
+        counts = _intolerable_preferred(pod, table)
+        if not counts.any():  # no intolerable PreferNoSchedule taint anywhere: every node scores 100
+            return np.full(len(rows), MAX_NODE_SCORE, dtype=np.int64)
         return default_normalize_score(counts[table.taint_sig[rows]], reverse=True)

@@ -1,0 +1,48 @@
+"""call_later on kubesim's Environment runs callbacks in the order SimPy's Timeouts would."""
+
+from __future__ import annotations
+
+import pytest
+import simpy
+
+from sim.clock import Environment, call_later
+
+
+def _trace(env: simpy.Environment) -> list[tuple[float, str]]:
+    seen: list[tuple[float, str]] = []
+
+    def note(label: str) -> None:
+        seen.append((env.now, label))
+
+    def proc():  # type: ignore[no-untyped-def]
+        yield env.timeout(1.0)
+        note("process")
+        call_later(env, 0.0, note, "after-process")
+        yield env.timeout(0.5)
+        note("process-again")
+
+    call_later(env, 1.0, note, "first")
+    env.process(proc())
+    call_later(env, 1.0, note, "second")
+    call_later(env, 0.25, lambda: call_later(env, 0.75, note, "nested"))
+    call_later(env, 1.5, note, "late")
+    env.run(until=3)
+    return seen
+
+
+def test_same_order_as_plain_simpy() -> None:
+    """Callbacks and processes interleave exactly as with a Timeout per callback."""
+    assert _trace(Environment()) == _trace(simpy.Environment())
+
+
+def test_event_count_and_negative_delay() -> None:
+    """Each callback takes one event id, as a Timeout did; a negative delay is refused."""
+    counts = []
+    for env in (Environment(), simpy.Environment()):
+        call_later(env, 1.0, lambda: None)
+        env.run(until=2)
+        counts.append(next(env._eid))
+    assert counts[0] == counts[1]
+    env = Environment()
+    with pytest.raises(ValueError):
+        call_later(env, -1.0, lambda: None)
