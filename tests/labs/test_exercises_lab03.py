@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from exercise_suite import exercise_tests
 
-import pytest
-
-from labs.exercises import Feedback
 from labs.exercises.lab03 import check
 from labs.solutions.lab03 import ANSWERS
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS))
-def test_solution_passes(name: str) -> None:
-    feedback = check(name, ANSWERS[name])
-    assert feedback.passed, feedback.message
 
 
 WRONG = [
@@ -28,23 +19,11 @@ WRONG = [
     ("3.5", "a", "does not delay scale-ups"),
 ]
 
-
-@pytest.mark.parametrize(("name", "answer", "says"), WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
-def test_wrong_answer_gets_specific_feedback(name: str, answer: Any, says: str) -> None:
-    feedback = check(name, answer)
-    assert not feedback.passed
-    assert says in feedback.message
-
-
 MALFORMED = [("3.1", "lots"), ("3.1", [3]), ("3.1", 0), ("3.2", 5), ("3.2", "something"), ("3.3", -5),
              ("3.3", "long"), ("3.4", 42), ("3.5", "z")]
 
-
-@pytest.mark.parametrize(("name", "answer"), MALFORMED, ids=[f"{m[0]}-{i}" for i, m in enumerate(MALFORMED)])
-def test_malformed_answer_explains_without_traceback(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert "Traceback" not in feedback.message and len(feedback.message) > 20
+test_solution_passes, test_wrong_answer_gets_specific_feedback, \
+    test_malformed_answer_explains_without_traceback = exercise_tests(check, ANSWERS, WRONG, MALFORMED)
 
 
 def test_unanswered_and_unknown() -> None:

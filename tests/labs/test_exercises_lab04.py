@@ -5,17 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from exercise_suite import exercise_tests
 
-from labs.exercises import Feedback
 from labs.exercises.lab04 import check
 from labs.solutions.lab04 import ANSWERS
 from labs.teach.rollout import surge_bounds
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS))
-def test_solution_passes(name: str) -> None:
-    feedback = check(name, ANSWERS[name])
-    assert feedback.passed, feedback.message
 
 
 WRONG = [
@@ -29,24 +23,12 @@ WRONG = [
     ("4.4", "a", "never rolls back by itself"),
 ]
 
-
-@pytest.mark.parametrize(("name", "answer", "says"), WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
-def test_wrong_answer_gets_specific_feedback(name: str, answer: Any, says: str) -> None:
-    feedback = check(name, answer)
-    assert not feedback.passed
-    assert says in feedback.message
-
-
 MALFORMED = [("4.1", [0, 2]), ("4.1", {"maxSurge": 0}), ("4.1", {"maxSurge": "lots", "maxUnavailable": 1}),
              ("4.1", {"maxSurge": 0, "maxUnavailable": 0}), ("4.1", {"maxSurge": True, "maxUnavailable": 1}),
              ("4.3", "soon"), ("4.3", -1), ("4.2", 7)]
 
-
-@pytest.mark.parametrize(("name", "answer"), MALFORMED, ids=[f"{m[0]}-{i}" for i, m in enumerate(MALFORMED)])
-def test_malformed_answer_explains_without_traceback(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert "Traceback" not in feedback.message and len(feedback.message) > 20
+test_solution_passes, test_wrong_answer_gets_specific_feedback, \
+    test_malformed_answer_explains_without_traceback = exercise_tests(check, ANSWERS, WRONG, MALFORMED)
 
 
 def test_unanswered_and_unknown() -> None:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from exercise_suite import exercise_tests
 
-import pytest
-
-from labs.exercises import Feedback
 from labs.exercises.lab06 import check
 from labs.solutions.lab06 import ANSWERS
-
-
-@pytest.mark.parametrize(("name", "answer"), list(ANSWERS.items()), ids=list(ANSWERS))
-def test_solution_passes(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert feedback.passed, feedback.message
 
 
 WRONG = [
@@ -30,23 +21,11 @@ WRONG = [
     ("6.5", "b", "valid tolerationSeconds"),
 ]
 
-
-@pytest.mark.parametrize(("name", "answer", "says"), WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
-def test_wrong_answer_gets_specific_feedback(name: str, answer: Any, says: str) -> None:
-    feedback = check(name, answer)
-    assert not feedback.passed
-    assert says in feedback.message, feedback.message
-
-
 MALFORMED = [("6.1", "soon"), ("6.1", [300]), ("6.2", -5), ("6.2", 12.5), ("6.2", {"seconds": 30}),
              ("6.3", 2.5), ("6.3", "often"), ("6.3", 0), ("6.4", 4)]
 
-
-@pytest.mark.parametrize(("name", "answer"), MALFORMED, ids=[f"{m[0]}-{i}" for i, m in enumerate(MALFORMED)])
-def test_malformed_answer_explains_without_traceback(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert "Traceback" not in feedback.message and len(feedback.message) > 20
+test_solution_passes, test_wrong_answer_gets_specific_feedback, \
+    test_malformed_answer_explains_without_traceback = exercise_tests(check, ANSWERS, WRONG, MALFORMED)
 
 
 def test_unanswered_and_unknown() -> None:

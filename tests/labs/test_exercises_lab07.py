@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from exercise_suite import exercise_tests
 
-from labs.exercises import Feedback
 from labs.exercises.lab07 import check
 from labs.solutions.lab07 import ANSWERS
 from labs.teach.sharing import load_classes
-
-
-@pytest.mark.parametrize(("name", "answer"), list(ANSWERS.items()), ids=list(ANSWERS))
-def test_solution_passes(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert feedback.passed, feedback.message
 
 
 def _edited(name: str, **fields: Any) -> list[dict[str, Any]]:
@@ -37,24 +30,12 @@ WRONG = [
     ("7.5", "a", "scale-down-unneeded-time"),
 ]
 
-
-@pytest.mark.parametrize(("name", "answer", "says"), WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
-def test_wrong_answer_gets_specific_feedback(name: str, answer: Any, says: str) -> None:
-    feedback = check(name, answer)
-    assert not feedback.passed
-    assert says in feedback.message, feedback.message
-
-
 MALFORMED = [("7.1", "four"), ("7.1", [4]), ("7.2", "Never"), ("7.2", [{"kind": "PriorityClass"}]),
              ("7.2", _edited("serving-high", preemptionPolicy="never")), ("7.2", _edited("serving-high", value="high")),
              ("7.3", 2), ("7.3", 4.5), ("7.3", "four"), ("7.5", 2)]
 
-
-@pytest.mark.parametrize(("name", "answer"), MALFORMED, ids=[f"{m[0]}-{i}" for i, m in enumerate(MALFORMED)])
-def test_malformed_answer_explains_without_traceback(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert "Traceback" not in feedback.message and len(feedback.message) > 20
+test_solution_passes, test_wrong_answer_gets_specific_feedback, \
+    test_malformed_answer_explains_without_traceback = exercise_tests(check, ANSWERS, WRONG, MALFORMED)
 
 
 def test_unanswered_and_unknown() -> None:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from exercise_suite import exercise_tests
 
-import pytest
-
-from labs.exercises import Feedback
 from labs.exercises.lab08 import check
 from labs.solutions.lab08 import ANSWERS
-
-
-@pytest.mark.parametrize(("name", "answer"), sorted(ANSWERS.items()))
-def test_solution_passes(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert feedback.passed, feedback.message
 
 
 WRONG = [
@@ -33,23 +24,11 @@ WRONG = [
     ("8.6", "a", "etcd's commit latency stayed"),
 ]
 
-
-@pytest.mark.parametrize(("name", "answer", "says"), WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
-def test_wrong_answer_gets_specific_feedback(name: str, answer: Any, says: str) -> None:
-    feedback = check(name, answer)
-    assert not feedback.passed
-    assert says in feedback.message
-
-
 MALFORMED = [("8.1", "fast"), ("8.1", -5), ("8.2", 3), ("8.2", "dns"), ("8.3", [40]), ("8.3", 10.5),
              ("8.4", 150), ("8.4", 33.3), ("8.5", 42), ("8.6", "")]
 
-
-@pytest.mark.parametrize(("name", "answer"), MALFORMED, ids=[f"{m[0]}-{i}" for i, m in enumerate(MALFORMED)])
-def test_malformed_answer_explains_without_traceback(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert "Traceback" not in feedback.message and len(feedback.message) > 20
+test_solution_passes, test_wrong_answer_gets_specific_feedback, \
+    test_malformed_answer_explains_without_traceback = exercise_tests(check, ANSWERS, WRONG, MALFORMED)
 
 
 def test_unanswered_and_unknown() -> None:

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from exercise_suite import exercise_tests
 
-import pytest
-
-from labs.exercises import Feedback
 from labs.exercises.lab09 import check
 from labs.solutions.lab09 import ANSWERS
 from labs.teach import capacity
-
-
-@pytest.mark.parametrize(("name", "answer"), sorted(ANSWERS.items()))
-def test_solution_passes(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert feedback.passed, feedback.message
 
 
 WRONG = [
@@ -28,23 +19,11 @@ WRONG = [
     ("9.4", "c", "not preempted"),
 ]
 
-
-@pytest.mark.parametrize(("name", "answer", "says"), WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
-def test_wrong_answer_gets_specific_feedback(name: str, answer: Any, says: str) -> None:
-    feedback = check(name, answer)
-    assert not feedback.passed
-    assert says in feedback.message
-
-
 MALFORMED = [("9.1", "many"), ("9.1", 2.5), ("9.1", 40), ("9.2", [3, 6]), ("9.2", {"nodes": 3}),
              ("9.2", {"gpu_nodes": "x", "replicas": 6}), ("9.2", {"gpu_nodes": 3, "replicas": -1}), ("9.3", 7)]
 
-
-@pytest.mark.parametrize(("name", "answer"), MALFORMED, ids=[f"{m[0]}-{i}" for i, m in enumerate(MALFORMED)])
-def test_malformed_answer_explains_without_traceback(name: str, answer: Any) -> None:
-    feedback = check(name, answer)
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert "Traceback" not in feedback.message and len(feedback.message) > 20
+test_solution_passes, test_wrong_answer_gets_specific_feedback, \
+    test_malformed_answer_explains_without_traceback = exercise_tests(check, ANSWERS, WRONG, MALFORMED)
 
 
 def test_unanswered_and_unknown() -> None:
