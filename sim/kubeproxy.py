@@ -28,15 +28,13 @@ the Endpoints traffic goes to at time ``t``; ``subscribe(callback)`` calls back 
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
 from collections.abc import Callable, Iterable
-from itertools import chain
 from typing import Any
 
 import numpy as np
 import simpy
 
-from sim.api.discovery import Endpoint, EndpointSlice
+from sim.api.discovery import Endpoint, EndpointSliceCache
 from sim.apiserver import DELETED, ApiServer
 from sim.clock import call_later
 from sim.config import KubeProxyConfig
@@ -79,7 +77,7 @@ class KubeProxy:
         self._sync_duration = Sampler(config.sync_duration, rng)
         self._services: set[Key] = set()
         # the EndpointSliceCache: each slice's ready and serving-terminating endpoints
-        self._slices: dict[Key, dict[str, tuple[tuple[Endpoint, ...], tuple[Endpoint, ...]]]] = defaultdict(dict)
+        self._slices = EndpointSliceCache()  # the EndpointSliceCache
         self._dirty: set[Key] = set()
         self._programmed: dict[Key, tuple[Endpoint, ...]] = {}
         self._history: dict[Key, tuple[list[float], list[tuple[Endpoint, ...]]]] = {}
@@ -123,13 +121,7 @@ class KubeProxy:
             self._changed(key)
 
     def _on_slices(self, events: list[tuple[str, Any]]) -> None:
-        for etype, eps in events:
-            assert isinstance(eps, EndpointSlice)
-            key = (eps.meta.namespace, eps.service)
-            if etype == DELETED:
-                self._slices[key].pop(eps.meta.name, None)
-            else:
-                self._slices[key][eps.meta.name] = split_endpoints(eps.endpoints)  # this version
+        for key in self._slices.apply(events, DELETED):
             self._changed(key)
 
     def _changed(self, key: Key) -> None:
@@ -153,10 +145,7 @@ class KubeProxy:
         self._running = True
         changes = {}
         for key in sorted(self._dirty):
-            parts = [self._slices[key][name] for name in sorted(self._slices.get(key, {}))]
-            ready = tuple(chain.from_iterable(part[0] for part in parts))
-            routed = ready or tuple(chain.from_iterable(part[1] for part in parts))
-            changes[key] = routed if key in self._services else ()
+            changes[key] = categorize_endpoints(self._slices.endpoints(key)) if key in self._services else ()
         self._dirty.clear()
         self._run_started = self.env.now
         call_later(self.env, self._sync_duration(), self._finish, changes)

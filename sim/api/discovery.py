@@ -9,11 +9,13 @@ endpoints they hold.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sim.api.objects import ObjectMeta
 
-__all__ = ["MANAGED_BY", "MANAGED_BY_LABEL", "SERVICE_NAME_LABEL", "Endpoint", "EndpointSlice"]
+__all__ = ["MANAGED_BY", "MANAGED_BY_LABEL", "SERVICE_NAME_LABEL", "Endpoint", "EndpointSlice", "EndpointSliceCache"]
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -47,3 +49,30 @@ class EndpointSlice:
     def service(self) -> str:
         """The name of the Service this slice belongs to."""
         return self.meta.labels.get(SERVICE_NAME_LABEL, "")
+
+
+class EndpointSliceCache:
+    """An EndpointSlice informer's view: each Service's slices as last seen, by slice name."""
+
+    def __init__(self) -> None:
+        self._slices: dict[tuple[str, str], dict[str, tuple[Endpoint, ...]]] = {}
+
+    def apply(self, events: Iterable[tuple[str, Any]], deleted: str) -> list[tuple[str, str]]:
+        """Take watch events (``deleted`` is the DELETED event type); the Services they touched, in order."""
+        touched: list[tuple[str, str]] = []
+        for etype, eps in events:
+            assert isinstance(eps, EndpointSlice)
+            key = (eps.meta.namespace, eps.service)
+            slices = self._slices.setdefault(key, {})
+            if etype == deleted:
+                slices.pop(eps.meta.name, None)
+            else:
+                slices[eps.meta.name] = eps.endpoints
+            touched.append(key)
+        return touched
+
+    def endpoints(self, key: tuple[str, str]) -> tuple[Endpoint, ...]:
+        """A Service's endpoints over all its slices, in slice-name order."""
+        slices = self._slices.get(key, {})
+        return tuple(e for name in sorted(slices) for e in slices[name])
+

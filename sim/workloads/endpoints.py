@@ -20,13 +20,12 @@ last version of a deleted pod that a proxy may still route to.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import simpy
 
-from sim.api.discovery import Endpoint, EndpointSlice
+from sim.api.discovery import Endpoint, EndpointSliceCache
 from sim.api.objects import Pod, Service
 from sim.apiserver import DELETED, ApiServer
 from sim.clock import call_later
@@ -102,7 +101,7 @@ class EndpointTracker:
         self._gone: dict[int, Pod] = {}  # deleted pods, as last seen: a proxy may still route to them
         self._services: dict[ServiceKey, Service] = {}
         self._members: dict[ServiceKey, dict[int, Pod]] = {}  # pods each selector matches
-        self._slices: dict[ServiceKey, dict[str, tuple[Endpoint, ...]]] = defaultdict(dict)
+        self._slices = EndpointSliceCache()
         self._current: dict[ServiceKey, tuple[int, ...]] = {}  # uids last sent to the ingress proxies
         self.version = 0  # counts pod events, so readers can cache what they derive from pods()
         api.watch("Pod", self._on_pods)
@@ -165,18 +164,8 @@ class EndpointTracker:
                 self._members[key] = {uid: p for uid, p in self._pods.items() if _selects(service, p)}
 
     def _on_slices(self, events: list[tuple[str, Any]]) -> None:
-        dirty: set[ServiceKey] = set()
-        for etype, eps in events:
-            assert isinstance(eps, EndpointSlice)
-            key = (eps.meta.namespace, eps.service)
-            if etype == DELETED:
-                self._slices[key].pop(eps.meta.name, None)
-            else:
-                self._slices[key][eps.meta.name] = eps.endpoints
-            dirty.add(key)
-        for key in sorted(dirty):
-            slices = self._slices[key]
-            ready = [e for name in sorted(slices) for e in slices[name] if e.ready]
+        for key in sorted(set(self._slices.apply(events, DELETED))):
+            ready = [e for e in self._slices.endpoints(key) if e.ready]
             uids = tuple(e.uid for e in ready)
             if uids != self._current.get(key, ()):
                 self._current[key] = uids
