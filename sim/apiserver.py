@@ -295,6 +295,10 @@ class ApiServer:
         while self._waiting and self.inflight < self.max_mutating_inflight:
             self._start(self._waiting.popleft())
         if events:
+            changed = self.store.changed
+            for etype, obj in events:
+                if etype == MODIFIED:
+                    changed(obj.kind)
             self._fan_out(events)
 
     def _fan_out(self, events: list[tuple[str, Any]]) -> None:

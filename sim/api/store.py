@@ -22,6 +22,16 @@ class Store:
         self._objects: dict[str, dict[tuple[str, str], Any]] = defaultdict(dict)
         self._by_owner: dict[int, dict[tuple[str, str, str], Any]] = defaultdict(dict)
         self._by_uid: dict[int, Any] = {}
+        self._revisions: dict[str, int] = defaultdict(int)
+
+    def revision(self, kind: str) -> int:
+        """A counter that moves whenever an object of ``kind`` is added, removed or (through the
+        API server) changed: what a cache derived from those objects is valid for."""
+        return self._revisions[kind]
+
+    def changed(self, kind: str) -> None:
+        """Note that an object of ``kind`` changed in place (the API server calls this at commit)."""
+        self._revisions[kind] += 1
 
     def get(self, kind: str, namespace: str, name: str) -> Any | None:
         """The object, or None if absent."""
@@ -46,6 +56,7 @@ class Store:
     def add(self, obj: Any) -> None:
         """Insert a new object."""
         self._objects[obj.kind][(obj.meta.namespace, obj.meta.name)] = obj
+        self._revisions[obj.kind] += 1
         self._by_uid[obj.meta.uid] = obj
         if obj.meta.owner is not None:
             self._by_owner[obj.meta.owner.uid][key_of(obj)] = obj
@@ -54,6 +65,7 @@ class Store:
         """Delete an object (no-op if already gone)."""
         if self._objects[obj.kind].pop((obj.meta.namespace, obj.meta.name), None) is None:
             return
+        self._revisions[obj.kind] += 1
         self._by_uid.pop(obj.meta.uid, None)
         if obj.meta.owner is not None:
             owned = self._by_owner.get(obj.meta.owner.uid)

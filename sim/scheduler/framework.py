@@ -67,7 +67,10 @@ class CycleState(dict[str, Any]):
 
 @runtime_checkable
 class FilterPlugin(Protocol):
-    """Filter: which nodes can run the pod; reasons only when the cycle needs to explain."""
+    """Filter: which nodes can run the pod; reasons only when the cycle needs to explain.
+
+    Optional, for speed only: ``skip_filter(state, pod, table)`` (PreFilter returned Skip) and
+    ``all_pass(state, pod, table)`` (every node would pass: the cycle need not ask)."""
 
     name: str
 
@@ -102,6 +105,23 @@ class Profile:
     permits: list[Any] = field(default_factory=list)
     reserves: list[Any] = field(default_factory=list)
     queue_sort: Any = None
+    _plans: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def filter_plan(self) -> list[tuple[Any, Any, Any]]:
+        """(plugin, its PreFilter-Skip check or None, its all-nodes-pass check or None) per
+        Filter plugin, in order."""
+        return self._plan()[0]
+
+    def score_plan(self) -> list[tuple[Any, int, Any]]:
+        """(plugin, weight, its PreScore-Skip check or None) per Score plugin, in order."""
+        return self._plan()[1]
+
+    def _plan(self) -> tuple[Any, ...]:
+        # built on first use: a profile's plugin lists are fixed once it schedules
+        if self._plans is None:
+            self._plans = ([(p, getattr(p, "skip_filter", None), getattr(p, "all_pass", None)) for p in self.filters],
+                           [(p, w, getattr(p, "skip_score", None)) for p, w in self.scores])
+        return self._plans
 
 
 @dataclass(slots=True)
@@ -165,6 +185,28 @@ def diagnose(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable
     return counts, codes
 
 
+def _filter_window(want: int, n: int) -> int:
+    """How many nodes, from the round-robin start, a cycle filters first: enough to find
+    ``want`` feasible nodes when most nodes fit, so a large cluster's cycle does not filter
+    every node (the rest are filtered only if the window comes up short)."""
+    return want + (want >> 2) + 16
+
+
+def _run_filters(filters: list[Any], state: CycleState, pod: PodInfo, table: NodeTable,
+                 rows: np.ndarray) -> np.ndarray:
+    """Every filter over ``rows`` at once (vectorised; a node must pass them all)."""
+    if not filters:
+        return np.ones(len(rows), dtype=bool)
+    feasible = filters[0].filter(state, pod, table, rows)
+    if len(filters) > 1:
+        feasible = feasible.copy()  # a plugin may hand out an array it keeps
+        for plugin in filters[1:]:
+            if not feasible.any():
+                break
+            feasible &= plugin.filter(state, pod, table, rows)
+    return feasible
+
+
 def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                  rng: np.random.Generator, explain: bool = False,
                  only_rows: np.ndarray | None = None) -> ScheduleResult:
@@ -180,37 +222,44 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
             return ScheduleResult(message=f"0/{n} nodes are available: {rejected}.", state=state,
                                   codes=np.full(n, int(Code.UNSCHEDULABLE_AND_UNRESOLVABLE), dtype=np.int8),
                                   rows=all_rows)
-    # Every filter runs over all nodes at once (vectorised; a node must pass them all).
-    # The round-robin search then takes feasible nodes in order from ``start``, as upstream's
-    # findNodesThatPassFilters does, stopping at numFeasibleNodesToFind.
-    feasible = np.ones(n, dtype=bool)
-    for plugin in profile.filters:
-        skip = getattr(plugin, "skip_filter", None)
-        if skip is not None and skip(state, pod, table):
-            continue  # PreFilter returned Skip: the plugin's Filter does not run
-        feasible &= plugin.filter(state, pod, table, all_rows)
-        if not feasible.any():
-            break
-    positions = feasible.nonzero()[0]
-    if len(positions) == 0:
-        reasons, codes = diagnose(profile, state, pod, table, all_rows)
-        return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
-                              codes=codes, state=state, rows=all_rows)
+    # PreFilter's Skip: a plugin with nothing to check for this pod does not Filter. A plugin
+    # that knows every node passes (``all_pass``, e.g. no node is cordoned) is left out too:
+    # its verdicts would change nothing.
+    filters = [plugin for plugin, skip, all_pass in profile.filter_plan()
+               if (skip is None or not skip(state, pod, table)) and (all_pass is None or not all_pass(state, pod, table))]
     want = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
     if not profile.scores:
         want = 1
     first = start % n if only_rows is None else 0
-    cut = int(positions.searchsorted(first))
-    chosen = np.concatenate((positions[cut:], positions[:cut]))[:want] if cut else positions[:want]
-    evaluated = (int(chosen[-1]) - first) % n + 1 if len(chosen) == want else n
-    order = all_rows
-    candidates = order[chosen]
+    # The round-robin search takes feasible nodes in order from ``first`` and stops at
+    # numFeasibleNodesToFind, as upstream's findNodesThatPassFilters does. A node's verdict does
+    # not depend on which other nodes are filtered, so the filters run first over a window from
+    # ``first`` that usually holds enough feasible nodes, and over every node only if it does not.
+    chosen_rows: np.ndarray | None = None
+    window = _filter_window(want, n)
+    if window < n:
+        end = first + window
+        rows = all_rows[first:end] if end <= n else np.concatenate((all_rows[first:], all_rows[: end - n]))
+        local = _run_filters(filters, state, pod, table, rows).nonzero()[0]
+        if len(local) >= want:
+            local = local[:want]
+            chosen_rows, evaluated = rows[local], int(local[-1]) + 1
+    if chosen_rows is None:
+        positions = _run_filters(filters, state, pod, table, all_rows).nonzero()[0]
+        if len(positions) == 0:
+            reasons, codes = diagnose(profile, state, pod, table, all_rows)
+            return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
+                                  codes=codes, state=state, rows=all_rows)
+        cut = int(positions.searchsorted(first))
+        chosen = np.concatenate((positions[cut:], positions[:cut]))[:want] if cut else positions[:want]
+        evaluated = (int(chosen[-1]) - first) % n + 1 if len(chosen) == want else n
+        chosen_rows = all_rows[chosen]
+    candidates = chosen_rows
     if len(candidates) == 1:
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     total = np.zeros(len(candidates), dtype=np.int64)
     per_plugin: dict[str, np.ndarray] = {}
-    for plugin, weight in profile.scores:
-        skip = getattr(plugin, "skip_score", None)
+    for plugin, weight, skip in profile.score_plan():
         if skip is not None and skip(state, pod, table):  # PreScore returned Skip: scores 0
             if explain:
                 per_plugin[plugin.name] = np.zeros(len(candidates), dtype=np.int64)

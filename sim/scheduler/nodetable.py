@@ -80,6 +80,12 @@ class NodeTable:
         self.terminating_sig_counts: dict[int, np.ndarray] = {}
         self._terminating: set[int] = set()
         self.pods_version = 0  # bumped on every assume/forget, so per-cycle plugin state can tell
+        # Changes of the non-terminating pod count, (label signature, row, +1/-1), in order;
+        # ``pod_log_base`` is the absolute position of ``pod_log[0]`` (dropped when it grows
+        # long). Plugins that keep per-selector counts catch up from it instead of recounting.
+        self.pod_log: list[tuple[int, int, int]] = []
+        self.pod_log_base = 0
+        self.pod_caches: dict[Any, Any] = {}  # per-selector state of the inter-pod plugins
         self.host_ports: dict[int, dict[tuple[str, str, int], int]] = {}  # row -> (ip, protocol, port) -> pods
         # The cache's image states (ImageStateSummary): per image name its size (as first
         # reported) and the rows whose node status lists it; per row its status.images.
@@ -93,6 +99,7 @@ class NodeTable:
         self._log_base = 0
         self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row, memo]
         self._present_rows: tuple[int, int, np.ndarray] | None = None
+        self._derived: dict[Any, tuple[int, int, Any]] = {}
 
     # ------------------------------------------------------------------ nodes
     def add_node(self, node: Node) -> int:
@@ -148,6 +155,13 @@ class NodeTable:
         self.present[row] = present
         self.version += 1
         self._touch(row)
+
+    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept until the node set changes (a node added, updated or removed)."""
+        cached = self._derived.get(key)
+        if cached is None or cached[0] != self.version or cached[1] != self.n:
+            cached = self._derived[key] = (self.version, self.n, compute())
+        return cached[2]
 
     def present_rows(self) -> np.ndarray:
         """The rows of present nodes, in order (kept until the node set changes)."""
@@ -296,6 +310,7 @@ class NodeTable:
         self._touch(row)
         self.pods_on[row][pod.meta.uid] = entry
         self.pod_sig_counts[entry.sig][row] += 1
+        self._log_pod(entry.sig, row, 1)
         if pod.spec.has_pod_affinity:
             self.affinity_group_counts[self._affinity_group(entry.sig, pod)][row] += 1
         if pod.terminating:
@@ -319,6 +334,8 @@ class NodeTable:
         if entry.pod.meta.uid in self._terminating:
             self._terminating.discard(entry.pod.meta.uid)
             self.terminating_sig_counts[entry.sig][row] -= 1
+        else:
+            self._log_pod(entry.sig, row, -1)
         self.pods_version += 1
         for host_port in entry.pod.spec.host_ports:
             ports = self.host_ports[row]
@@ -336,7 +353,15 @@ class NodeTable:
         if counts is None:
             counts = self.terminating_sig_counts[entry.sig] = np.zeros(self.allocatable.shape[0], dtype=np.int32)
         counts[entry.row] += 1
+        self._log_pod(entry.sig, entry.row, -1)
         self.pods_version += 1
+
+    def _log_pod(self, sig: int, row: int, delta: int) -> None:
+        log = self.pod_log
+        log.append((sig, row, delta))
+        if len(log) > 8 * max(self.n, 1024):  # readers this far behind recount anyway
+            self.pod_log_base += len(log)
+            log.clear()
 
     def _affinity_group(self, sig: int, pod: Pod) -> int:
         key = (sig, pod.spec.pod_affinity, pod.spec.pod_anti_affinity)

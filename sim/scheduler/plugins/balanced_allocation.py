@@ -14,6 +14,7 @@ the pod does not request is left out (calculateResourceAllocatableRequest return
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,8 @@ class BalancedAllocation:
 
     resources: tuple[str, ...] = field(default=("cpu", "memory"))
     name: str = NODE_RESOURCES_BALANCED_ALLOCATION
+    # per request shape (pods of a template share one): the columns scored and the row-values key
+    _plans: dict[bytes, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_args(cls, args: NodeResourcesBalancedAllocationArgs) -> BalancedAllocation:
@@ -51,14 +54,26 @@ class BalancedAllocation:
         return cls(tuple(r.name for r in args.resources))
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        shape = pod.request.tobytes()
+        plan = self._plans.get(shape)
+        if plan is None or plan[0] is not table:
+            if len(self._plans) > 256:
+                self._plans.clear()
+            plan = self._plans[shape] = (table, *self._plan(pod, table))
+        _, cols, key = plan
+        if cols is None:
+            return np.zeros(len(rows), dtype=np.int64)  # PreScore: Skip for best-effort pods
+        # a node's score depends on its own row and the pod's requests in ``cols`` alone
+        return table.row_values(key, lambda some: _score_rows(pod, table, some, cols))[rows]
+
+    def _plan(self, pod: PodInfo, table: NodeTable) -> tuple[list[int] | None, Any]:
+        """The columns scored for a pod of this request shape, and its per-row values' key."""
         cols = [table.column[r] for r in self.resources if r in table.column]
         if not any(pod.request[c] > 0 for c in cols):
-            return np.zeros(len(rows), dtype=np.int64)  # PreScore: Skip for best-effort pods
+            return None, None
         # an extended resource the pod does not request is left out, as a node without it is
         cols = [c for c in cols if pod.request[c] > 0 or not is_scalar_resource(table.resources[c])]
-        # a node's score depends on its own row and the pod's requests in ``cols`` alone
-        key = (self.name, tuple(cols), pod.request[cols].tobytes())
-        return table.row_values(key, lambda some: _score_rows(pod, table, some, cols))[rows]
+        return cols, (self.name, tuple(cols), pod.request[cols].tobytes())
 
 
 def _score_rows(pod: PodInfo, table: NodeTable, rows: np.ndarray, cols: list[int]) -> np.ndarray:

@@ -26,6 +26,11 @@ class NodeUnschedulable:
 
     name: str = NODE_UNSCHEDULABLE
 
+    def all_pass(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """No node is cordoned (kept until the node table changes), or the pod tolerates it."""
+        cordoned = table.derived(self.name, lambda: bool(table.unschedulable[: table.n].any()))
+        return not cordoned or any(t.tolerates(UNSCHEDULABLE_TAINT) for t in pod.pod.spec.tolerations)
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         if any(t.tolerates(UNSCHEDULABLE_TAINT) for t in pod.pod.spec.tolerations):
             return np.ones(len(rows), dtype=bool)

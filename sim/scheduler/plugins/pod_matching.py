@@ -20,8 +20,8 @@ from sim.api.objects import Pod, PodAffinityTerm
 from sim.api.selectors import Requirement, Selector
 from sim.scheduler.nodetable import NodeTable
 
-__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "matching_per_row",
-           "matching_sigs", "namespace_labels", "resolve_term", "sig_rows", "with_label_keys"]
+__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "live_counts", "live_domain_sums",
+           "matching_per_row", "matching_sigs", "namespace_labels", "resolve_term", "sig_rows", "with_label_keys"]
 
 # Set by the API server on every namespace since 1.22; kubesim has no Namespace objects, so
 # this is the only label a namespaceSelector can see.
@@ -110,6 +110,75 @@ def matching_per_row(table: NodeTable, matcher: PodMatcher, skip_terminating: bo
         if skip_terminating and sig in table.terminating_sig_counts:
             total -= table.terminating_sig_counts[sig][:n]
     return total
+
+
+class _LiveCounts:
+    """A selector's non-terminating pods per node row, and per (topology key, eligible rows) its
+    domain sums, kept current from the table's pod log (a cycle reads them, not recounts)."""
+
+    __slots__ = ("counts", "n", "position", "scanned", "sigs", "sums")
+
+    def __init__(self, counts: np.ndarray, n: int, position: int, scanned: int, sigs: set[int]) -> None:
+        self.counts = counts
+        self.n = n
+        self.position = position
+        self.scanned = scanned
+        self.sigs = sigs
+        # (key, id(eligible)) -> (eligible, table version, domain id per row or -1 where not counted, sums)
+        self.sums: dict[tuple[str, int], tuple[np.ndarray, int, np.ndarray, np.ndarray]] = {}
+
+
+def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
+    end = table.pod_log_base + len(table.pod_log)
+    live = table.pod_caches.get(matcher)
+    if live is None or live.position < table.pod_log_base or live.n != table.n:
+        if len(table.pod_caches) > 1024:
+            table.pod_caches.clear()
+        sigs = matching_sigs(table, matcher)
+        counts = matching_per_row(table, matcher, skip_terminating=True)
+        live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, end, len(table.pod_sig_labels), set(sigs))
+        return live
+    if live.position == end:
+        return live
+    if live.scanned < len(table.pod_sig_labels):  # label signatures seen since: the selector may pick them
+        live.sigs.update(matching_sigs(table, matcher))
+        live.scanned = len(table.pod_sig_labels)
+    counts, sigs, sums = live.counts, live.sigs, list(live.sums.values())
+    changes = [(row, delta) for sig, row, delta in table.pod_log[live.position - table.pod_log_base:]
+               if sig in sigs]
+    if changes:
+        for row, delta in changes:
+            counts[row] += delta
+        for _, _, ids, domain_sums in sums:
+            for row, delta in changes:
+                domain = ids[row]
+                if domain >= 0:
+                    domain_sums[domain] += delta
+    live.position = end
+    return live
+
+
+def live_counts(table: NodeTable, matcher: PodMatcher) -> np.ndarray:
+    """``matching_per_row(table, matcher, skip_terminating=True)``, kept current incrementally.
+    The array is the cache's own: read it, never write it."""
+    return _live(table, matcher).counts
+
+
+def live_domain_sums(table: NodeTable, matcher: PodMatcher, key: str, eligible: np.ndarray) -> np.ndarray:
+    """Per domain of topology key ``key``, the non-terminating pods ``matcher`` picks on the
+    ``eligible`` rows (``domain_totals``' sums), kept current incrementally (the cache's own
+    array: read it, never write it)."""
+    live = _live(table, matcher)
+    cached = live.sums.get((key, id(eligible)))
+    if cached is None or cached[0] is not eligible or cached[1] != table.version:
+        if len(live.sums) > 64:
+            live.sums.clear()
+        ids, values = table.domains(key)
+        counted = np.where(eligible & (ids >= 0), ids, -1)
+        sums = np.bincount(counted[counted >= 0], weights=live.counts[counted >= 0], minlength=len(values))
+        totals = np.rint(sums).astype(np.int64)
+        cached = live.sums[(key, id(eligible))] = (eligible, table.version, counted, totals)
+    return cached[3]
 
 
 def sig_rows(table: NodeTable, sigs: list[int]) -> np.ndarray:

@@ -35,7 +35,8 @@ from sim.scheduler.plugins.pod_matching import (
     PodMatcher,
     domain_totals,
     domains_seen,
-    matching_per_row,
+    live_counts,
+    live_domain_sums,
     with_label_keys,
 )
 from sim.scheduler.plugins.taint_toleration import TaintToleration
@@ -110,7 +111,7 @@ class PodTopologySpread:
     _cache: dict[tuple[Any, ...], list[_Constraint]] = field(default_factory=dict, repr=False)
     _eligible_cache: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _layouts: dict[tuple[Any, ...], _ScoreLayout] = field(default_factory=dict, repr=False)
-    _domain_index: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    _defaults: dict[tuple[Any, ...], tuple[Any, list[_Constraint]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_args(cls, args: PodTopologySpreadArgs) -> PodTopologySpread:
@@ -154,11 +155,23 @@ class PodTopologySpread:
             return self._resolved(pod, action, own, None)
         if not any(c.when_unsatisfiable == action for c in self.default_constraints) or self.handle is None:
             return []
-        selector_key = f"{self.name}/default-selector"
-        if selector_key not in state:  # listers are read once per cycle, like PreFilter/PreScore
-            state[selector_key] = default_selector(pod, self.handle.api.store)
-        selector = state[selector_key]
-        return [] if selector is None else self._resolved(pod, action, self.default_constraints, selector)
+        # The defaults' selector comes from the pod's Services and owner (read from the listers
+        # in PreFilter/PreScore): pods of one template share it while no Service changes (an
+        # owner's selector is immutable), so it is kept per template and Services revision.
+        store = self.handle.api.store
+        owner = pod.meta.owner
+        labels = tuple(sorted(pod.meta.labels.items()))
+        key = (action, pod.meta.namespace, labels, owner.uid if owner is not None else None)
+        cached = self._defaults.get(key)
+        revision = (store.revision("Service"), owner is not None and store.by_uid(owner.uid) is not None,
+                    store.revision(owner.kind) if owner is not None and owner.kind == "ReplicationController" else 0)
+        if cached is None or cached[0] != revision:
+            if len(self._defaults) > 1024:
+                self._defaults.clear()
+            selector = default_selector(pod, store)
+            resolved = [] if selector is None else self._resolved(pod, action, self.default_constraints, selector)
+            cached = self._defaults[key] = (revision, resolved)
+        return cached[1]
 
     def _resolved(self, pod: Pod, action: str, constraints: tuple[TopologySpreadConstraint, ...],
                   selector: Selector | None) -> list[_Constraint]:
@@ -229,7 +242,7 @@ class PodTopologySpread:
         return result
 
     def _skew_ok(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray) -> np.ndarray:
-        counts = matching_per_row(table, c.matcher, skip_terminating=True)
+        counts = live_counts(table, c.matcher)
         eligible = self._eligible(c, pod, table, base, "filter")
         ids, sums = domain_totals(table, c.key, counts, eligible)
         seen = domains_seen(table, c.key, eligible)
@@ -271,20 +284,20 @@ class PodTopologySpread:
         else:
             ignored = ~layout.all_keys[rows] if require_all else np.zeros(len(rows), dtype=bool)
             scored = rows[~ignored]
-        raw = np.zeros(len(rows), dtype=np.float64)
+        raw: np.ndarray | None = None  # the sum of the constraints' spreads (all >= 0: 0.0 + x is x)
         counted: dict[PodMatcher, np.ndarray] = {}  # the default constraints share one selector
         for c, has_key, keyed_everywhere, base in zip(constraints, layout.keyed, layout.keyed_everywhere,
                                                       layout.bases, strict=True):
             counts = counted.get(c.matcher)
             if counts is None:
-                counts = counted[c.matcher] = matching_per_row(table, c.matcher, skip_terminating=True)
+                counts = counted[c.matcher] = live_counts(table, c.matcher)
             if c.key == HOSTNAME:
                 size = len(scored)
                 per_row = counts[rows]
             else:
                 ids = table.domains(c.key)[0]
                 eligible = self._eligible(c, pod, table, base, ("score", require_all))
-                sums = self._domain_sums(table, c.key, counts, eligible)
+                sums = live_domain_sums(table, c.matcher, c.key, eligible)
                 if keyed_everywhere and ignored is None:  # every candidate is scored and has a domain
                     candidate_ids = ids[rows]
                     size = int(np.count_nonzero(np.bincount(candidate_ids)))
@@ -296,7 +309,10 @@ class PodTopologySpread:
                     per_row = sums[ids[rows]] if keyed_everywhere else np.append(sums, 0)[ids[rows]]
             weight = math.log(size + 2)
             spread = per_row * weight + float(c.max_skew - 1)
-            raw += spread if keyed_everywhere else np.where(has_key[rows], spread, 0.0)
+            if not keyed_everywhere:
+                spread = np.where(has_key[rows], spread, 0.0)
+            raw = spread if raw is None else raw + spread
+        assert raw is not None
         return _normalize(_round_half_away(raw), ignored)
 
     def _score_layout(self, table: NodeTable, keys: tuple[str, ...], require_all: bool) -> _ScoreLayout:
@@ -314,21 +330,6 @@ class PodTopologySpread:
                 keyed=keyed, keyed_everywhere=[bool(k.all()) for k in keyed], all_keys=all_keys,
                 ignores_none=not require_all or bool(all_keys.all()), bases=[base & k for k in keyed])
         return layout
-
-    def _domain_sums(self, table: NodeTable, key: str, counts: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-        """``domain_totals``' sums, with the eligible rows' domain ids kept per eligible set."""
-        index = self._domain_index.get(id(eligible))
-        if index is None or index[0] is not eligible or index[1] != table.version:
-            if len(self._domain_index) > 1024:
-                self._domain_index.clear()
-            ids, values = table.domains(key)
-            ok = eligible & (ids >= 0)
-            every = bool(ok.all())
-            index = self._domain_index[id(eligible)] = (eligible, table.version, None if every else ok,
-                                                        ids if every else ids[ok], len(values))
-        _, _, ok, ids_ok, size = index
-        weights = counts if ok is None else counts[ok]
-        return np.rint(np.bincount(ids_ok, weights=weights, minlength=size)).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,11 +89,30 @@ def _intolerable_preferred(pod: PodInfo, table: NodeTable) -> np.ndarray:
     return counts
 
 
+_FULL_SCORES: dict[int, np.ndarray] = {}
+
+
+def _full_score(n: int) -> np.ndarray:
+    """``n`` scores of MAX_NODE_SCORE, shared (read-only)."""
+    full = _FULL_SCORES.get(n)
+    if full is None:
+        if len(_FULL_SCORES) > 64:
+            _FULL_SCORES.clear()
+        full = _FULL_SCORES[n] = np.full(n, MAX_NODE_SCORE, dtype=np.int64)
+        full.flags.writeable = False
+    return full
+
+
 @dataclass
 class TaintToleration:
     """Filter + Score plugin (default score weight 3)."""
 
     name: str = TAINT_TOLERATION
+
+    def all_pass(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """The pod tolerates every taint signature's NoSchedule/NoExecute taints."""
+        ok, _ = _per_signature(pod, table)
+        return bool(ok.all())
 
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         ok, _ = _per_signature(pod, table)
@@ -118,5 +137,5 @@ class TaintToleration:
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         counts = _intolerable_preferred(pod, table)
         if not counts.any():  # no intolerable PreferNoSchedule taint anywhere: every node scores 100
-            return np.full(len(rows), MAX_NODE_SCORE, dtype=np.int64)
+            return _full_score(len(rows))
         return default_normalize_score(counts[table.taint_sig[rows]], reverse=True)

@@ -81,6 +81,10 @@ class VolumeZone:
             per_sig.append(not constrained or all(labels.get(ZONE_LABEL) == zone for zone in zones))
         return np.array(per_sig, dtype=bool)[table.label_sig[rows]]
 
+    def all_pass(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """The pod's bound claims pin it to no zone (PreFilter found none)."""
+        return state.get(VOLUME_ZONE) == []
+
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         return self._ok(state, pod, table, rows)
 
