@@ -1,0 +1,149 @@
+"""The scheduler's shortcuts give the answers the plain computation gives.
+
+A cycle filters a window of nodes from the round-robin start before filtering every node;
+PodTopologySpread reads per-selector counts and domain sums kept current from the node
+table's pod log; filters that know every node passes are left out of a cycle. Each is
+checked here against the computation it replaces, over random clusters and histories.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from builders import make_node, make_pod, make_table, pod_info
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim.scheduler.framework as framework
+from sim.api.selectors import Selector
+from sim.scheduler.framework import CycleState, schedule_pod
+from sim.scheduler.plugins.node_unschedulable import NodeUnschedulable
+from sim.scheduler.plugins.pod_matching import (
+    PodMatcher,
+    domain_totals,
+    live_counts,
+    live_domain_sums,
+    matching_per_row,
+)
+from sim.scheduler.plugins.registry import default_profile
+from sim.scheduler.plugins.taint_toleration import TaintToleration
+from sim.scheduler.plugins.volume_zone import VolumeZone
+
+ZONE = "topology.kubernetes.io/zone"
+APPS = ("web", "db", "cache")
+
+
+def _cluster(sizes: list[int], cordoned: set[int], tainted: set[int]):  # type: ignore[no-untyped-def]
+    nodes = []
+    for i, cpu in enumerate(sizes):
+        node = make_node(f"n{i}").capacity(cpu=str(cpu), memory=f"{cpu}Gi").label(ZONE, "abc"[i % 3])
+        if i in cordoned:
+            node = node.unschedulable()
+        if i in tainted:
+            node = node.taint("dedicated", "batch")
+        nodes.append(node.obj())
+    return nodes
+
+
+# ------------------------------------------------------------------ live counts
+
+ops = st.lists(st.tuples(st.sampled_from(["assume", "forget", "terminate", "add-node"]),
+                         st.integers(0, 10**6), st.sampled_from(APPS)), min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops)
+def test_live_counts_follow_every_pod_change(history) -> None:
+    """After any sequence of assume / forget / terminating / node added, the incrementally kept
+    counts and zone sums equal a recount (terminating pods not counted)."""
+    table = make_table(_cluster([4] * 7, set(), set()))
+    web = PodMatcher(frozenset(("default",)), Selector.from_labels({"app": "web"}))
+    entries = []
+    eligible = table.present[: table.n] & (np.arange(table.n) % 2 == 0)
+    live_counts(table, web)  # start the cache before the history, so it must catch up
+    live_domain_sums(table, web, ZONE, eligible)
+    for step, (op, pick, app) in enumerate(history):
+        if op == "assume":
+            pod = make_pod(f"p{step}").label("app", app).req(cpu="100m").obj()
+            pod.meta.uid = step + 1
+            info = pod_info(table, pod)
+            entries.append(table.assume(pick % table.n, pod, info.request, info.nonzero))
+        elif op == "forget" and entries:
+            table.forget(entries.pop(pick % len(entries)))
+        elif op == "terminate" and entries:
+            entry = entries[pick % len(entries)]
+            entry.pod.meta.deletion_time = 1.0
+            table.mark_terminating(entry)
+        elif op == "add-node":
+            table.add_node(make_node(f"extra{step}").capacity(cpu="4", memory="4Gi").label(ZONE, "d").obj())
+            eligible = table.present[: table.n] & (np.arange(table.n) % 2 == 0)
+        expected = matching_per_row(table, web, skip_terminating=True)
+        assert live_counts(table, web).tolist() == expected.tolist()
+        _, sums = domain_totals(table, ZONE, expected, eligible)
+        assert live_domain_sums(table, web, ZONE, eligible).tolist() == sums.tolist()
+
+
+def test_live_counts_pick_up_label_signatures_seen_later() -> None:
+    """A pod whose labels the table had never seen is counted if the selector matches it."""
+    table = make_table(_cluster([4] * 3, set(), set()))
+    matcher = PodMatcher(frozenset(("default",)), Selector.from_labels({"app": "web"}))
+    assert live_counts(table, matcher).tolist() == [0, 0, 0]
+    pod = make_pod("new").label("app", "web").label("tier", "gold").req(cpu="1").obj()
+    pod.meta.uid = 7
+    info = pod_info(table, pod)
+    table.assume(2, pod, info.request, info.nonzero)
+    assert live_counts(table, matcher).tolist() == [0, 0, 1]
+
+
+# ------------------------------------------------------------------ the filter window
+
+@pytest.fixture
+def full_filtering(monkeypatch):  # type: ignore[no-untyped-def]
+    """Cycles that filter every node (the window as large as the cluster)."""
+    def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with monkeypatch.context() as m:
+            m.setattr(framework, "_filter_window", lambda want, n: n)
+            return schedule_pod(*args, **kwargs)
+    return run
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=150, max_size=400),
+       cordoned=st.sets(st.integers(0, 399), max_size=200), tainted=st.sets(st.integers(0, 399), max_size=200),
+       cpu=st.sampled_from(["500m", "1", "3", "6"]), start=st.integers(0, 10**6), seed=st.integers(0, 3))
+def test_window_picks_what_filtering_every_node_picks(full_filtering, sizes, cordoned, tainted, cpu, start,
+                                                      seed) -> None:
+    """Same chosen node, nodes evaluated, feasible count and candidates whether the cycle filters a
+    window first or every node, however scarce feasible nodes are."""
+    table = make_table(_cluster(sizes, cordoned, tainted))
+    profile = default_profile()
+    pod = make_pod().label("app", "web").req(cpu=cpu, memory="1Gi").obj()
+    windowed = schedule_pod(profile, pod_info(table, pod), table, start, np.random.default_rng(seed))
+    full = full_filtering(profile, pod_info(table, pod), table, start, np.random.default_rng(seed))
+    assert (windowed.node_row, windowed.evaluated, windowed.feasible, windowed.message) == \
+        (full.node_row, full.evaluated, full.feasible, full.message)
+    if full.candidates is not None:
+        assert windowed.candidates.tolist() == full.candidates.tolist()
+
+
+# ------------------------------------------------------------------ filters every node passes
+
+@settings(max_examples=60, deadline=None)
+@given(cordoned=st.sets(st.integers(0, 9), max_size=4), tainted=st.sets(st.integers(0, 9), max_size=4),
+       tolerate=st.booleans())
+def test_all_pass_only_when_every_node_passes(cordoned, tainted, tolerate) -> None:
+    """A filter left out of a cycle because every node passes would indeed have passed them all."""
+    table = make_table(_cluster([4] * 10, cordoned, tainted))
+    pod = make_pod().req(cpu="1")
+    if tolerate:
+        pod = pod.toleration("dedicated", "Equal", "batch", "NoSchedule")
+    info = pod_info(table, pod.obj())
+    rows = np.flatnonzero(table.present[: table.n])
+    for plugin in (NodeUnschedulable(), TaintToleration(), VolumeZone()):
+        state = CycleState()
+        if hasattr(plugin, "pre_filter"):
+            plugin.pre_filter(state, info, table)
+        if plugin.all_pass(state, info, table):
+            assert plugin.filter(state, info, table, rows).all(), plugin.name
+    assert NodeUnschedulable().all_pass(CycleState(), info, table) == (not cordoned)
+    assert TaintToleration().all_pass(CycleState(), info, table) == (tolerate or not tainted)
