@@ -100,6 +100,7 @@ class NodeTable:
         self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row, memo]
         self._present_rows: tuple[int, int, np.ndarray] | None = None
         self._derived: dict[Any, tuple[int, int, Any]] = {}
+        self._row_states: tuple[int, dict[int, bytes]] = (-1, {})
 
     # ------------------------------------------------------------------ nodes
     def add_node(self, node: Node) -> int:
@@ -252,8 +253,13 @@ class NodeTable:
         elif entry[0] < end:
             values, memo = entry[1], entry[2]
             missing: list[tuple[int, bytes]] = []
+            if self._row_states[0] != end:  # the row states read at this log position, shared by every key
+                self._row_states = (end, {})
+            states = self._row_states[1]
             for row in sorted(set(self._row_log[entry[0] - self._log_base:])):
-                state = self._row_state(row)
+                state = states.get(row)
+                if state is None:
+                    state = states[row] = self._row_state(row)
                 value = memo.get(state)
                 if value is None:
                     missing.append((row, state))

@@ -9,7 +9,8 @@ overlaps every address. The reason is Unschedulable (preemption can free the por
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,9 +49,14 @@ class NodePorts:
     """PreFilter + Filter plugin (no score)."""
 
     name: str = NODE_PORTS
+    _last: tuple[Any, tuple[PortKey, ...]] | None = field(default=None, repr=False, compare=False)
 
     def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> str | None:
-        state[NODE_PORTS] = tuple(p.key for p in pod.pod.spec.host_ports)
+        spec = pod.pod.spec
+        last = self._last
+        if last is None or last[0] is not spec:  # consecutive pods of a template share their spec
+            last = self._last = (spec, tuple(p.key for p in spec.host_ports))
+        state[NODE_PORTS] = last[1]
         return None
 
     def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:

@@ -53,6 +53,7 @@ SYSTEM_DEFAULT_CONSTRAINTS = (
 )
 _NO_DOMAIN_MIN = 2**31 - 1  # no eligible domain: every skew is negative, every node passes
 _SELECTOR_OWNERS = ("ReplicaSet", "ReplicationController", "StatefulSet")
+_STATE_KEYS = {action: f"{POD_TOPOLOGY_SPREAD}/constraints/{action}" for action in ("DoNotSchedule", "ScheduleAnyway")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,8 @@ class PodTopologySpread:
     _eligible_cache: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _layouts: dict[tuple[Any, ...], _ScoreLayout] = field(default_factory=dict, repr=False)
     _defaults: dict[tuple[Any, ...], tuple[Any, list[_Constraint]]] = field(default_factory=dict, repr=False)
+    _last_default: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    _default_actions: frozenset[str] | None = field(default=None, repr=False)
 
     @classmethod
     def from_args(cls, args: PodTopologySpreadArgs) -> PodTopologySpread:
@@ -143,7 +146,7 @@ class PodTopologySpread:
     def _constraints(self, state: CycleState, pod: Pod, action: str) -> list[_Constraint]:
         """The pod's own constraints for ``action``, or the defaults with the deduced selector
         (kept in the cycle state: PreFilter, Filter, PreScore and Score all ask)."""
-        key = f"{self.name}/constraints/{action}"
+        key = _STATE_KEYS[action]
         resolved = state.get(key)
         if resolved is None or resolved[0] is not pod:
             resolved = state[key] = (pod, self._constraints_of(state, pod, action))
@@ -153,24 +156,32 @@ class PodTopologySpread:
         own = pod.spec.topology_spread_constraints
         if own:
             return self._resolved(pod, action, own, None)
-        if not any(c.when_unsatisfiable == action for c in self.default_constraints) or self.handle is None:
+        if self._default_actions is None:
+            self._default_actions = frozenset(c.when_unsatisfiable for c in self.default_constraints)
+        if action not in self._default_actions or self.handle is None:
             return []
         # The defaults' selector comes from the pod's Services and owner (read from the listers
         # in PreFilter/PreScore): pods of one template share it while no Service changes (an
         # owner's selector is immutable), so it is kept per template and Services revision.
         store = self.handle.api.store
-        owner = pod.meta.owner
-        labels = tuple(sorted(pod.meta.labels.items()))
-        key = (action, pod.meta.namespace, labels, owner.uid if owner is not None else None)
-        cached = self._defaults.get(key)
-        revision = (store.revision("Service"), owner is not None and store.by_uid(owner.uid) is not None,
+        meta = pod.meta
+        owner = meta.owner
+        owner_uid = owner.uid if owner is not None else None
+        revision = (store.revision("Service"), owner is not None and store.by_uid(owner_uid) is not None,
                     store.revision(owner.kind) if owner is not None and owner.kind == "ReplicationController" else 0)
+        last = self._last_default.get(action)  # consecutive pods of one template: no key to build
+        if last is not None and last[0] == revision and last[1] == owner_uid and last[2] == meta.namespace \
+                and last[3] == meta.labels:
+            return last[4]
+        key = (action, meta.namespace, tuple(sorted(meta.labels.items())), owner_uid)
+        cached = self._defaults.get(key)
         if cached is None or cached[0] != revision:
             if len(self._defaults) > 1024:
                 self._defaults.clear()
             selector = default_selector(pod, store)
             resolved = [] if selector is None else self._resolved(pod, action, self.default_constraints, selector)
             cached = self._defaults[key] = (revision, resolved)
+        self._last_default[action] = (revision, owner_uid, meta.namespace, dict(meta.labels), cached[1])
         return cached[1]
 
     def _resolved(self, pod: Pod, action: str, constraints: tuple[TopologySpreadConstraint, ...],

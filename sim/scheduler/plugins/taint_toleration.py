@@ -8,7 +8,7 @@ is better (reverse-normalised). Both run once per taint signature, not per node.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,6 +72,19 @@ def _intolerable_preferred(pod: PodInfo, table: NodeTable) -> np.ndarray:
     """Per taint signature: how many PreferNoSchedule taints the pod does not tolerate (kept per
     spec while the signatures stay the same)."""
     spec = pod.pod.spec
+    last = _LAST_PREFERRED[0]
+    if last is not None and last[0] is table and last[1] is spec and last[2] == len(table.sig_taints):
+        return last[3]
+    counts = _preferred_counts(pod, table)
+    _LAST_PREFERRED[0] = (table, spec, len(table.sig_taints), counts)
+    return counts
+
+
+_LAST_PREFERRED: list[tuple[Any, Any, int, np.ndarray] | None] = [None]  # consecutive pods of one template
+
+
+def _preferred_counts(pod: PodInfo, table: NodeTable) -> np.ndarray:
+    spec = pod.pod.spec
     by_spec = _PREFERRED_BY_SPEC.get(table)
     if by_spec is None:
         by_spec = _PREFERRED_BY_SPEC[table] = {}
@@ -108,11 +121,16 @@ class TaintToleration:
     """Filter + Score plugin (default score weight 3)."""
 
     name: str = TAINT_TOLERATION
+    _all_ok: tuple[np.ndarray, bool] | None = field(default=None, repr=False, compare=False)
+    _any_preferred: tuple[np.ndarray, bool] | None = field(default=None, repr=False, compare=False)
 
     def all_pass(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
         """The pod tolerates every taint signature's NoSchedule/NoExecute taints."""
         ok, _ = _per_signature(pod, table)
-        return bool(ok.all())
+        last = self._all_ok
+        if last is None or last[0] is not ok:  # the verdicts are shared by a template's pods
+            last = self._all_ok = (ok, bool(ok.all()))
+        return last[1]
 
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         ok, _ = _per_signature(pod, table)
@@ -136,6 +154,9 @@ class TaintToleration:
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         counts = _intolerable_preferred(pod, table)
-        if not counts.any():  # no intolerable PreferNoSchedule taint anywhere: every node scores 100
+        last = self._any_preferred
+        if last is None or last[0] is not counts:  # the counts are shared by a template's pods
+            last = self._any_preferred = (counts, bool(counts.any()))
+        if not last[1]:  # no intolerable PreferNoSchedule taint anywhere: every node scores 100
             return _full_score(len(rows))
         return default_normalize_score(counts[table.taint_sig[rows]], reverse=True)
