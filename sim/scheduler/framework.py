@@ -84,7 +84,12 @@ class FilterPlugin(Protocol):
 
 @runtime_checkable
 class ScorePlugin(Protocol):
-    """Score (with NormalizeScore folded in): integers in [0, MAX_NODE_SCORE] per row."""
+    """Score (with NormalizeScore folded in): integers in [0, MAX_NODE_SCORE] per row.
+
+    Optional, for speed only (a cycle that explains itself calls ``score`` regardless):
+    ``skip_score`` (PreScore returned Skip), ``constant_score(state, pod, table)`` (the score
+    every node gets, or None) and ``row_local_score(state, pod, table)`` ((key, compute) such
+    that ``score`` is ``table.row_values(key, compute)[rows]``, or None)."""
 
     name: str
 
@@ -112,15 +117,17 @@ class Profile:
         Filter plugin, in order."""
         return self._plan()[0]
 
-    def score_plan(self) -> list[tuple[Any, int, Any]]:
-        """(plugin, weight, its PreScore-Skip check or None) per Score plugin, in order."""
+    def score_plan(self) -> list[tuple[Any, int, Any, Any, Any]]:
+        """(plugin, weight, its PreScore-Skip check, its constant-score check, its per-row-values
+        hook; each None if the plugin has none) per Score plugin, in order."""
         return self._plan()[1]
 
     def _plan(self) -> tuple[Any, ...]:
         # built on first use: a profile's plugin lists are fixed once it schedules
         if self._plans is None:
             self._plans = ([(p, getattr(p, "skip_filter", None), getattr(p, "all_pass", None)) for p in self.filters],
-                           [(p, w, getattr(p, "skip_score", None)) for p, w in self.scores])
+                           [(p, w, getattr(p, "skip_score", None), getattr(p, "constant_score", None),
+                             getattr(p, "row_local_score", None)) for p, w in self.scores])
         return self._plans
 
 
@@ -207,6 +214,23 @@ def _run_filters(filters: list[Any], state: CycleState, pod: PodInfo, table: Nod
     return feasible
 
 
+def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: np.ndarray) -> np.ndarray:
+    """For ``rows``, the weighted sum of the scores that depend on a node's own row alone, kept per
+    row by the table like each score is (pods of one shape reuse it; changed rows are recomputed)."""
+    if len(hooks) == 1:
+        key, compute, weight = hooks[0]
+        values = table.row_values(key, compute)[rows]
+        return values if weight == 1 else values * weight
+
+    def weighted_sum(rows: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(rows), dtype=np.int64)
+        for _, compute, weight in hooks:
+            values = compute(rows)
+            total += values if weight == 1 else values * weight
+        return total
+    return table.row_values(("weighted", tuple((key, weight) for key, _, weight in hooks)), weighted_sum)[rows]
+
+
 def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                  rng: np.random.Generator, explain: bool = False,
                  only_rows: np.ndarray | None = None) -> ScheduleResult:
@@ -259,15 +283,26 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     total = np.zeros(len(candidates), dtype=np.int64)
     per_plugin: dict[str, np.ndarray] = {}
-    for plugin, weight, skip in profile.score_plan():
+    row_local: list[tuple[Any, Any, int]] = []
+    for plugin, weight, skip, constant, local in profile.score_plan():
         if skip is not None and skip(state, pod, table):  # PreScore returned Skip: scores 0
             if explain:
                 per_plugin[plugin.name] = np.zeros(len(candidates), dtype=np.int64)
             continue
+        if not explain:  # the winner alone is wanted: shortcuts that cannot change it
+            if constant is not None and constant(state, pod, table) is not None:
+                continue  # every node scores the same: no candidate gains on another
+            if local is not None:
+                hook = local(state, pod, table)
+                if hook is not None:  # a node's score depends on its own row alone: summed below
+                    row_local.append((*hook, weight))
+                    continue
         scores = plugin.score(state, pod, table, candidates)
         total += scores if weight == 1 else scores * weight
         if explain:
             per_plugin[plugin.name] = scores * weight
+    if row_local:
+        total += _row_local_total(table, row_local, candidates)
     best = (total == total.max()).nonzero()[0]
     pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),

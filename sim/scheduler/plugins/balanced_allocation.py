@@ -13,6 +13,7 @@ the pod does not request is left out (calculateResourceAllocatableRequest return
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,19 @@ class BalancedAllocation:
         return cls(tuple(r.name for r in args.resources))
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        hook = self.row_local_score(state, pod, table)
+        if hook is None:
+            return np.zeros(len(rows), dtype=np.int64)  # PreScore: Skip for best-effort pods
+        return table.row_values(*hook)[rows]
+
+    def skip_score(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
+        """PreScore's Skip: a best-effort pod (it requests none of the resources)."""
+        return self.row_local_score(state, pod, table) is None
+
+    def row_local_score(self, state: CycleState, pod: PodInfo,
+                        table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]] | None:
+        """A node's score depends on its own row and the pod's requests in the scored columns
+        alone; None for a best-effort pod."""
         shape = pod.request.tobytes()
         plan = self._plans.get(shape)
         if plan is None or plan[0] is not table:
@@ -62,9 +76,8 @@ class BalancedAllocation:
             plan = self._plans[shape] = (table, *self._plan(pod, table))
         _, cols, key = plan
         if cols is None:
-            return np.zeros(len(rows), dtype=np.int64)  # PreScore: Skip for best-effort pods
-        # a node's score depends on its own row and the pod's requests in ``cols`` alone
-        return table.row_values(key, lambda some: _score_rows(pod, table, some, cols))[rows]
+            return None
+        return key, lambda some: _score_rows(pod, table, some, cols)
 
     def _plan(self, pod: PodInfo, table: NodeTable) -> tuple[list[int] | None, Any]:
         """The columns scored for a pod of this request shape, and its per-row values' key."""

@@ -58,7 +58,7 @@ class ImageLocality:
 
     name: str = IMAGE_LOCALITY
     _holders: dict[str, tuple[int, np.ndarray, int]] = field(default_factory=dict, repr=False)
-    _scores: dict[int, tuple[Any, NodeTable, int, np.ndarray]] = field(default_factory=dict, repr=False)
+    _scores: dict[int, tuple[Any, NodeTable, int, np.ndarray, int | None]] = field(default_factory=dict, repr=False)
 
     def _image_state(self, table: NodeTable, name: str) -> tuple[np.ndarray, int] | None:
         """(rows holding the image as a mask, its scaled score), cached per node-table version."""
@@ -76,6 +76,13 @@ class ImageLocality:
         return mask, scaled
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        return self._per_row(pod, table)[0][rows]
+
+    def constant_score(self, state: CycleState, pod: PodInfo, table: NodeTable) -> int | None:
+        """The score every present node gets, if they all get the same (e.g. the image is everywhere)."""
+        return self._per_row(pod, table)[1]
+
+    def _per_row(self, pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, int | None]:
         # A node's score depends on the pod's images and the cache's image states alone, which
         # change only with the node table's version: kept per spec (pods of a template share it).
         spec = pod.pod.spec
@@ -84,9 +91,11 @@ class ImageLocality:
                 or len(cached[3]) != table.n:
             if len(self._scores) > 256:
                 self._scores.clear()
-            cached = self._scores[id(spec)] = (spec, table, table.version,
-                                               self._score_rows(pod, table, np.arange(table.n)))
-        return cached[3][rows]
+            values = self._score_rows(pod, table, np.arange(table.n))
+            present = values[table.present[: table.n]]
+            constant = int(present[0]) if len(present) and bool((present == present[0]).all()) else None
+            cached = self._scores[id(spec)] = (spec, table, table.version, values, constant)
+        return cached[3], cached[4]
 
     def _score_rows(self, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         containers = pod.pod.spec.init_containers + pod.pod.spec.containers

@@ -8,7 +8,9 @@ weight 1 each) uses requests with the scheduler's non-zero defaults (100m, 200Mi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -105,10 +107,15 @@ class NodeResourcesFit:
         return out
 
     def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
-        # a node's score depends on its own row, the pod's requests and the strategy alone
+        key, compute = self.row_local_score(state, pod, table)
+        return table.row_values(key, compute)[rows]
+
+    def row_local_score(self, state: CycleState, pod: PodInfo,
+                        table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
+        """A node's score depends on its own row, the pod's requests and the strategy alone."""
         key = (self.name, self.strategy, tuple(self.resources.items()), tuple(self.shape),
                pod.request.tobytes(), pod.nonzero.tobytes())
-        return table.row_values(key, lambda some: self._score_rows(pod, table, some))[rows]
+        return key, lambda some: self._score_rows(pod, table, some)
 
     def _score_rows(self, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows), dtype=np.int64)

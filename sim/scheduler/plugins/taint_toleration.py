@@ -152,11 +152,16 @@ class TaintToleration:
         return [(texts[s], sigs == s, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
                 for s in sorted(set(sigs.tolist())) if texts[s]]
 
-    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+    def constant_score(self, state: CycleState, pod: PodInfo, table: NodeTable) -> int | None:
+        """MAX_NODE_SCORE when no node has a PreferNoSchedule taint the pod does not tolerate."""
         counts = _intolerable_preferred(pod, table)
         last = self._any_preferred
         if last is None or last[0] is not counts:  # the counts are shared by a template's pods
             last = self._any_preferred = (counts, bool(counts.any()))
-        if not last[1]:  # no intolerable PreferNoSchedule taint anywhere: every node scores 100
+        return None if last[1] else MAX_NODE_SCORE
+
+    def score(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
+        counts = _intolerable_preferred(pod, table)
+        if self.constant_score(state, pod, table) is not None:  # every node scores 100
             return _full_score(len(rows))
         return default_normalize_score(counts[table.taint_sig[rows]], reverse=True)
