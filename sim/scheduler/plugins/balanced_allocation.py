@@ -40,6 +40,9 @@ def balanced_score(fractions: np.ndarray) -> np.ndarray:
     return ((1 - std) * MAX_NODE_SCORE).astype(np.int64)
 
 
+_UNSET = object()
+
+
 @dataclass
 class BalancedAllocation:
     """Score plugin over cpu and memory (configurable)."""
@@ -68,6 +71,13 @@ class BalancedAllocation:
                         table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]] | None:
         """A node's score depends on its own row and the pod's requests in the scored columns
         alone; None for a best-effort pod."""
+        hook = state.get(self.name, _UNSET)
+        if hook is not _UNSET:  # PreScore's answer, kept in the cycle state
+            return hook
+        hook = state[self.name] = self._hook(pod, table)
+        return hook
+
+    def _hook(self, pod: PodInfo, table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]] | None:
         shape = pod.request.tobytes()
         plan = self._plans.get(shape)
         if plan is None or plan[0] is not table:

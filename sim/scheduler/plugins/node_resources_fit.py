@@ -78,6 +78,7 @@ class NodeResourcesFit:
     resources: dict[str, int] = field(default_factory=lambda: {"cpu": 1, "memory": 1})
     shape: list[tuple[int, int]] = field(default_factory=list)  # RequestedToCapacityRatio, score 0..100
     name: str = NODE_RESOURCES_FIT
+    _keys: dict[bytes, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_args(cls, args: NodeResourcesFitArgs) -> NodeResourcesFit:
@@ -113,8 +114,13 @@ class NodeResourcesFit:
     def row_local_score(self, state: CycleState, pod: PodInfo,
                         table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
         """A node's score depends on its own row, the pod's requests and the strategy alone."""
-        key = (self.name, self.strategy, tuple(self.resources.items()), tuple(self.shape),
-               pod.request.tobytes(), pod.nonzero.tobytes())
+        shape = pod.request.tobytes() + pod.nonzero.tobytes()
+        key = self._keys.get(shape)
+        if key is None:  # pods of one request shape share the key (the settings are fixed once scoring)
+            if len(self._keys) > 256:
+                self._keys.clear()
+            key = self._keys[shape] = (self.name, self.strategy, tuple(self.resources.items()), tuple(self.shape),
+                                       pod.request.tobytes(), pod.nonzero.tobytes())
         return key, lambda some: self._score_rows(pod, table, some)
 
     def _score_rows(self, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:

@@ -125,36 +125,36 @@ class _LiveCounts:
         self.scanned = scanned
         self.sigs = sigs
         # (key, id(eligible)) -> (eligible, table version, domain id per row or -1 where not counted, sums)
-        self.sums: dict[tuple[str, int], tuple[np.ndarray, int, np.ndarray, np.ndarray]] = {}
+        self.sums: dict[tuple[str, int], tuple[np.ndarray, int, list[int], np.ndarray]] = {}
 
 
 def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
-    end = table.pod_log_base + len(table.pod_log)
+    log, base = table.pod_log, table.pod_log_base
     live = table.pod_caches.get(matcher)
-    if live is None or live.position < table.pod_log_base or live.n != table.n:
+    if live is None or live.position < base or live.n != table.n:
         if len(table.pod_caches) > 1024:
             table.pod_caches.clear()
         sigs = matching_sigs(table, matcher)
         counts = matching_per_row(table, matcher, skip_terminating=True)
-        live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, end, len(table.pod_sig_labels), set(sigs))
+        live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, base + len(log), len(table.pod_sig_labels),
+                                                       set(sigs))
         return live
-    if live.position == end:
+    start = live.position - base
+    if start == len(log):
         return live
     if live.scanned < len(table.pod_sig_labels):  # label signatures seen since: the selector may pick them
         live.sigs.update(matching_sigs(table, matcher))
         live.scanned = len(table.pod_sig_labels)
-    counts, sigs, sums = live.counts, live.sigs, list(live.sums.values())
-    changes = [(row, delta) for sig, row, delta in table.pod_log[live.position - table.pod_log_base:]
-               if sig in sigs]
-    if changes:
-        for row, delta in changes:
+    counts, sigs, sums = live.counts, live.sigs, live.sums
+    for i in range(start, len(log)):
+        sig, row, delta = log[i]
+        if sig in sigs:
             counts[row] += delta
-        for _, _, ids, domain_sums in sums:
-            for row, delta in changes:
-                domain = ids[row]
+            for _, _, domain_of, domain_sums in sums.values():
+                domain = domain_of[row]
                 if domain >= 0:
                     domain_sums[domain] += delta
-    live.position = end
+    live.position = base + len(log)
     return live
 
 
@@ -177,7 +177,8 @@ def live_domain_sums(table: NodeTable, matcher: PodMatcher, key: str, eligible: 
         counted = np.where(eligible & (ids >= 0), ids, -1)
         sums = np.bincount(counted[counted >= 0], weights=live.counts[counted >= 0], minlength=len(values))
         totals = np.rint(sums).astype(np.int64)
-        cached = live.sums[(key, id(eligible))] = (eligible, table.version, counted, totals)
+        # the domain of each row (-1: not counted) as a list: the pod log updates it a row at a time
+        cached = live.sums[(key, id(eligible))] = (eligible, table.version, counted.tolist(), totals)
     return cached[3]
 
 

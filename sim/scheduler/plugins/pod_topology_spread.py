@@ -53,6 +53,7 @@ SYSTEM_DEFAULT_CONSTRAINTS = (
 )
 _NO_DOMAIN_MIN = 2**31 - 1  # no eligible domain: every skew is negative, every node passes
 _SELECTOR_OWNERS = ("ReplicaSet", "ReplicationController", "StatefulSet")
+_FEW_DOMAINS = 64  # a topology key with at most this many domains has its spread terms tabulated
 _STATE_KEYS = {action: f"{POD_TOPOLOGY_SPREAD}/constraints/{action}" for action in ("DoNotSchedule", "ScheduleAnyway")}
 
 
@@ -311,6 +312,15 @@ class PodTopologySpread:
                 sums = live_domain_sums(table, c.matcher, c.key, eligible)
                 if keyed_everywhere and ignored is None:  # every candidate is scored and has a domain
                     candidate_ids = ids[rows]
+                    if len(sums) <= _FEW_DOMAINS:
+                        # Few domains (zones): each domain's spread term once, in Python floats (the
+                        # same operations as per candidate), then one gather.
+                        size = sum(1 for seen in np.bincount(candidate_ids).tolist() if seen)
+                        weight, skew = math.log(size + 2), float(c.max_skew - 1)
+                        terms = np.array([total * weight + skew for total in sums.tolist()])
+                        spread = terms[candidate_ids]
+                        raw = spread if raw is None else raw + spread
+                        continue
                     size = int(np.count_nonzero(np.bincount(candidate_ids)))
                     per_row = sums[candidate_ids]
                 else:
