@@ -281,7 +281,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     candidates = chosen_rows
     if len(candidates) == 1:
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
-    total = np.zeros(len(candidates), dtype=np.int64)
+    parts: list[np.ndarray] = []  # weighted scores to add up (arrays a plugin may keep: read only)
     per_plugin: dict[str, np.ndarray] = {}
     row_local: list[tuple[Any, Any, int]] = []
     for plugin, weight, skip, constant, local in profile.score_plan():
@@ -298,11 +298,19 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                     row_local.append((*hook, weight))
                     continue
         scores = plugin.score(state, pod, table, candidates)
-        total += scores if weight == 1 else scores * weight
+        parts.append(scores if weight == 1 else scores * weight)
         if explain:
             per_plugin[plugin.name] = scores * weight
     if row_local:
-        total += _row_local_total(table, row_local, candidates)
+        parts.append(_row_local_total(table, row_local, candidates))
+    if not parts:
+        total = np.zeros(len(candidates), dtype=np.int64)
+    elif len(parts) == 1:
+        total = parts[0] if not explain else parts[0].copy()
+    else:
+        total = parts[0] + parts[1]
+        for part in parts[2:]:
+            total += part
     best = (total == total.max()).nonzero()[0]
     pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),

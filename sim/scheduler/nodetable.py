@@ -99,7 +99,6 @@ class NodeTable:
         self._log_base = 0
         self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row, memo]
         self._present_rows: tuple[int, int, np.ndarray] | None = None
-        self._derived: dict[Any, tuple[int, int, Any]] = {}
         self._row_states: tuple[int, dict[int, bytes]] = (-1, {})
 
     # ------------------------------------------------------------------ nodes
@@ -156,13 +155,6 @@ class NodeTable:
         self.present[row] = present
         self.version += 1
         self._touch(row)
-
-    def derived(self, key: Any, compute: Callable[[], Any]) -> Any:
-        """``compute()``, kept until the node set changes (a node added, updated or removed)."""
-        cached = self._derived.get(key)
-        if cached is None or cached[0] != self.version or cached[1] != self.n:
-            cached = self._derived[key] = (self.version, self.n, compute())
-        return cached[2]
 
     def present_rows(self) -> np.ndarray:
         """The rows of present nodes, in order (kept until the node set changes)."""

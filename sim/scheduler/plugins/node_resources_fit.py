@@ -93,7 +93,7 @@ class NodeResourcesFit:
             return np.zeros(len(rows), dtype=bool)
         # whether a node fits depends on its own row and the pod's requests alone
         fits = table.row_values((self.name, "fits", pod.request.tobytes()), lambda some: _fits(pod, table, some))
-        return table.take(fits, rows)
+        return fits[rows]
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:

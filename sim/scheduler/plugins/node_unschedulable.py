@@ -6,7 +6,8 @@ A cordoned node (``spec.unschedulable``) only takes pods that tolerate the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,11 +26,14 @@ class NodeUnschedulable:
     """Filter plugin."""
 
     name: str = NODE_UNSCHEDULABLE
+    _cordoned: tuple[Any, int, int, bool] | None = field(default=None, repr=False, compare=False)
 
     def all_pass(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
         """No node is cordoned (kept until the node table changes), or the pod tolerates it."""
-        cordoned = table.derived(self.name, lambda: bool(table.unschedulable[: table.n].any()))
-        return not cordoned or any(t.tolerates(UNSCHEDULABLE_TAINT) for t in pod.pod.spec.tolerations)
+        last = self._cordoned
+        if last is None or last[0] is not table or last[1] != table.version or last[2] != table.n:
+            last = self._cordoned = (table, table.version, table.n, bool(table.unschedulable[: table.n].any()))
+        return not last[3] or any(t.tolerates(UNSCHEDULABLE_TAINT) for t in pod.pod.spec.tolerations)
 
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         if any(t.tolerates(UNSCHEDULABLE_TAINT) for t in pod.pod.spec.tolerations):

@@ -20,7 +20,7 @@ from sim.api.objects import Pod, PodAffinityTerm
 from sim.api.selectors import Requirement, Selector
 from sim.scheduler.nodetable import NodeTable
 
-__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "live_counts", "live_domain_sums",
+__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "live_counts", "live_domain_sums", "live_spread",
            "matching_per_row", "matching_sigs", "namespace_labels", "resolve_term", "sig_rows", "with_label_keys"]
 
 # Set by the API server on every namespace since 1.22; kubesim has no Namespace objects, so
@@ -116,7 +116,7 @@ class _LiveCounts:
     """A selector's non-terminating pods per node row, and per (topology key, eligible rows) its
     domain sums, kept current from the table's pod log (a cycle reads them, not recounts)."""
 
-    __slots__ = ("counts", "n", "position", "scanned", "sigs", "sums")
+    __slots__ = ("counts", "n", "position", "scanned", "sigs", "spreads", "sums")
 
     def __init__(self, counts: np.ndarray, n: int, position: int, scanned: int, sigs: set[int]) -> None:
         self.counts = counts
@@ -126,6 +126,8 @@ class _LiveCounts:
         self.sigs = sigs
         # (key, id(eligible)) -> (eligible, table version, domain id per row or -1 where not counted, sums)
         self.sums: dict[tuple[str, int], tuple[np.ndarray, int, list[int], np.ndarray]] = {}
+        # (weight, offset) -> count * weight + offset per row (PodTopologySpread's hostname term)
+        self.spreads: dict[tuple[float, float], np.ndarray] = {}
 
 
 def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
@@ -145,7 +147,7 @@ def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
     if live.scanned < len(table.pod_sig_labels):  # label signatures seen since: the selector may pick them
         live.sigs.update(matching_sigs(table, matcher))
         live.scanned = len(table.pod_sig_labels)
-    counts, sigs, sums = live.counts, live.sigs, live.sums
+    counts, sigs, sums, spreads = live.counts, live.sigs, live.sums, live.spreads
     for i in range(start, len(log)):
         sig, row, delta = log[i]
         if sig in sigs:
@@ -154,6 +156,10 @@ def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
                 domain = domain_of[row]
                 if domain >= 0:
                     domain_sums[domain] += delta
+            if spreads:
+                count = int(counts[row])
+                for (weight, offset), spread in spreads.items():
+                    spread[row] = count * weight + offset  # the float operations numpy does per element
     live.position = base + len(log)
     return live
 
@@ -162,6 +168,18 @@ def live_counts(table: NodeTable, matcher: PodMatcher) -> np.ndarray:
     """``matching_per_row(table, matcher, skip_terminating=True)``, kept current incrementally.
     The array is the cache's own: read it, never write it."""
     return _live(table, matcher).counts
+
+
+def live_spread(table: NodeTable, matcher: PodMatcher, weight: float, offset: float) -> np.ndarray:
+    """``live_counts(table, matcher) * weight + offset`` per row, kept current incrementally (the
+    cache's own array: read it, never write it)."""
+    live = _live(table, matcher)
+    spread = live.spreads.get((weight, offset))
+    if spread is None:
+        if len(live.spreads) > 16:
+            live.spreads.clear()
+        spread = live.spreads[(weight, offset)] = live.counts * weight + offset
+    return spread
 
 
 def live_domain_sums(table: NodeTable, matcher: PodMatcher, key: str, eligible: np.ndarray) -> np.ndarray:

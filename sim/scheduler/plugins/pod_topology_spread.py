@@ -37,6 +37,7 @@ from sim.scheduler.plugins.pod_matching import (
     domains_seen,
     live_counts,
     live_domain_sums,
+    live_spread,
     with_label_keys,
 )
 from sim.scheduler.plugins.taint_toleration import TaintToleration
@@ -116,6 +117,8 @@ class PodTopologySpread:
     _defaults: dict[tuple[Any, ...], tuple[Any, list[_Constraint]]] = field(default_factory=dict, repr=False)
     _last_default: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False)
     _default_actions: frozenset[str] | None = field(default=None, repr=False)
+    _last_eligible: tuple[Any, ...] | None = field(default=None, repr=False)
+    _last_layout: tuple[Any, ...] | None = field(default=None, repr=False)
 
     @classmethod
     def from_args(cls, args: PodTopologySpreadArgs) -> PodTopologySpread:
@@ -205,12 +208,17 @@ class PodTopologySpread:
         ``base`` derives from the node set alone, so the answer depends only on the pod's spec,
         the nodes and the caller (``tag``): it is kept until the node table changes, and pods of
         one template share it across cycles."""
+        last = self._last_eligible
+        if last is not None and last[0] is pod.pod.spec and last[1] is c and last[2] is table \
+                and last[3] == table.version and last[4] == table.n and last[5] == tag:
+            return last[6]  # consecutive pods of one template
         key = (id(pod.pod.spec), c.key, c.honor_affinity, c.honor_taints, table.version, table.n, tag)
         cached = self._eligible_cache.get(key)
         if cached is None or cached[0] is not pod.pod.spec:  # the spec is kept: its id stays unique
             if len(self._eligible_cache) > 1024:
                 self._eligible_cache.clear()
             cached = self._eligible_cache[key] = (pod.pod.spec, self._compute_eligible(c, pod, table, base))
+        self._last_eligible = (pod.pod.spec, c, table, table.version, table.n, tag, cached[1])
         return cached[1]
 
     def _compute_eligible(self, c: _Constraint, pod: PodInfo, table: NodeTable, base: np.ndarray) -> np.ndarray:
@@ -290,7 +298,13 @@ class PodTopologySpread:
         # Only non-default constraints require every key; system defaults let nodes without a
         # zone label still be spread by hostname.
         require_all = bool(pod.pod.spec.topology_spread_constraints) or not self.system_defaulted
-        layout = self._score_layout(table, tuple(c.key for c in constraints), require_all)
+        last = self._last_layout
+        if last is not None and last[0] is constraints and last[1] is table and last[2] == table.version \
+                and last[3] == table.n and last[4] == require_all:
+            layout = last[5]  # consecutive pods of one template
+        else:
+            layout = self._score_layout(table, tuple(c.key for c in constraints), require_all)
+            self._last_layout = (constraints, table, table.version, table.n, require_all, layout)
         if layout.ignores_none:
             ignored, scored = None, rows
         else:
@@ -304,8 +318,12 @@ class PodTopologySpread:
             if counts is None:
                 counts = counted[c.matcher] = live_counts(table, c.matcher)
             if c.key == HOSTNAME:
-                size = len(scored)
-                per_row = counts[rows]
+                # count * ln(candidates + 2) + maxSkew - 1, kept per node as pods come and go
+                spread = live_spread(table, c.matcher, math.log(len(scored) + 2), float(c.max_skew - 1))[rows]
+                if not keyed_everywhere:
+                    spread = np.where(has_key[rows], spread, 0.0)
+                raw = spread if raw is None else raw + spread
+                continue
             else:
                 ids = table.domains(c.key)[0]
                 eligible = self._eligible(c, pod, table, base, ("score", require_all))

@@ -42,6 +42,20 @@ def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str
     if cached is not None and len(cached[1]) == len(table.sig_taints):
         return cached
     spec = pod.pod.spec
+    last = _LAST_VERDICTS[0]  # consecutive pods of one template
+    if last is not None and last[0] is table and last[1] is spec and len(last[2][1]) == len(table.sig_taints):
+        pod.cache[TAINT_TOLERATION] = last[2]
+        return last[2]
+    cached = _verdicts(pod, table)
+    _LAST_VERDICTS[0] = (table, spec, cached)
+    return cached
+
+
+_LAST_VERDICTS: list[tuple[Any, Any, tuple[np.ndarray, list[str]]] | None] = [None]
+
+
+def _verdicts(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str]]:
+    spec = pod.pod.spec
     by_spec = _BY_SPEC.get(table)
     if by_spec is None:
         by_spec = _BY_SPEC[table] = {}
