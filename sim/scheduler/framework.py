@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 MAX_NODE_SCORE = 100
+_MAX = np.maximum.reduce  # the ufunc's reduction, without ndarray.max's wrapper
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 
@@ -311,7 +312,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         total = parts[0] + parts[1]
         for part in parts[2:]:
             total += part
-    best = (total == total.max()).nonzero()[0]
+    best = (total == _MAX(total)).nonzero()[0]
     pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),
                           scores=(per_plugin | {"total": total}) if explain else None,

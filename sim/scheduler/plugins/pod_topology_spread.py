@@ -54,6 +54,7 @@ SYSTEM_DEFAULT_CONSTRAINTS = (
 )
 _NO_DOMAIN_MIN = 2**31 - 1  # no eligible domain: every skew is negative, every node passes
 _SELECTOR_OWNERS = ("ReplicaSet", "ReplicationController", "StatefulSet")
+_MAX, _MIN = np.maximum.reduce, np.minimum.reduce  # the ufuncs' reductions, without the methods' wrappers
 _FEW_DOMAINS = 64  # a topology key with at most this many domains has its spread terms tabulated
 _STATE_KEYS = {action: f"{POD_TOPOLOGY_SPREAD}/constraints/{action}" for action in ("DoNotSchedule", "ScheduleAnyway")}
 
@@ -385,14 +386,14 @@ class _ScoreLayout:
 
 def _round_half_away(raw: np.ndarray) -> np.ndarray:
     """Go's math.Round for the non-negative raw scores (numpy's round goes half to even)."""
-    whole = np.floor(raw)
-    return (whole + (raw - whole >= 0.5)).astype(np.int64)
+    whole = raw.astype(np.int64)  # truncation is floor for non-negative scores
+    return whole + (raw - whole >= 0.5)
 
 
 def _normalize(raw: np.ndarray, ignored: np.ndarray | None) -> np.ndarray:
     """Fewer matching pods is better: 100 * (max + min - score) // max; ignored nodes get 0."""
     if ignored is None:  # every candidate is scored
-        top, low = int(raw.max()), int(raw.min())
+        top, low = int(_MAX(raw)), int(_MIN(raw))
         if top == 0:
             return np.full(len(raw), MAX_NODE_SCORE, dtype=np.int64)
         return MAX_NODE_SCORE * (top + low - raw) // top
