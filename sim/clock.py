@@ -14,7 +14,8 @@ from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL
+from simpy.core import StopSimulation
+from simpy.events import NORMAL, URGENT
 
 __all__ = ["Environment", "call_later"]
 
@@ -40,6 +41,29 @@ class Environment(simpy.Environment):
             call.fn(*call.args)
         else:
             super().step()
+
+    def run(self, until: Any = None) -> Any:
+        """As SimPy's ``run``; to a time, the loop steps inline (most entries are callbacks)."""
+        if until is None or isinstance(until, simpy.Event):
+            return super().run(until)
+        at = until if isinstance(until, int) else float(until)
+        if at <= self._now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        stop = simpy.Event(self)  # due before any other entry at that time, as SimPy's is
+        stop._ok = True
+        stop._value = None
+        self.schedule(stop, URGENT, at - self._now)
+        stop.callbacks.append(StopSimulation.callback)
+        queue, step = self._queue, simpy.Environment.step
+        try:
+            while True:
+                if queue[0][3].__class__ is _Call:  # the stop entry keeps the heap non-empty
+                    self._now, _, _, call = heappop(queue)
+                    call.fn(*call.args)
+                else:
+                    step(self)
+        except StopSimulation as exc:
+            return exc.args[0]
 
 
 def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:

@@ -135,12 +135,15 @@ class Sampler:
         self._constant = float(dist.value) if dist.dist == "constant" else None  # type: ignore[arg-type]
 
     def __call__(self) -> float:
-        if self._constant is not None:
-            return self._constant
-        if not self._buffer:
+        constant = self._constant
+        if constant is not None:
+            return constant
+        try:
+            return self._buffer.pop()
+        except IndexError:  # the block is used up: draw the next one
             self._buffer = self._draw(self._block).tolist()
             self._buffer.reverse()
-        return self._buffer.pop()
+            return self._buffer.pop()
 
     def many(self, n: int) -> np.ndarray:
         """``n`` draws at once, as an array (for vectorised callers; bypasses the block buffer)."""

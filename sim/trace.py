@@ -58,6 +58,7 @@ class Trace:
         self._codes: dict[str, int] = {"": 0}
         self._t = array("d")
         self._cols = {name: array("i") for name in EVENT_COLUMNS[1:]}
+        self._col_list = [self._cols[name] for name in EVENT_COLUMNS[1:]]  # in record()'s argument order
         self.series: dict[str, _Series] = {}
         self.matrices: dict[str, _Matrix] = {}
         self.decisions: list[str] = []  # scheduler decisions, one JSON object each (for explain)
@@ -78,14 +79,10 @@ class Trace:
         if upstream:
             self.upstream[len(self._t)] = upstream
         self._t.append(t)
-        c, code = self._cols, self.code
-        c["kind"].append(code(kind))
-        c["namespace"].append(code(namespace))
-        c["name"].append(code(name))
-        c["event"].append(code(event))
-        c["node"].append(code(node))
-        c["reason"].append(code(reason))
-        c["message"].append(code(message))
+        get, code = self._codes.get, self.code
+        for column, text in zip(self._col_list, (kind, namespace, name, event, node, reason, message)):
+            value = get(text)
+            column.append(code(text) if value is None else value)
 
     def sample(self, name: str, t: float, value: float) -> None:
         """Append a point to the time series ``name``."""
