@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import sim.scheduler.framework as framework
 from sim.api.selectors import Selector
 from sim.scheduler.framework import CycleState, schedule_pod
+from sim.scheduler.plugins.image_locality import ImageLocality
 from sim.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from sim.scheduler.plugins.pod_matching import (
     PodMatcher,
@@ -147,3 +148,65 @@ def test_all_pass_only_when_every_node_passes(cordoned, tainted, tolerate) -> No
             assert plugin.filter(state, info, table, rows).all(), plugin.name
     assert NodeUnschedulable().all_pass(CycleState(), info, table) == (not cordoned)
     assert TaintToleration().all_pass(CycleState(), info, table) == (tolerate or not tainted)
+
+
+# ------------------------------------------------------------------ shortcuts of a cycle that does not explain
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.sampled_from([2, 4, 8]), min_size=5, max_size=150),
+       prefer=st.sets(st.integers(0, 149), max_size=40), with_image=st.sets(st.integers(0, 149), max_size=150),
+       placed=st.lists(st.tuples(st.integers(0, 149), st.sampled_from(APPS)), max_size=60),
+       cpu=st.sampled_from(["250m", "1", "2"]), start=st.integers(0, 10**6), seed=st.integers(0, 3))
+def test_cycle_that_explains_picks_what_a_plain_cycle_picks(sizes, prefer, with_image, placed, cpu, start,
+                                                            seed) -> None:
+    """Leaving out scores every node shares and summing per-row scores once change no choice: a cycle
+    that explains itself (every plugin scored on its own) picks the same node from the same candidates."""
+    image = "registry.k8s.io/pause:3.10"
+    nodes = []
+    for i, size in enumerate(sizes):
+        node = make_node(f"n{i}").capacity(cpu=str(size), memory=f"{size}Gi").label(ZONE, "abc"[i % 3])
+        if i in prefer:
+            node = node.taint("spot", "", "PreferNoSchedule")
+        if i in with_image:
+            node = node.images({image: 50 * 1024**2})
+        nodes.append(node.obj())
+    assigned = [(make_pod(f"placed{k}").label("app", app).req(cpu="250m").obj(), f"n{row % len(sizes)}")
+                for k, (row, app) in enumerate(placed)]
+    table = make_table(nodes, assigned)
+    profile = default_profile()
+    pod = make_pod().label("app", "web").req(cpu=cpu, memory="1Gi").obj()
+    plain = schedule_pod(profile, pod_info(table, pod), table, start, np.random.default_rng(seed))
+    explained = schedule_pod(profile, pod_info(table, pod), table, start, np.random.default_rng(seed), explain=True)
+    assert (plain.node_row, plain.evaluated, plain.feasible) == \
+        (explained.node_row, explained.evaluated, explained.feasible)
+    if plain.candidates is not None:
+        assert plain.candidates.tolist() == explained.candidates.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(prefer=st.sets(st.integers(0, 9), max_size=10), with_image=st.sets(st.integers(0, 9), max_size=10),
+       tolerate=st.booleans())
+def test_constant_score_is_every_nodes_score(prefer, with_image, tolerate) -> None:
+    """A plugin that says every node scores the same says the score each node gets."""
+    image = "registry.k8s.io/pause:3.10"
+    nodes = []
+    for i in range(10):
+        node = make_node(f"n{i}").capacity(cpu="4", memory="4Gi")
+        if i in prefer:
+            node = node.taint("spot", "", "PreferNoSchedule")
+        if i in with_image:
+            node = node.images({image: 300 * 1024**2})
+        nodes.append(node.obj())
+    table = make_table(nodes)
+    pod = make_pod().req(cpu="1")
+    if tolerate:
+        pod = pod.toleration("spot", "Exists", "", "PreferNoSchedule")
+    info = pod_info(table, pod.obj())
+    rows = np.flatnonzero(table.present[: table.n])
+    for plugin in (TaintToleration(), ImageLocality()):
+        constant = plugin.constant_score(CycleState(), info, table)
+        if constant is not None:
+            assert plugin.score(CycleState(), info, table, rows).tolist() == [constant] * len(rows), plugin.name
+    assert (TaintToleration().constant_score(CycleState(), info, table) is not None) == (tolerate or not prefer)
+    image_scores = set(ImageLocality().score(CycleState(), info, table, rows).tolist())
+    assert (ImageLocality().constant_score(CycleState(), info, table) is not None) == (len(image_scores) == 1)
