@@ -5,6 +5,11 @@ Models ``pkg/scheduler/framework`` (interface.go, runtime/framework.go) and the 
 round-robin index until ``numFeasibleNodesToFind`` pass, Score with each plugin's weight,
 then a uniformly random choice among the top scores. Plugins work on numpy arrays of node
 rows; a plugin only implements the extension points it needs.
+
+Speed without changing a decision: the filters run over a window of nodes from the
+round-robin start before (if it comes up short) every node; filters every node passes and
+scores every node shares are left out; scores that depend on a node's own row are summed
+per row once. A cycle that explains itself scores each plugin on its own.
 """
 
 from __future__ import annotations
@@ -251,7 +256,8 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     # that knows every node passes (``all_pass``, e.g. no node is cordoned) is left out too:
     # its verdicts would change nothing.
     filters = [plugin for plugin, skip, all_pass in profile.filter_plan()
-               if (skip is None or not skip(state, pod, table)) and (all_pass is None or not all_pass(state, pod, table))]
+               if (skip is None or not skip(state, pod, table))
+               and (all_pass is None or not all_pass(state, pod, table))]
     want = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
     if not profile.scores:
         want = 1

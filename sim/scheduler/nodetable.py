@@ -8,6 +8,8 @@ toleration checks run once per signature, not once per node.
 Scores that depend on one node's row alone (resource fit, balance) are kept per pod shape in
 ``row_values`` and recomputed only for the rows that changed since (a log of touched rows),
 so a cycle of a pod like the last one costs a gather rather than a pass over every node.
+Likewise every change of a node's non-terminating pods is logged (``pod_log``), so the
+inter-pod plugins keep per-selector counts current instead of recounting every cycle.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Shared by PodTopologySpread and InterPodAffinity: which existing pods a selector
 node and per topology domain. Pods are matched once per label signature (namespace +
 labels), not once per pod: the matching signatures of a selector are cached per NodeTable
 and extended as new signatures appear, and counting is a sum of the signatures' per-node
-count arrays.
+count arrays. PodTopologySpread's counts (and their domain sums) are kept current from the
+table's pod log (``live_counts``), so a cycle reads them rather than adding them up.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sim.api.objects import Pod, PodAffinityTerm
 from sim.api.selectors import Requirement, Selector
 from sim.scheduler.nodetable import NodeTable
 
-__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "live_counts", "live_domain_sums", "live_spread",
-           "matching_per_row", "matching_sigs", "namespace_labels", "resolve_term", "sig_rows", "with_label_keys"]
+__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "live_counts", "live_domain_sums",
+           "live_spread", "matching_per_row", "matching_sigs", "namespace_labels", "resolve_term", "sig_rows",
+           "with_label_keys"]
 
 # Set by the API server on every namespace since 1.22; kubesim has no Namespace objects, so
 # this is the only label a namespaceSelector can see.
