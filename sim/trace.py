@@ -198,9 +198,7 @@ class Trace:
         """Write header, events, series and matrices as JSON lines (deterministic)."""
         with open(path, "w", encoding="utf-8") as out:
             out.write(json.dumps({"type": "header", **self.header}, sort_keys=True) + "\n")
-            for rec in self.events():
-                rec = {k: v for k, v in rec.items() if v != "" or k in ("t", "kind", "name", "event")}
-                out.write(json.dumps({"type": "event", **rec}) + "\n")
+            self._write_events(out)
             for name, s in sorted(self.series.items()):
                 out.write(json.dumps({"type": "series", "name": name, "t": list(s.t),
                                       "v": [_json_number(x) for x in s.v]}) + "\n")
@@ -210,6 +208,35 @@ class Trace:
                 values = [[_json_number(round(float(x), 6)) for x in row] for row in m.rows]
                 out.write(json.dumps({"type": "matrix", "name": name, "columns": m.columns, "t": m.t,
                                       "values": values}) + "\n")
+
+    def _write_events(self, out: Any) -> None:
+        """One JSON object per event, as ``json.dumps`` writes ``{"type": "event", **record}`` with
+        the empty optional fields left out; each distinct string is encoded once."""
+        encoded = [json.dumps(text) for text in self._strings]
+        kinds, namespaces, names, events, nodes, reasons, messages = self._col_list
+        upstream = self.upstream
+        lines: list[str] = []
+        for i, t in enumerate(self._t):
+            time_text = repr(t)  # json writes a finite float as its repr
+            if time_text in _NOT_FINITE:
+                time_text = json.dumps(t)
+            line = f'{{"type": "event", "t": {time_text}, "kind": {encoded[kinds[i]]}'
+            if namespaces[i]:
+                line += f', "namespace": {encoded[namespaces[i]]}'
+            line += f', "name": {encoded[names[i]]}, "event": {encoded[events[i]]}'
+            if nodes[i]:
+                line += f', "node": {encoded[nodes[i]]}'
+            if reasons[i]:
+                line += f', "reason": {encoded[reasons[i]]}'
+            if messages[i]:
+                line += f', "message": {encoded[messages[i]]}'
+            if upstream and upstream.get(i):
+                line += f', "upstream": {json.dumps(upstream[i])}'
+            lines.append(line + "}\n")
+            if len(lines) >= 4096:
+                out.writelines(lines)
+                lines.clear()
+        out.writelines(lines)
 
     @classmethod
     def read_jsonl(cls, path: str | Path) -> Trace:
@@ -243,6 +270,9 @@ class Trace:
                 else:
                     raise ValueError(f"{path}:{lineno}: unknown record type {kind!r}")
         return trace
+
+
+_NOT_FINITE = ("nan", "inf", "-inf")
 
 
 def _json_number(x: float) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from sim.metrics import pod_state_series
@@ -35,6 +36,26 @@ def test_jsonl_round_trip_keeps_events_and_series(tmp_path) -> None:  # type: ig
     path2 = tmp_path / "again.jsonl"
     back.write_jsonl(path2)
     assert path.read_bytes() == path2.read_bytes()
+
+
+def test_event_lines_are_what_json_dumps_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each event line is ``json.dumps`` of the record (empty optional fields left out): quotes,
+    non-ASCII text, a real trace's upstream timestamps, whole-number and tiny times."""
+    trace = Trace({"scenario": "t"})
+    trace.record(0.0, "Pod", "", "a", "created")
+    trace.record(1e-07, "Pod", "ns", 'quote"d', "bound", "n1", "Scheduled", "über \\ tab\t")
+    trace.record(12345.678901234, "Node", "", "n1", "ready", "", "", "", upstream="2026-12-07T05:00:00Z")
+    trace.record(3.0, "Pod", "ns", "b", "failedScheduling", "", "FailedScheduling", "0/1 nodes")
+    path = tmp_path / "trace.jsonl"
+    trace.write_jsonl(path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    written = path.read_text().splitlines()[1:]
+    expected = []
+    for rec in trace.events():
+        rec = {k: v for k, v in rec.items() if v != "" or k in ("t", "kind", "name", "event")}
+        expected.append(json.dumps({"type": "event", **rec}))
+    assert written == expected
+    assert lines[3]["upstream"] == "2026-12-07T05:00:00Z" and "namespace" not in lines[1]
 
 
 def test_pods_frame_has_one_row_per_pod() -> None:
