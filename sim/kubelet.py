@@ -223,8 +223,11 @@ class Kubelet:
 
     def _later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         """``call_later`` that is dropped if the node crashes meanwhile."""
-        boot = self.boot
-        call_later(self.env, delay, lambda: fn(*args) if boot == self.boot else None)
+        call_later(self.env, delay, self._if_same_boot, self.boot, fn, args)
+
+    def _if_same_boot(self, boot: int, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        if boot == self.boot:
+            fn(*args)
 
     def _write(self, verb: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         """An API call from this kubelet: lost if crashed, held while partitioned."""

@@ -102,6 +102,7 @@ class NodeTable:
         self._row_values: dict[Any, list[Any]] = {}  # key -> [log position, values per row, memo]
         self._present_rows: tuple[int, int, np.ndarray] | None = None
         self._row_states: tuple[int, dict[int, bytes]] = (-1, {})
+        self._requests_by_spec: dict[int, tuple[Any, tuple[np.ndarray, np.ndarray, list[str]]]] = {}
 
     # ------------------------------------------------------------------ nodes
     def add_node(self, node: Node) -> int:
@@ -277,7 +278,21 @@ class NodeTable:
 
     # ------------------------------------------------------------------ pods
     def request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """(requests per column incl. 1 pod, non-zero cpu/memory, resources no node offers)."""
+        """(requests per column incl. 1 pod, non-zero cpu/memory, resources no node offers),
+        shared (read-only) by the pods of one spec: pods of a template compute it once."""
+        spec = pod.spec
+        cached = self._requests_by_spec.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        if len(self._requests_by_spec) > 4096:
+            self._requests_by_spec.clear()
+        vectors = self._request_vector(pod)
+        for array in vectors[:2]:
+            array.flags.writeable = False
+        self._requests_by_spec[id(spec)] = (spec, vectors)
+        return vectors
+
+    def _request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
         vec = np.zeros(len(self.resources), dtype=np.int64)
         unknown = []
         for name, amount in pod.spec.requests:
