@@ -56,7 +56,8 @@ _NO_DOMAIN_MIN = 2**31 - 1  # no eligible domain: every skew is negative, every 
 _SELECTOR_OWNERS = ("ReplicaSet", "ReplicationController", "StatefulSet")
 _MAX, _MIN = np.maximum.reduce, np.minimum.reduce  # the ufuncs' reductions, without the methods' wrappers
 _FEW_DOMAINS = 64  # a topology key with at most this many domains has its spread terms tabulated
-_STATE_KEYS = {action: f"{POD_TOPOLOGY_SPREAD}/constraints/{action}" for action in ("DoNotSchedule", "ScheduleAnyway")}
+_STATE_KEYS = {action: f"{POD_TOPOLOGY_SPREAD}/constraints/{action}"
+               for action in ("DoNotSchedule", "ScheduleAnyway")}
 
 
 @dataclass(frozen=True, slots=True)
