@@ -40,9 +40,6 @@ def balanced_score(fractions: np.ndarray) -> np.ndarray:
     return ((1 - std) * MAX_NODE_SCORE).astype(np.int64)
 
 
-_UNSET = object()
-
-
 @dataclass
 class BalancedAllocation:
     """Score plugin over cpu and memory (configurable)."""
@@ -71,10 +68,11 @@ class BalancedAllocation:
                         table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]] | None:
         """A node's score depends on its own row and the pod's requests in the scored columns
         alone; None for a best-effort pod."""
-        hook = state.get(self.name, _UNSET)
-        if hook is not _UNSET:  # PreScore's answer, kept in the cycle state
-            return hook
-        hook = state[self.name] = self._hook(pod, table)
+        kept = state.get(self.name)
+        if kept is not None and kept[0] is pod:  # PreScore's answer, kept in the cycle state
+            return kept[1]
+        hook = self._hook(pod, table)
+        state[self.name] = (pod, hook)
         return hook
 
     def _hook(self, pod: PodInfo, table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]] | None:
