@@ -42,14 +42,21 @@ Record = tuple[str, str, str]  # (event, reason, message) written to the trace a
 
 
 class Watch:
-    """One informer's watch: a handler called with batches of (type, object) events."""
+    """One informer's watch: a handler called with batches of (type, object) events.
 
-    __slots__ = ("delay", "handler", "last_delivery")
+    ``wants`` is client-go's FilteringResourceEventHandler: a test on an event's type and the
+    object's immutable fields (its owner, say). A batch none of whose events it wants still
+    arrives (its delay is drawn, and later batches come after it) but calls no handler, so
+    the simulation schedules nothing for it."""
 
-    def __init__(self, handler: Callable[[list[tuple[str, Any]]], None], delay: Callable[[], float]) -> None:
+    __slots__ = ("delay", "handler", "last_delivery", "wants")
+
+    def __init__(self, handler: Callable[[list[tuple[str, Any]]], None], delay: Callable[[], float],
+                 wants: Callable[[str, Any], bool] | None = None) -> None:
         self.handler = handler
         self.delay = delay  # the watch cache's delivery delay, drawn per batch
         self.last_delivery = 0.0
+        self.wants = wants
 
 
 class _Request:
@@ -92,9 +99,11 @@ class ApiServer:
         self._api_services: dict[str, Any] = {}  # aggregated API groups (APIService) -> backend
 
     # ------------------------------------------------------------------ watches
-    def watch(self, kind: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
-        """Watch every object of ``kind`` (an informer)."""
-        w = Watch(handler, self._watch_delay)
+    def watch(self, kind: str, handler: Callable[[list[tuple[str, Any]]], None],
+              wants: Callable[[str, Any], bool] | None = None) -> Watch:
+        """Watch every object of ``kind`` (an informer); ``handler`` sees only batches holding an
+        event ``wants`` (if given) accepts: it must ignore the others."""
+        w = Watch(handler, self._watch_delay, wants)
         self._kind_watches[kind].append(w)
         return w
 
@@ -332,4 +341,6 @@ class ApiServer:
             if at < w.last_delivery:  # a watch delivers in order
                 at = w.last_delivery
             w.last_delivery = at
-            call_later(self.env, at - now, w.handler, batch)
+            wants = w.wants
+            if wants is None or any(wants(etype, obj) for etype, obj in batch):
+                call_later(self.env, at - now, w.handler, batch)

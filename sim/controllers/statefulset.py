@@ -69,6 +69,12 @@ def pod_ordinal(name: str) -> int:
     return int(match.group(2)) if match else -1
 
 
+def _owned_by_statefulset(etype: str, obj: Any) -> bool:
+    """The events the StatefulSet controller's pod and revision handlers act on."""
+    owner = obj.meta.owner
+    return owner is not None and owner.kind == "StatefulSet"
+
+
 @dataclass(frozen=True, slots=True)
 class PodState:
     """What the controller reads of one existing pod."""
@@ -258,14 +264,14 @@ class StatefulSetController(Controller):
                  sync_latency: Sampler) -> None:
         super().__init__(env, api, client, workers, sync_latency)
         api.watch("StatefulSet", self._on_sets)
-        api.watch("Pod", self._on_owned)
-        api.watch("ControllerRevision", self._on_owned)
+        api.watch("Pod", self._on_owned, wants=_owned_by_statefulset)
+        api.watch("ControllerRevision", self._on_owned, wants=_owned_by_statefulset)
 
     def _on_sets(self, events: list[tuple[str, Any]]) -> None:
         for _, s in events:
             self.queue.add((s.meta.namespace, s.meta.name))
 
-    def _on_owned(self, events: list[tuple[str, Any]]) -> None:
+    def _on_owned(self, events: list[tuple[str, Any]]) -> None:  # filtered by _owned_by_statefulset
         for _, obj in events:
             owner = obj.meta.owner
             if owner is not None and owner.kind == "StatefulSet":
