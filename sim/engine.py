@@ -318,6 +318,7 @@ class Simulation:
         trace, api, table = self.trace, self.api, self.scheduler.table
         etcd_seen = api_seen = 0
         gpu_col = table.column.get("nvidia.com/gpu")
+        order: tuple[int, list[int], list[str]] | None = None
         while True:
             now = self.env.now
             trace.sample("apiserver_inflight", now, api.inflight)
@@ -332,8 +333,10 @@ class Simulation:
             trace.sample("apiserver_request_p99_s", now, float(np.percentile(lat, 99)) if len(lat) else np.nan)
             n = table.n
             if 0 < n <= ALLOCATION_MATRIX_MAX_NODES:
-                rows = sorted(range(n), key=table.names.__getitem__)
-                names = [table.names[r] for r in rows]
+                if order is None or order[0] != n:  # the rows by node name, until a node joins
+                    rows = sorted(range(n), key=table.names.__getitem__)
+                    order = (n, rows, [table.names[r] for r in rows])
+                _, rows, names = order
                 alloc = np.maximum(table.allocatable[rows], 1)
                 requested = table.requested[rows]
                 trace.sample_row("node_cpu_allocation", names, now, requested[:, 0] / alloc[:, 0])
