@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.teach.common import close, run_scenario, scenario_path
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
 
 __all__ = ["HPA", "SCALE_OUT", "SCALE_OUT_PATH", "SCENARIO", "SCENARIO_PATH", "SECOND_BURST", "SLO_S", "SPIKE",
@@ -226,17 +226,7 @@ _LOOP_POS = {"users": (0, 2), "ingress-nginx": (2, 2), "llm-server pods": (4.5, 
 
 def loop_figure() -> Any:
     """The autoscaling loop: traffic in, metrics to the HPA, new pods through the cold start, back to routing."""
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_edges_from((a, b, {"step": s}) for a, b, s in _LOOP)
-    fig, ax = plt.subplots(figsize=(10, 4.6))
-    nx.draw_networkx(graph, _LOOP_POS, ax=ax, node_color="#cfe2f3", node_size=1500, font_size=8, arrowsize=14,
-                     node_shape="s", connectionstyle="arc3,rad=0.08")
-    nx.draw_networkx_edge_labels(graph, _LOOP_POS, nx.get_edge_attributes(graph, "step"), ax=ax, font_size=7,
-                                 rotate=False, connectionstyle="arc3,rad=0.08")
-    ax.set_title("The autoscaling loop: a spike is absorbed only when new pods are Ready *and* routed")
-    ax.axis("off")
-    ax.margins(0.12)
+    fig, _ = flow_diagram(_LOOP, _LOOP_POS,
+                          "The autoscaling loop: a spike is absorbed only when new pods are Ready *and* routed",
+                          figsize=(10, 4.6), node_size=1500, margins=0.12, connectionstyle="arc3,rad=0.08")
     return close(fig)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.teach.common import close, run_scenario, scenario_path
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
 from sim.api.objects import PodSpec
 from sim.config import SchedulerConfig
@@ -207,21 +207,11 @@ _POS = {"kube-controller-manager": (0, 2), "kube-scheduler": (0, 1), "kubelets":
 
 def components_figure() -> Any:
     """Who writes to the API server under a burst, each behind its own rate limit and the server's seats."""
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_edges_from((a, b, {"label": s}) for a, b, s in _EDGES)
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    nx.draw_networkx(graph, _POS, ax=ax, node_color="#cfe2f3", node_size=3200, font_size=7, arrowsize=14,
-                     node_shape="s")
-    nx.draw_networkx_edge_labels(graph, _POS, nx.get_edge_attributes(graph, "label"), ax=ax, font_size=7,
-                                 rotate=False)
+    fig, ax = flow_diagram(_EDGES, _POS,
+                           "Three queues under a burst: client rate limits, API server seats, etcd commits",
+                           figsize=(9, 3.6), node_size=3200, font_size=7, margins=0.18)
     ax.annotate("200 mutating seats\n(--max-mutating-requests-inflight);\nthe rest wait in a queue",
                 _POS["kube-apiserver"], xytext=(1.25, 1.55), fontsize=7, ha="left")
-    ax.set_title("Three queues under a burst: client rate limits, API server seats, etcd commits")
-    ax.axis("off")
-    ax.margins(0.18)
     return close(fig)
 
 

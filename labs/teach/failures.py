@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from labs.teach.common import close, run_scenario
+from labs.teach.common import close, flow_diagram, run_scenario
 from sim import Result
 from sim.faults import recovery_time_s
 from sim.metrics import ready_over_time
@@ -86,20 +86,10 @@ _POS = {"kubelet on w-0": (0, 1), "kube-apiserver": (1, 1), "node lifecycle\ncon
 
 def chain_figure() -> Any:
     """Who notices a dead node and who replaces its pods, in order."""
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_edges_from((a, b, {"step": s}) for a, b, s in _CHAIN)
-    fig, ax = plt.subplots(figsize=(9, 4.2))
-    colors = ["#f4cccc" if n == "kubelet on w-0" else "#cfe2f3" for n in graph]
-    nx.draw_networkx(graph, _POS, ax=ax, node_color=colors, node_size=3200, font_size=7, arrowsize=15,
-                     node_shape="s")
-    nx.draw_networkx_edge_labels(graph, _POS, nx.get_edge_attributes(graph, "step"), ax=ax, font_size=7,
-                                 rotate=False)
-    ax.set_title("From a dead node to replacement pods (every arrow goes through the API server)")
-    ax.axis("off")
-    ax.margins(0.18)
+    fig, _ = flow_diagram(_CHAIN, _POS,
+                          "From a dead node to replacement pods (every arrow goes through the API server)",
+                          figsize=(9, 4.2), node_size=3200, font_size=7, arrowsize=15, margins=0.18,
+                          highlight=lambda name: name == "kubelet on w-0")
     return close(fig)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.teach.common import close, run_scenario, scenario_path
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
 
 __all__ = ["REAL", "REAL_PATH", "REPLICAS", "SCENARIO", "SCENARIO_PATH", "UNDO_AT", "V2_AT", "V3_AT",
@@ -178,27 +178,12 @@ def what_if_figure(max_surge: float = 2, max_unavailable: float = 2) -> Any:
 
 def strategy_figure() -> Any:
     """The cluster as it stands: 2 GPU nodes x 4 GPUs, all 8 taken by the model server."""
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    pos = {"Deployment\nmodel-server": (2, 3), "ReplicaSet v1\n(old)": (1, 2), "ReplicaSet v2\n(new)": (3, 2)}
-    graph.add_edge("Deployment\nmodel-server", "ReplicaSet v1\n(old)", step="scale down")
-    graph.add_edge("Deployment\nmodel-server", "ReplicaSet v2\n(new)", step="scale up")
-    for n in range(2):
-        node = f"gpu-{n}\n4 GPUs"
-        pos[node] = (1 + 2 * n, 0.4)
-        graph.add_node(node)
-    graph.add_edge("ReplicaSet v1\n(old)", "gpu-0\n4 GPUs", step="pods")
-    graph.add_edge("ReplicaSet v1\n(old)", "gpu-1\n4 GPUs", step="")
-    graph.add_edge("ReplicaSet v2\n(new)", "gpu-0\n4 GPUs", step="")
-    graph.add_edge("ReplicaSet v2\n(new)", "gpu-1\n4 GPUs", step="pods: only where\na GPU is free")
-    fig, ax = plt.subplots(figsize=(8, 4))
-    colors = ["#f4cccc" if "gpu" in n else "#cfe2f3" for n in graph.nodes]
-    nx.draw_networkx(graph, pos, ax=ax, node_color=colors, node_size=2600, font_size=8, node_shape="s", arrowsize=14)
-    nx.draw_networkx_edge_labels(graph, pos, nx.get_edge_attributes(graph, "step"), ax=ax, font_size=7,
-                                 rotate=False)
-    ax.set_title("A rolling update: two ReplicaSets share 8 GPUs, and there is no ninth")
-    ax.axis("off")
-    ax.margins(0.15)
+    deployment, old, new = "Deployment\nmodel-server", "ReplicaSet v1\n(old)", "ReplicaSet v2\n(new)"
+    gpus = [f"gpu-{n}\n4 GPUs" for n in range(2)]
+    pos = {deployment: (2, 3), old: (1, 2), new: (3, 2), gpus[0]: (1, 0.4), gpus[1]: (3, 0.4)}
+    edges = [(deployment, old, "scale down"), (deployment, new, "scale up"),
+             (old, gpus[0], "pods"), (old, gpus[1], ""), (new, gpus[0], ""),
+             (new, gpus[1], "pods: only where\na GPU is free")]
+    fig, _ = flow_diagram(edges, pos, "A rolling update: two ReplicaSets share 8 GPUs, and there is no ninth",
+                          highlight=lambda name: "gpu" in name)
     return close(fig)

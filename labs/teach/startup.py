@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from labs.teach.common import close, run_scenario, scenario_path
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
 
 __all__ = ["PHASES", "SCENARIO", "SCENARIO_PATH", "breakdown", "components_figure", "etcd_figure", "run_startup"]
@@ -67,17 +67,6 @@ _POS = {"kubectl": (0, 1), "kube-apiserver": (1, 1), "etcd": (2, 1), "kube-sched
 
 def components_figure() -> Any:
     """The control-plane components a pod start touches, with the numbered steps."""
-    import matplotlib.pyplot as plt
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_edges_from((a, b, {"step": s}) for a, b, s in _EDGES)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    nx.draw_networkx(graph, _POS, ax=ax, node_color="#cfe2f3", node_size=2600, font_size=8,
-                     arrowsize=15, node_shape="s")
-    nx.draw_networkx_edge_labels(graph, _POS, nx.get_edge_attributes(graph, "step"), ax=ax,
-                                 font_size=7, rotate=False)
-    ax.set_title("Components on a pod's path to Ready (everything goes through the API server)")
-    ax.axis("off")
-    ax.margins(0.15)
+    fig, _ = flow_diagram(_EDGES, _POS, "Components on a pod's path to Ready (everything goes through the API server)",
+                          arrowsize=15)
     return close(fig)
