@@ -38,42 +38,33 @@ _BY_SPEC: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[Any, tuple[np.nda
 
 
 def _per_signature(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str]]:
-    cached = pod.cache.get(TAINT_TOLERATION)
-    if cached is not None and len(cached[1]) == len(table.sig_taints):
-        return cached
+    """Per taint signature, whether the pod tolerates its NoSchedule/NoExecute taints, and the
+    reason text where not (kept per spec while the signatures stay the same)."""
     spec = pod.pod.spec
     last = _LAST_VERDICTS[0]  # consecutive pods of one template
     if last is not None and last[0] is table and last[1] is spec and len(last[2][1]) == len(table.sig_taints):
-        pod.cache[TAINT_TOLERATION] = last[2]
         return last[2]
-    cached = _verdicts(pod, table)
-    _LAST_VERDICTS[0] = (table, spec, cached)
-    return cached
-
-
-_LAST_VERDICTS: list[tuple[Any, Any, tuple[np.ndarray, list[str]]] | None] = [None]
-
-
-def _verdicts(pod: PodInfo, table: NodeTable) -> tuple[np.ndarray, list[str]]:
-    spec = pod.pod.spec
     by_spec = _BY_SPEC.get(table)
     if by_spec is None:
         by_spec = _BY_SPEC[table] = {}
     shared = by_spec.get(id(spec))
     if shared is not None and shared[0] is spec and len(shared[1][1]) == len(table.sig_taints):
-        pod.cache[TAINT_TOLERATION] = shared[1]
-        return shared[1]
-    ok, texts = [], []
-    for taints in table.sig_taints:
-        bad = first_untolerated(taints, pod.pod.spec.tolerations, ("NoSchedule", "NoExecute"))
-        ok.append(bad is None)
-        texts.append("" if bad is None else f"node(s) had untolerated taint {{{bad.key}: {bad.value}}}")
-    cached = (np.array(ok, dtype=bool), texts)
-    pod.cache[TAINT_TOLERATION] = cached
-    if len(by_spec) > 1024:
-        by_spec.clear()
-    by_spec[id(spec)] = (spec, cached)
+        cached = shared[1]
+    else:
+        ok, texts = [], []
+        for taints in table.sig_taints:
+            bad = first_untolerated(taints, spec.tolerations, ("NoSchedule", "NoExecute"))
+            ok.append(bad is None)
+            texts.append("" if bad is None else f"node(s) had untolerated taint {{{bad.key}: {bad.value}}}")
+        cached = (np.array(ok, dtype=bool), texts)
+        if len(by_spec) > 1024:
+            by_spec.clear()
+        by_spec[id(spec)] = (spec, cached)
+    _LAST_VERDICTS[0] = (table, spec, cached)
     return cached
+
+
+_LAST_VERDICTS: list[tuple[Any, Any, tuple[np.ndarray, list[str]]] | None] = [None]
 
 
 _ROWS_BY_VERDICT: weakref.WeakKeyDictionary[NodeTable, dict[int, tuple[np.ndarray, int, np.ndarray]]] = \
