@@ -195,10 +195,6 @@ class Recorder:
                 done.add(event)
                 self.trace.record(max(t, 0.0), "Node", "", name, event, name, "", "", upstream or "")
 
-    def nodes_ready(self, names: list[str]) -> bool:
-        """True once every named node has been seen Ready."""
-        return all("ready" in self._nodes.get(n, ()) for n in names)
-
     # ------------------------------------------------------------------ timeline
     def action(self, t: float, namespace: str, target: str, action: str, message: str = "") -> None:
         """A timeline step as the simulator records it (kind ``Timeline``)."""

@@ -7,9 +7,11 @@ The same scenario file the simulator runs is played against a real control plane
 2. A namespace ``kubesim-<scenario>-<random>`` labelled ``app.kubernetes.io/managed-by=kubesim``
    receives every namespaced object; the scenario's nodes are created as KWOK fake nodes
    (or, on kind, GPU pools' extended resources are patched onto the workers) - ``labs.nodes``.
-3. Once the nodes are Ready, that instant is ``t = 0``: each workload's original manifests
-   are applied at their ``at`` and the timeline's ``scale`` / ``setImage`` / ``delete`` at
-   theirs, in wall-clock seconds, with the official client.
+3. Once the nodes are Ready and the node lifecycle controller has lifted their
+   ``node.kubernetes.io/not-ready`` taint (so a pod can land on them), that instant is
+   ``t = 0``: each workload's original manifests are applied at their ``at`` and the
+   timeline's ``scale`` / ``setImage`` / ``delete`` at theirs, in wall-clock seconds, with
+   the official client.
 4. Watches of pods, events and nodes feed ``labs.recorder.Recorder``, which writes a
    ``sim.trace.Trace`` in the simulator's schema (receive times as ``t``, the server's own
    timestamps kept in each event's ``upstream`` field).
@@ -189,6 +191,17 @@ def namespace_name(scenario: str, suffix: str | None = None) -> str:
     return f"kubesim-{slug.strip('-') or 'scenario'}-{suffix}"
 
 
+NOT_SCHEDULABLE_TAINTS = frozenset({"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"})
+
+
+def _schedulable(node: dict[str, Any]) -> bool:
+    """A node (raw JSON) is Ready and carries no not-ready/unreachable taint."""
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (node.get("status") or {}).get("conditions") or [])
+    taints = (node.get("spec") or {}).get("taints") or []
+    return ready and not any(t.get("key") in NOT_SCHEDULABLE_TAINTS for t in taints)
+
+
 def _stderr(message: str) -> None:
     print(f"kubesim: {message}", file=sys.stderr, flush=True)
 
@@ -261,8 +274,8 @@ class _Replay:
                 self.notes.append(f"{len(others)} other node(s) on the cluster can also receive pods "
                                   f"(e.g. {others[0]}); placements may differ from the simulation")
             self.log(f"{len(names)} fake nodes registered; waiting for kwok to make them Ready")
-            wait_until(f"{len(names)} fake nodes to become Ready", lambda: self._nodes_ready(names),
-                       READY_TIMEOUT_S, " (is kwok running? `labs/controlplane/cluster.sh status`)")
+            wait_until(f"{len(names)} fake nodes to become Ready and untainted",
+                       lambda: self._nodes_ready(names), READY_TIMEOUT_S, " (is kwok running? `labs/controlplane/cluster.sh status`)")
         else:
             self.notes += advertise_extended_resources(self.core, self.scenario, self.nodes)
         for watcher in self.watchers:
@@ -283,11 +296,16 @@ class _Replay:
                    READY_TIMEOUT_S)
 
     def _nodes_ready(self, names: list[str]) -> bool:
+        """Every node Ready and free of the not-ready/unreachable taints.
+
+        A new node is created tainted ``node.kubernetes.io/not-ready:NoSchedule``; the node
+        lifecycle controller lifts the taint some time after the kubelet (here kwok) reports
+        Ready. Until then the scheduler leaves pods Pending, which the simulation's nodes -
+        schedulable from their first instant - never do, so ``t = 0`` waits for both.
+        """
         # raw JSON: deserialising hundreds of nodes into client models takes far longer
         response = self.core.list_node(label_selector=f"{REPLAY_LABEL}={self.namespace}", _preload_content=False)
-        ready = sum(any(c.get("type") == "Ready" and c.get("status") == "True"
-                        for c in (n.get("status") or {}).get("conditions") or [])
-                    for n in json.loads(response.data).get("items") or [])
+        ready = sum(_schedulable(n) for n in json.loads(response.data).get("items") or [])
         return ready >= len(names)
 
     # ------------------------------------------------------------------ the run

@@ -38,3 +38,21 @@ def test_changed_component_flags_are_not_replayed() -> None:
     assert not ok
     assert "controlPlane controllerManager.qps, controllerManager.burst" in why
     assert supported("scenarios/labs/lab08-startup-burst.yaml") == (True, "")
+
+
+@pytest.mark.parametrize(("taints", "status", "ok"), [
+    ([], "True", True),
+    ([{"key": "dedicated", "value": "test", "effect": "PreferNoSchedule"}], "True", True),
+    ([{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}], "True", False),
+    ([{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}], "True", False),
+    ([], "False", False),
+    ([], "Unknown", False),
+], ids=["plain", "pool-taint", "not-ready-taint", "unreachable-taint", "not-ready", "unknown"])
+def test_t0_waits_until_a_node_is_ready_and_its_lifecycle_taint_is_lifted(taints: list, status: str,
+                                                                          ok: bool) -> None:
+    """kube-controller-manager lifts node.kubernetes.io/not-ready some time after Ready; pods wait for it."""
+    from labs.replay import _schedulable
+
+    node = {"spec": {"taints": taints}, "status": {"conditions": [{"type": "MemoryPressure", "status": "False"},
+                                                                  {"type": "Ready", "status": status}]}}
+    assert _schedulable(node) is ok
