@@ -53,19 +53,23 @@ class PodAdmission:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._cache: dict[tuple[int, int, str], PodSpec] = {}
+        # (id(spec), priority, policy) -> (spec, admitted spec). The spec is kept with its answer:
+        # a spec freed (its pod and template gone) must not lend its id to another one's answer.
+        self._cache: dict[tuple[int, int, str], tuple[PodSpec, PodSpec]] = {}
 
     def admit(self, pod: Pod) -> None:
         """Mutate ``pod`` as the admission chain would; raise AdmissionError to reject it."""
         spec = pod.spec
         priority, policy = _resolve_priority(spec, self.store)
         key = (id(spec), priority, policy)
-        admitted = self._cache.get(key)
-        if admitted is None:
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is spec:
+            admitted = cached[1]
+        else:
             admitted = dataclasses.replace(spec, priority=priority, preemption_policy=policy,
                                            tolerations=_default_tolerations(spec.tolerations))
-            self._cache[key] = admitted
-            self._cache[(id(admitted), priority, policy)] = admitted
+            self._cache[key] = (spec, admitted)
+            self._cache[(id(admitted), priority, policy)] = (admitted, admitted)
         pod.spec = admitted
 
 

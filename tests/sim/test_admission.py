@@ -99,3 +99,17 @@ def test_higher_priority_pod_is_scheduled_first_and_typo_is_rejected() -> None:
     rejected = df[df["event"] == "rejected"]
     assert list(rejected["name"].astype(str)) == ["typo"]
     assert "no PriorityClass with name hihg was found" in str(rejected["message"].iloc[0])
+
+
+def test_a_freed_specs_answer_is_not_lent_to_a_new_spec_with_its_id() -> None:
+    """Pods of one template share their spec, so admission keeps its answer per spec object.
+    A spec freed with its pods (a StatefulSet's per-ordinal spec, a replaced template) may
+    give its memory, and so its id(), to the next spec: that spec must get its own answer."""
+    admission = PodAdmission(_store())
+    for i in range(200):  # an id keyed cache that kept no spec answered wrong within a few rounds
+        first = _pod(persistent_volume_claims=(f"claim-{i}",))
+        admission.admit(first)
+        del first  # only the admitted copy stays referenced (by the cache)
+        second = _pod(persistent_volume_claims=(f"other-{i}",))
+        admission.admit(second)
+        assert second.spec.persistent_volume_claims == (f"other-{i}",)

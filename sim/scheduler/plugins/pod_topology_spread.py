@@ -115,7 +115,7 @@ class PodTopologySpread:
     handle: Any = field(default=None, repr=False)
     _cache: dict[tuple[Any, ...], list[_Constraint]] = field(default_factory=dict, repr=False)
     _eligible_cache: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
-    _layouts: dict[tuple[Any, ...], _ScoreLayout] = field(default_factory=dict, repr=False)
+    _layouts: dict[tuple[Any, ...], tuple[Any, _ScoreLayout]] = field(default_factory=dict, repr=False)
     _defaults: dict[tuple[Any, ...], tuple[Any, list[_Constraint]]] = field(default_factory=dict, repr=False)
     _last_default: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False)
     _default_actions: frozenset[str] | None = field(default=None, repr=False)
@@ -359,7 +359,8 @@ class PodTopologySpread:
     def _score_layout(self, table: NodeTable, keys: tuple[str, ...], require_all: bool) -> _ScoreLayout:
         """Which rows carry each topology key, and the base node sets, until the node table changes."""
         cache_key = (id(table), keys, require_all, table.version, table.n)
-        layout = self._layouts.get(cache_key)
+        kept = self._layouts.get(cache_key)
+        layout = kept[1] if kept is not None and kept[0] is table else None  # the table is kept: its id stays unique
         if layout is None:
             if len(self._layouts) > 64:
                 self._layouts.clear()
@@ -367,9 +368,10 @@ class PodTopologySpread:
             keyed = [table.domains(key)[0] >= 0 for key in keys]
             all_keys = np.logical_and.reduce(keyed)
             base = table.present[:n] & (all_keys if require_all else True)
-            layout = self._layouts[cache_key] = _ScoreLayout(
+            layout = _ScoreLayout(
                 keyed=keyed, keyed_everywhere=[bool(k.all()) for k in keyed], all_keys=all_keys,
                 ignores_none=not require_all or bool(all_keys.all()), bases=[base & k for k in keyed])
+            self._layouts[cache_key] = (table, layout)
         return layout
 
 
