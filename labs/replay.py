@@ -100,6 +100,7 @@ class ReplayResult:
 REPLAYED_ACTIONS = frozenset({"scale", "setImage", "delete"})
 UNSUPPORTED_KINDS = {
     "HorizontalPodAutoscaler": "HPA needs a metrics-server with the simulated load; the cluster has none",
+    "CronJob": "the real controller reads the schedule against the wall clock, not the scenario's startTime",
     "PodGroup": "PodGroup is a scheduler-plugins CRD; the real kube-scheduler runs without Coscheduling",
     "PersistentVolumeClaim": "storage provisioning is not part of the cluster",
     "PersistentVolume": "storage provisioning is not part of the cluster",

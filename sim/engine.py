@@ -26,6 +26,7 @@ from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.disruption import DisruptionController
 from sim.controllers.endpointslice import EndpointSliceController
+from sim.controllers.cronjob import CronJobController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
 from sim.controllers.hpa import HorizontalController
@@ -143,7 +144,7 @@ class Simulation:
 
         self.kcm_clients = {name: kcm_client(name) for name in (
             "replicaset-controller", "deployment-controller", "job-controller", "ttl-after-finished-controller",
-            "statefulset-controller", "generic-garbage-collector", "persistent-volume-binder",
+            "statefulset-controller", "cronjob-controller", "generic-garbage-collector", "persistent-volume-binder",
             "horizontal-pod-autoscaler", "node-controller", "taint-eviction-controller")}
         clients = self.kcm_clients
         sync_latency = Sampler(kcm.sync_latency, streams.get("controller-manager"))
@@ -157,6 +158,9 @@ class Simulation:
         self.ttl_after_finished_controller = TTLAfterFinishedController(
             env, self.api, clients["ttl-after-finished-controller"], kcm.concurrent_ttl_after_finished_syncs,
             sync_latency)
+        self.cron_job_controller = CronJobController(
+            env, self.api, clients["cronjob-controller"], kcm.concurrent_cron_job_syncs, sync_latency, self.trace,
+            scenario.start_time.timestamp())
         self.statefulset_controller = StatefulSetController(
             env, self.api, clients["statefulset-controller"], kcm.concurrent_statefulset_syncs, sync_latency)
         self.garbage_collector = GarbageCollector(env, self.api, clients["generic-garbage-collector"])
@@ -394,6 +398,8 @@ class Simulation:
 
 def _requests_of(obj: Any) -> list[tuple[str, int]]:
     spec = getattr(obj, "spec", None)
+    if hasattr(obj, "job_template"):  # a CronJob
+        obj = obj.job_template
     if hasattr(obj, "template"):
         spec = obj.template.spec
     return list(getattr(spec, "requests", ()) or ())

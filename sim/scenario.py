@@ -11,6 +11,7 @@ import copy
 import difflib
 import types
 import typing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -27,6 +28,7 @@ from pydantic import (
 from sim.api.batch import JOB_NAME_LABEL  # set by the Job controller on its pods
 from sim.api.manifests import parse_manifest
 from sim.api.objects import (
+    CronJob,
     Deployment,
     FailureSpec,
     Job,
@@ -300,7 +302,7 @@ class _Action(Model):
 _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaSet",
                "service": "Service", "deploy": "Deployment", "rs": "ReplicaSet", "svc": "Service",
                "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
-               "job": "Job",
+               "job": "Job", "cronjob": "CronJob", "cj": "CronJob",
                "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler",
                "statefulset": "StatefulSet", "sts": "StatefulSet",
                "configmap": "ConfigMap", "cm": "ConfigMap", "secret": "Secret",
@@ -449,6 +451,16 @@ class Cluster(Model):
     network: NetworkModel = Field(default_factory=NetworkModel)
 
 
+def _whole_second_utc(value: datetime) -> datetime:
+    """A start time in whole seconds, UTC when it names no offset."""
+    value = value.replace(microsecond=0)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+StartTime = Annotated[datetime, AfterValidator(_whole_second_utc)]
+DEFAULT_START_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 class Scenario(Model):
     """A whole scenario file, validated."""
 
@@ -456,6 +468,9 @@ class Scenario(Model):
     description: str = ""
     seed: int = Field(0, ge=0)
     duration: Duration
+    start_time: StartTime = Field(
+        DEFAULT_START_TIME, description="The wall-clock time of simulated t = 0 (RFC 3339, whole seconds; UTC "
+        "without an offset), which CronJob schedules are read against. Default 2026-01-01T00:00:00Z (a Thursday).")
     cluster: Cluster
     control_plane: ControlPlane = Field(default_factory=ControlPlane)
     workloads: list[Workload] = Field(default_factory=list)
@@ -725,6 +740,7 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
                  if isinstance(o, Deployment | ReplicaSet | StatefulSet)]
     templates += [{**dict(o.template.labels), **job_labels(o)} for _, o in scenario.objects if isinstance(o, Job)]
     templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
+    templates += [dict(o.job_template.template.labels) for _, o in scenario.objects if isinstance(o, CronJob)]
     for _, obj in scenario.objects:
         if isinstance(obj, Service) and not obj.selector.empty:
             if not any(obj.selector.matches(labels) for labels in templates):
@@ -791,6 +807,7 @@ def _check_node_target(scenario: Scenario, doc: Located, where: tuple[Any, ...],
 
 def _check_patch(doc: Located, where: tuple[Any, ...], action: PatchAction, target: Any) -> None:
     from sim.api.manifests import template_from_raw
+    from sim.api.batch import cron_job_patch_problem
     from sim.api.patch import merge_patch, patch_problem
 
     problem = patch_problem(target.kind, action.patch, bool(getattr(target, "immutable", False)))
@@ -808,6 +825,11 @@ def _check_patch(doc: Located, where: tuple[Any, ...], action: PatchAction, targ
                 field = f"{exc.field_path}: " if exc.field_path else ""
                 raise doc.error((*where, "spec", "template"), f"the patched template is invalid: "
                                 f"{field}{exc.message}") from None
+        return
+    if target.kind == "CronJob":
+        problem = cron_job_patch_problem(target, action.patch.get("spec") or {})
+        if problem is not None:
+            raise doc.error((*where, "spec", problem[0]), problem[1])
         return
     for field in ("data", "binaryData", "stringData"):
         for key, value in (action.patch.get(field) or {}).items():

@@ -9,18 +9,29 @@ without ``backoffLimitPerIndex``, ``In`` exit codes that contain 0, and so on.
 
 The pods of a Job are matched by their owner reference, so ``spec.selector`` (generated
 upstream from the Job's uid) is accepted only with ``manualSelector: true`` and then unused.
+
+CronJob (``parse_cron_job``): defaults ``concurrencyPolicy: Allow``, ``suspend: false`` and
+history limits of 3 successful and 1 failed Job; validation as ValidateCronJobCreate: a
+schedule robfig/cron parses (``sim.cron``) without ``TZ=``/``CRON_TZ=`` (``timeZone`` says
+where it runs), a time zone the tz database knows, a name of at most 52 characters (a
+Job's name adds ``-<minutes since the epoch>``) and a job template without a selector.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sim.api.objects import Job, ObjectMeta, PodFailurePolicyRule, PodTemplate
+import re
+
+from sim.api.objects import CronJob, Job, ObjectMeta, PodFailurePolicyRule, PodTemplate
+from sim.cron import CronError, load_location, parse_standard
 
 if TYPE_CHECKING:
     from sim.api.manifests import _Reader
 
-__all__ = ["JOB_COMPLETION_INDEX", "JOB_NAME_LABEL", "MAX_INT32", "completion_index", "parse_job"]
+__all__ = ["CONCURRENCY_POLICIES", "JOB_COMPLETION_INDEX", "JOB_NAME_LABEL", "MAX_INT32", "completion_index",
+           "parse_cron_job", "parse_job", "schedule_problem"]
 
 JOB_COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"  # annotation and label on pods
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
@@ -142,3 +153,103 @@ def parse_job(r: _Reader, meta: ObjectMeta, spec: dict[str, Any], template: PodT
         pod_failure_policy=policy, pod_replacement_policy=replacement,
         suspend=bool(spec.get("suspend", False)),
     )
+
+
+CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+MAX_CRON_JOB_NAME = 52  # DNS1035LabelMaxLength - 11: room for "-<minutes since the epoch>"
+_ZONE_PART = re.compile(r"^[A-Za-z.\-_0-9+]{1,14}$")
+
+
+def schedule_problem(schedule: str, time_zone: str | None) -> str | None:
+    """Why the API server refuses ``schedule`` (validateScheduleFormat), or None."""
+    if not schedule:
+        return "required field is missing"
+    try:
+        parse_standard(schedule)
+    except CronError as exc:
+        return f"{schedule!r}: {exc}"
+    if "TZ" in schedule:
+        return f"{schedule!r}: cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
+    return None
+
+
+def time_zone_problem(zone: str) -> str | None:
+    """Why the API server refuses ``spec.timeZone`` (validateTimeZone), or None."""
+    if not zone:
+        return "timeZone must be nil or non-empty string"
+    if any(part in (".", "..") or part.startswith("-") or not _ZONE_PART.match(part) for part in zone.split("/")):
+        return f"unknown time zone {zone}"
+    if zone.lower() == "local":
+        return "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+    if load_location(zone) is None:
+        return f"unknown time zone {zone}"
+    return None
+
+
+def cron_job_patch_problem(cron_job: CronJob, spec: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, message) if the API server would refuse a CronJob patched with ``spec``."""
+    if "suspend" in spec and not isinstance(spec["suspend"], bool | None):
+        return "suspend", f"expected true or false, got {spec['suspend']!r}"
+    if spec.get("concurrencyPolicy") not in (None, *CONCURRENCY_POLICIES):
+        return "concurrencyPolicy", f"expected one of {', '.join(CONCURRENCY_POLICIES)}, got {spec['concurrencyPolicy']!r}"
+    deadline = spec.get("startingDeadlineSeconds")
+    if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int) or deadline < 0):
+        return "startingDeadlineSeconds", f"expected a non-negative integer, got {deadline!r}"
+    zone = spec.get("timeZone", cron_job.time_zone)
+    if zone is not None:
+        if not isinstance(zone, str):
+            return "timeZone", f"expected a string, got {zone!r}"
+        problem = time_zone_problem(zone)
+        if problem:
+            return "timeZone", problem
+    if "schedule" in spec:
+        if not isinstance(spec["schedule"], str):
+            return "schedule", f"expected a string, got {spec['schedule']!r}"
+        problem = schedule_problem(spec["schedule"], zone)
+        if problem:
+            return "schedule", problem
+    return None
+
+
+def parse_cron_job(r: _Reader, meta: ObjectMeta, spec: dict[str, Any],
+                   parse_template: Callable[[_Reader, Any, Path], PodTemplate]) -> CronJob:
+    """A CronJob from its metadata and raw ``spec``, defaulted and validated; ``parse_template``
+    reads the job template's pod template (reader, value, path)."""
+    if len(meta.name) > MAX_CRON_JOB_NAME:
+        raise r.fail(("metadata", "name"), f"must be no more than {MAX_CRON_JOB_NAME} characters")
+    schedule = r.string(spec.get("schedule"), ("spec", "schedule"))
+    zone = spec.get("timeZone")
+    if zone is not None:
+        zone = r.string(zone, ("spec", "timeZone"))
+        problem = time_zone_problem(zone)
+        if problem:
+            raise r.fail(("spec", "timeZone"), problem)
+    problem = schedule_problem(schedule, zone)
+    if problem:
+        raise r.fail(("spec", "schedule"), problem)
+    policy = r.string(spec.get("concurrencyPolicy"), ("spec", "concurrencyPolicy")) or "Allow"
+    if policy not in CONCURRENCY_POLICIES:
+        raise r.fail(("spec", "concurrencyPolicy"), f"expected one of {', '.join(CONCURRENCY_POLICIES)}, got {policy!r}")
+    deadline = _optional_int(r, spec.get("startingDeadlineSeconds"), ("spec", "startingDeadlineSeconds"))
+    limits = [_optional_int(r, spec.get(f), ("spec", f)) for f in ("successfulJobsHistoryLimit",
+                                                                    "failedJobsHistoryLimit")]
+    path: Path = ("spec", "jobTemplate")
+    raw = r.mapping(spec.get("jobTemplate"), path)
+    if not raw:
+        raise r.fail(path, "required field is missing")
+    template_meta = r.mapping(raw.get("metadata"), (*path, "metadata"))
+    job_spec = r.mapping(raw.get("spec"), (*path, "spec"))
+    if job_spec.get("selector") is not None:
+        raise r.fail((*path, "spec", "selector"), "`selector` will be auto-generated")
+    if job_spec.get("manualSelector") is True:
+        raise r.fail((*path, "spec", "manualSelector"), "must be unset or false in a CronJob's job template")
+    sub = type(r)(r.doc, (*r.base, *path))  # the Job's fields, located under spec.jobTemplate
+    job_meta = ObjectMeta(name=meta.name, namespace=meta.namespace,
+                          labels=r.labels(template_meta.get("labels"), (*path, "metadata", "labels")),
+                          annotations=r.labels(template_meta.get("annotations"), (*path, "metadata", "annotations")))
+    job = parse_job(sub, job_meta, job_spec, parse_template(sub, job_spec.get("template"), ("spec", "template")))
+    return CronJob(meta=meta, schedule=schedule, job_template=job, time_zone=zone,
+                   starting_deadline_seconds=deadline, concurrency_policy=policy,
+                   suspend=bool(spec.get("suspend", False)),
+                   successful_jobs_history_limit=3 if limits[0] is None else limits[0],
+                   failed_jobs_history_limit=1 if limits[1] is None else limits[1])

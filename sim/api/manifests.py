@@ -13,7 +13,7 @@ import zlib
 from typing import Any
 
 from sim.api.autoscaling import parse_horizontal_pod_autoscaler
-from sim.api.batch import parse_job
+from sim.api.batch import parse_cron_job, parse_job
 from sim.api.networking import parse_ingress
 from sim.api.objects import (
     Container,
@@ -55,6 +55,7 @@ SUPPORTED_KINDS = {
     "StorageClass": "storage.k8s.io/v1",
     "PersistentVolumeClaim": "v1",
     "Job": "batch/v1",
+    "CronJob": "batch/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "ConfigMap": "v1",
     "Secret": "v1",
@@ -447,6 +448,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         return Pod(meta=meta, spec=pod_spec, node_name=pod_spec.node_name)
     if kind == "Job":
         return parse_job(r, meta, spec, parse_template(r, spec.get("template"), ("spec", "template"), behavior))
+    if kind == "CronJob":
+        return parse_cron_job(r, meta, spec, lambda sub, value, path: parse_template(sub, value, path, behavior))
     if kind == "Service":
         selector = r.labels(spec.get("selector"), ("spec", "selector"))
         ports = tuple(int(p.get("port", 0)) for p in r.sequence(spec.get("ports"), ("spec", "ports"))

@@ -17,6 +17,7 @@ __all__ = [
     "ConfigRef",
     "Container",
     "ControllerRevision",
+    "CronJob",
     "Deployment",
     "DeploymentCondition",
     "DeploymentStrategy",
@@ -656,6 +657,29 @@ class Job:
     def finished(self) -> bool:
         """Complete or Failed (``IsJobFinished``)."""
         return any(c.type in ("Complete", "Failed") and c.status == "True" for c in self.conditions)
+
+
+@dataclass(slots=True)
+class CronJob:
+    """batch/v1 CronJob: a schedule that creates Jobs from ``job_template``, and its status.
+
+    ``job_template`` is a Job whose ``meta`` holds the template's labels and annotations;
+    each run is a copy with its own metadata. Times (``last_schedule_time``...) are seconds
+    of simulated time, like every timestamp here."""
+
+    meta: ObjectMeta
+    schedule: str
+    job_template: Job
+    time_zone: str | None = None
+    starting_deadline_seconds: int | None = None
+    concurrency_policy: str = "Allow"  # or Forbid, Replace
+    suspend: bool = False
+    successful_jobs_history_limit: int = 3
+    failed_jobs_history_limit: int = 1
+    active: tuple[tuple[str, int], ...] = ()  # (name, uid) of the Jobs running, in creation order
+    last_schedule_time: float | None = None
+    last_successful_time: float | None = None
+    kind: str = "CronJob"
 
 
 def key_of(obj: Any) -> tuple[str, str, str]:

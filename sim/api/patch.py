@@ -4,6 +4,9 @@ and fields a timeline may change:
 
 - Deployment: ``spec.replicas``, ``spec.paused`` and ``spec.template`` (a template change, such
   as a ``checksum/config`` annotation, starts a rollout), plus ``metadata`` labels/annotations;
+- CronJob: ``spec.suspend`` (``kubectl patch cronjob x -p '{"spec":{"suspend":true}}'``),
+  ``spec.schedule``, ``spec.timeZone``, ``spec.concurrencyPolicy`` and
+  ``spec.startingDeadlineSeconds``;
 - ConfigMap: ``data``, ``binaryData``; Secret: ``data``, ``stringData`` (merged into data);
   both refuse data changes once ``immutable``.
 
@@ -22,6 +25,7 @@ __all__ = ["PATCHABLE", "apply_patch", "merge_patch", "patch_problem"]
 
 PATCHABLE = {
     "Deployment": {"spec": ("replicas", "paused", "template")},
+    "CronJob": {"spec": ("suspend", "schedule", "timeZone", "concurrencyPolicy", "startingDeadlineSeconds")},
     "ConfigMap": {"data": None, "binaryData": None},
     "Secret": {"data": None, "stringData": None},
 }
@@ -79,6 +83,8 @@ def apply_patch(patch: dict[str, Any]) -> Callable[[Any], None]:
                                                                                 meta[field]).items()})
         if target.kind == "Deployment":
             _patch_deployment(target, patch.get("spec") or {})
+        elif target.kind == "CronJob":
+            _patch_cron_job(target, patch.get("spec") or {})
         elif target.kind == "ConfigMap":
             data = merge_patch(target.data, patch.get("data") or {})
             target.data = merge_patch(data, patch.get("binaryData") or {})
@@ -86,6 +92,23 @@ def apply_patch(patch: dict[str, Any]) -> Callable[[Any], None]:
             data = merge_patch(target.data, patch.get("data") or {})
             target.data = merge_patch(data, patch.get("stringData") or {})
     return mutate
+
+
+_CRON_JOB_FIELDS = {"suspend": "suspend", "schedule": "schedule", "timeZone": "time_zone",
+                    "concurrencyPolicy": "concurrency_policy", "startingDeadlineSeconds": "starting_deadline_seconds"}
+
+
+def _patch_cron_job(cron_job: Any, spec: dict[str, Any]) -> None:
+    changed = False
+    for key, attr in _CRON_JOB_FIELDS.items():
+        if key in spec:
+            value = spec[key]
+            if value is None:  # a merge patch's null: back to the default
+                value = {"suspend": False, "concurrency_policy": "Allow", "schedule": cron_job.schedule}.get(attr)
+            changed |= getattr(cron_job, attr) != value
+            setattr(cron_job, attr, value)
+    if changed:
+        cron_job.meta.generation += 1
 
 
 def _patch_deployment(d: Any, spec: dict[str, Any]) -> None:

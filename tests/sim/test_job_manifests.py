@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sim.api.manifests import parse_manifest
-from sim.api.objects import Job, PodFailurePolicyRule, WorkloadBehavior
+from sim.api.objects import CronJob, Job, PodFailurePolicyRule, WorkloadBehavior
 from sim.yamlio import SourceError, load_text
 
 TEMPLATE = """
@@ -70,5 +70,61 @@ def test_invalid_jobs_are_rejected_where_they_are_wrong(spec: str, template: str
     """What the API server rejects is an error naming the line and field."""
     with pytest.raises(SourceError) as err:
         parse(spec, template)
+    text = str(err.value)
+    assert f"m.yaml:{line}:" in text and field in text and message in text, text
+
+
+CRON_TEMPLATE = """
+  jobTemplate:
+    metadata: {labels: {team: ml}}
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: c, image: "img:1"}]"""
+
+
+def parse_cron(spec: str, template: str = CRON_TEMPLATE, name: str = "nightly") -> CronJob:
+    text = f"apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: {name}}}\nspec:\n{spec}{template}\n"
+    return parse_manifest(load_text(text, "m.yaml")[0], "default", WorkloadBehavior())
+
+
+def test_cron_job_defaults() -> None:
+    """SetDefaults_CronJob: Allow, not suspended, keep 3 successful and 1 failed Job; the job
+    template is a Job with its own defaults (backoffLimit 6) and the template's labels."""
+    cron_job = parse_cron('  schedule: "0 2 * * *"')
+    assert (cron_job.concurrency_policy, cron_job.suspend, cron_job.successful_jobs_history_limit,
+            cron_job.failed_jobs_history_limit, cron_job.time_zone, cron_job.starting_deadline_seconds) == (
+        "Allow", False, 3, 1, None, None)
+    assert cron_job.job_template.backoff_limit == 6 and cron_job.job_template.meta.labels == {"team": "ml"}
+
+
+@pytest.mark.parametrize(("spec", "template", "name", "line", "field", "message"), [
+    ("  concurrencyPolicy: Allow", CRON_TEMPLATE, "nightly", 4, "spec.schedule", "required field is missing"),
+    ('  schedule: "0 25 * * *"', CRON_TEMPLATE, "nightly", 5, "spec.schedule",
+     "'0 25 * * *': end of range (25) above maximum (23): 25"),
+    ('  schedule: "TZ=UTC 0 2 * * *"', CRON_TEMPLATE, "nightly", 5, "spec.schedule",
+     "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"),
+    ('  schedule: "@daily"\n  timeZone: Mars/Olympus', CRON_TEMPLATE, "nightly", 6, "spec.timeZone",
+     "unknown time zone Mars/Olympus"),
+    ('  schedule: "@daily"\n  timeZone: Local', CRON_TEMPLATE, "nightly", 6, "spec.timeZone",
+     "must be an explicit time zone"),
+    ('  schedule: "@daily"\n  concurrencyPolicy: Sometimes', CRON_TEMPLATE, "nightly", 6, "spec.concurrencyPolicy",
+     "expected one of Allow, Forbid, Replace"),
+    ('  schedule: "@daily"', CRON_TEMPLATE, "x" * 53, 3, "metadata.name", "must be no more than 52 characters"),
+    ('  schedule: "@daily"', CRON_TEMPLATE.replace("restartPolicy: OnFailure", "restartPolicy: Always"), "nightly",
+     11, "spec.jobTemplate.spec.template.spec.restartPolicy", "restartPolicy OnFailure or Never"),
+    ('  schedule: "@daily"', CRON_TEMPLATE.replace("    spec:\n      template:",
+                                                   "    spec:\n      selector: {matchLabels: {a: b}}\n      template:"),
+     "nightly", 9, "spec.jobTemplate.spec.selector", "`selector` will be auto-generated"),
+    ('  schedule: "@daily"\n  startingDeadlineSeconds: -5', CRON_TEMPLATE, "nightly", 6,
+     "spec.startingDeadlineSeconds", "must be >= 0"),
+], ids=["no-schedule", "bad-hour", "tz-in-schedule", "unknown-zone", "local-zone", "bad-policy", "long-name",
+        "restart-always", "selector", "negative-deadline"])
+def test_invalid_cron_jobs_are_rejected_where_they_are_wrong(spec: str, template: str, name: str, line: int,
+                                                             field: str, message: str) -> None:
+    """ValidateCronJobCreate's refusals, located (job template errors under spec.jobTemplate)."""
+    with pytest.raises(SourceError) as err:
+        parse_cron(spec, template, name)
     text = str(err.value)
     assert f"m.yaml:{line}:" in text and field in text and message in text, text
