@@ -1,7 +1,7 @@
 """``kubesim fidelity-controllers``: the simulated controllers against the real
 kube-controller-manager, on the same scenarios, compared step by step.
 
-Three cases, one scenario each in ``scenarios/fidelity/`` (pods become Ready 1 s after they
+Four cases, one scenario each in ``scenarios/fidelity/`` (pods become Ready 1 s after they
 are bound on both sides: ``behavior.readiness`` in the simulation, the
 ``kubesim.io/ready-after`` annotation and kubesim's KWOK stage on the cluster, see
 ``labs/controlplane/stages/kubesim-stages.yaml``):
@@ -16,6 +16,13 @@ are bound on both sides: ``behavior.readiness`` in the simulation, the
 * ``job`` - a Job with backoffLimit 2 whose pods fail 1 s after starting
   (``behavior.failure`` / the ``kubesim.io/fail-after`` annotation): pods created, the
   back-off from each failure to the next pod, the final condition and its reason.
+* ``cronjob`` - a CronJob every minute, concurrencyPolicy Forbid, whose Job runs 70 s
+  (``behavior.runDuration`` / the ``kubesim.io/succeed-after`` annotation). The cluster runs
+  first; the simulation then starts at the replay's wall-clock start (``startTime``), so
+  both read the schedule against the same clock. Compared: the Jobs' activations (minutes
+  after the first), whether the activation during the first run was skipped with
+  JobAlreadyActive, and the delays from an activation, and from the first Job's
+  completion, to the Job created for it.
 
 What must agree exactly, and what may differ (``Check.exact``):
 
@@ -33,6 +40,9 @@ What must agree exactly, and what may differ (``Check.exact``):
   which the API stores in whole seconds, so the replacement comes between 0 and 1 s
   earlier than the nominal 10 s / 20 s after the failure, on the cluster and in the
   simulator alike (``BACKOFF_TOLERANCE_S``).
+* A CronJob's Job comes ``nextScheduleDelta`` (100 ms) after its activation plus a sync and
+  a write; both sides must create it within ``CRON_DELAY_S`` of the activation (and of the
+  completion it waited for).
 """
 
 from __future__ import annotations
@@ -48,17 +58,19 @@ from sim.scenario import Scenario, load_scenario
 from labs.replay import Observer
 
 __all__ = ["CASES", "STAGES_FILE", "Check", "Recording", "compare_case", "controller_fidelity",
-           "deployment_rollout", "ensure_stages", "expected_of", "finished", "job_backoff", "print_report", "record_real", "record_sim",
+           "cronjob_runs", "deployment_rollout", "ensure_stages", "expected_of", "finished", "job_backoff", "print_report", "record_real", "record_sim",
            "statefulset_order"]
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES_FILE = ROOT / "labs" / "controlplane" / "stages" / "kubesim-stages.yaml"
 CASES = {"deployment": "scenarios/fidelity/deployment-rollout.yaml",
          "statefulset": "scenarios/fidelity/statefulset-ordering.yaml",
-         "job": "scenarios/fidelity/job-backoff.yaml"}
+         "job": "scenarios/fidelity/job-backoff.yaml",
+         "cronjob": "scenarios/fidelity/cronjob-forbid.yaml"}
 REVISION = "deployment.kubernetes.io/revision"
 STEP_TOLERANCE = 3  # |steps sim - steps real| for a rollout whose batches may be seen in parts
 BACKOFF_TOLERANCE_S = 1.2  # finishedAt in whole seconds (up to 1 s early) + watch and sync latency
+CRON_DELAY_S = (0.1, 1.5)  # a CronJob's Job after its activation: nextScheduleDelta .. + sync, write, watch
 
 Update = tuple[float, str, str, dict[str, Any]]  # (t, stream, ADDED/MODIFIED/DELETED, normalised object)
 
@@ -80,6 +92,10 @@ def _norm_real(stream: str, obj: dict[str, Any]) -> dict[str, Any]:
         out |= {"failed": int(status.get("failed") or 0),
                 "conditions": [(c.get("type"), c.get("status"), c.get("reason") or "")
                                for c in status.get("conditions") or []]}
+    elif stream == "event":
+        involved = obj.get("involvedObject") or obj.get("regarding") or {}
+        out = {"name": involved.get("name", ""), "kind": involved.get("kind", ""), "owner": "",
+               "reason": obj.get("reason", "")}
     return out
 
 
@@ -108,9 +124,10 @@ class Recording(Observer):
     def __init__(self, case: str, expected: dict[str, int]) -> None:
         self.case = case
         self.expected = expected
-        self.streams = ("replicaset",) if case == "deployment" else ("job",) if case == "job" else ()
+        self.streams = {"deployment": ("replicaset",), "job": ("job",), "cronjob": ("job", "event")}.get(case, ())
         self.updates: list[Update] = []
         self.timeline_end = 0.0
+        self.t0_unix: float | None = None  # the wall-clock time of t = 0 (a replay's start)
 
     def update(self, t: float, stream: str, etype: str, obj: dict[str, Any]) -> None:
         self.updates.append((t, stream, etype, _norm_real(stream, obj)))
@@ -120,9 +137,10 @@ class Recording(Observer):
 
 
 def expected_of(scenario: Scenario) -> dict[str, int]:
-    """Replicas of each Deployment, StatefulSet and Job (parallelism) in the scenario."""
-    return {m["metadata"]["name"]: int((m.get("spec") or {}).get("replicas", 1))
-            for _, _, m in scenario.manifests() if m.get("kind") in ("Deployment", "StatefulSet", "Job")}
+    """Replicas of each Deployment, StatefulSet and Job (parallelism) in the scenario, and the
+    Jobs each CronJob must create (2: the first activation's and the skipped one's)."""
+    return {m["metadata"]["name"]: 2 if m.get("kind") == "CronJob" else int((m.get("spec") or {}).get("replicas", 1))
+            for _, _, m in scenario.manifests() if m.get("kind") in ("Deployment", "StatefulSet", "Job", "CronJob")}
 
 
 def finished(case: str, updates: list[Update], expected: dict[str, int]) -> bool:
@@ -133,6 +151,9 @@ def finished(case: str, updates: list[Update], expected: dict[str, int]) -> bool
     if case == "statefulset":
         ready = {(o["owner"], o["name"]) for _, s, _, o in updates if s == "pod" and o["ready"]}
         return all(sum(1 for owner, _ in ready if owner == name) >= want for name, want in expected.items())
+    if case == "cronjob":
+        jobs = {o["name"]: o["owner"] for _, s, _, o in updates if s == "job"}
+        return all(sum(1 for owner in jobs.values() if owner == name) >= want for name, want in expected.items())
     jobs = _last(updates, "job")
     return all(name in jobs and any(c[0] in ("Failed", "Complete") and c[1] == "True"
                                     for c in jobs[name]["conditions"]) for name in expected)
@@ -149,11 +170,17 @@ def _last(updates: list[Update], stream: str) -> dict[str, dict[str, Any]]:
     return last
 
 
-def record_sim(scenario: Scenario, case: str) -> Recording:
-    """Run the simulator, recording every committed change of the observed kinds."""
+def record_sim(scenario: Scenario, case: str, t0_unix: float | None = None) -> Recording:
+    """Run the simulator, recording every committed change of the observed kinds (and, for
+    the CronJob case, the controller's events); ``t0_unix`` sets the scenario's startTime."""
+    from datetime import UTC, datetime
+
     from sim.engine import Simulation
 
     rec = Recording(case, expected_of(scenario))
+    if t0_unix is not None:
+        scenario = scenario.model_copy(update={"start_time": datetime.fromtimestamp(int(t0_unix), UTC)})
+    rec.t0_unix = scenario.start_time.timestamp()
     sim = Simulation(scenario)
     fan_out = sim.api._fan_out
 
@@ -167,6 +194,12 @@ def record_sim(scenario: Scenario, case: str) -> Recording:
 
     sim.api._fan_out = observe  # type: ignore[method-assign]
     sim.run()
+    if "event" in rec.streams:  # upstream's Events are trace records here
+        for row in sim.trace.events():
+            if row["kind"] == "CronJob" and row["reason"]:
+                rec.updates.append((row["t"], "event", "ADDED", {"name": row["name"], "kind": "CronJob",
+                                                               "owner": "", "reason": row["reason"]}))
+        rec.updates.sort(key=lambda u: u[0])
     rec.timeline_end = max((a.at for a in scenario.timeline), default=0.0)
     return rec
 
@@ -209,7 +242,8 @@ def record_real(scenario: Scenario, case: str, context: str, kubeconfig: str | P
     kwargs: dict[str, Any] = {"allow_context": allow_context, "kubeconfig": kubeconfig, "observer": rec}
     if log is not None:
         kwargs["log"] = log
-    replay(scenario, context, **kwargs)
+    result = replay(scenario, context, **kwargs)
+    rec.t0_unix = result.trace.header.get("t0_unix")
     rec.timeline_end = max((a.at for a in scenario.timeline), default=0.0)
     return rec
 
@@ -344,6 +378,30 @@ def job_backoff(updates: list[Update], name: str) -> dict[str, Any]:
             "condition": condition,
             "condition_after_last_failure_s": (round(condition_t - last_failure, 3)
                                                if condition_t is not None and last_failure is not None else None)}
+
+
+def cronjob_runs(updates: list[Update], name: str, t0_unix: float) -> dict[str, Any]:
+    """The Jobs of CronJob ``name``: their activations (whole minutes since the epoch, from
+    the names upstream gives them) relative to the first, how long after its activation each
+    was created, whether an activation was skipped (JobAlreadyActive) and how long after the
+    first Job completed the next one came."""
+    created: dict[str, float] = {}
+    completed: dict[str, float] = {}
+    skipped = 0
+    for t, stream, etype, obj in updates:
+        if stream == "job" and obj["owner"] == name:
+            created.setdefault(obj["name"], t)
+            if any(c[0] == "Complete" and c[1] == "True" for c in obj["conditions"]):
+                completed.setdefault(obj["name"], t)
+        elif stream == "event" and obj["name"] == name and obj["reason"] == "JobAlreadyActive" and etype == "ADDED":
+            skipped += 1
+    order = sorted(created, key=lambda n: created[n])
+    minutes = [int(n.rsplit("-", 1)[1]) for n in order]
+    delays = [round(created[n] - (m * 60 - t0_unix), 3) for n, m in zip(order, minutes, strict=True)]
+    after = (round(created[order[1]] - completed[order[0]], 3)
+             if len(order) > 1 and order[0] in completed else None)
+    return {"activations": [m - minutes[0] for m in minutes], "delays_after_activation_s": delays,
+            "skipped_while_running": skipped > 0, "second_after_first_completed_s": after}
 
 
 # ---------------------------------------------------------------------- comparison
@@ -486,6 +544,29 @@ def compare_case(case: str, scenario: Scenario, sim: Recording, real: Recording)
                           (len(a["created"]), len(a["ready"])) == (len(b["created"]), len(b["ready"])) == (n, n)))
                 add(Check(case, name, "creation / Ready order", (a["created"], a["ready"]), (b["created"], b["ready"]),
                           True, exact=False, note="shown only: pods of a batch are created concurrently"))
+    elif case == "cronjob":
+        low, high = CRON_DELAY_S
+        for _, _, m in scenario.manifests():
+            if m.get("kind") != "CronJob":
+                continue
+            name = m["metadata"]["name"]
+            a = cronjob_runs(sim.updates, name, sim.t0_unix or 0.0)
+            b = cronjob_runs(real.updates, name, real.t0_unix or 0.0)
+            result.sim[name], result.real[name] = a, b
+            add(Check(case, name, "Jobs' activations (minutes after the first)", a["activations"][:2],
+                      b["activations"][:2], a["activations"][:2] == b["activations"][:2] == [0, 1]))
+            add(Check(case, name, "activation during the first run skipped (JobAlreadyActive)",
+                      a["skipped_while_running"], b["skipped_while_running"],
+                      a["skipped_while_running"] is b["skipped_while_running"] is True))
+            first_a, first_b = a["delays_after_activation_s"][:1], b["delays_after_activation_s"][:1]
+            add(Check(case, name, "first Job after its activation s", first_a, first_b,
+                      bool(first_a and first_b) and all(low <= x <= high for x in first_a + first_b), exact=False,
+                      note=f"both within {low}-{high} s: nextScheduleDelta, a sync and a write"))
+            add(Check(case, name, "skipped activation's Job after the first completed s",
+                      a["second_after_first_completed_s"], b["second_after_first_completed_s"],
+                      all(x is not None and 0 <= x <= high for x in (a["second_after_first_completed_s"],
+                                                                     b["second_after_first_completed_s"])),
+                      exact=False, note=f"both within {high} s: made up as soon as the completion is seen"))
     else:
         for _, _, m in scenario.manifests():
             if m.get("kind") != "Job":
@@ -525,11 +606,18 @@ def controller_fidelity(cases: list[str], context: str, kubeconfig: str | Path |
 
             raise LabError(f"unknown case {case!r}; choose from {', '.join(CASES)}")
         scenario = load_scenario(ROOT / CASES[case])
-        sim = record_sim(scenario, case)
         started = time.monotonic()
-        real = record_real(scenario, case, context, kubeconfig, allow_context, log)
+        if case == "cronjob":  # the schedule is read against the wall clock: the simulation follows the replay
+            real = record_real(scenario, case, context, kubeconfig, allow_context, log)
+            replay_s = time.monotonic() - started
+            sim = record_sim(scenario, case, real.t0_unix)
+        else:
+            sim = record_sim(scenario, case)
+            started = time.monotonic()
+            real = record_real(scenario, case, context, kubeconfig, allow_context, log)
+            replay_s = time.monotonic() - started
         result = compare_case(case, scenario, sim, real)
-        result.replay_s = round(time.monotonic() - started, 1)
+        result.replay_s = round(replay_s, 1)
         if out is not None:
             Path(out).mkdir(parents=True, exist_ok=True)
             (Path(out) / f"{case}.json").write_text(json.dumps(result.as_dict(), indent=1) + "\n")

@@ -64,14 +64,16 @@ OBSERVABLE = {
     "deployment": ("AppsV1Api", "list_namespaced_deployment"),
     "statefulset": ("AppsV1Api", "list_namespaced_stateful_set"),
     "job": ("BatchV1Api", "list_namespaced_job"),
+    "cronjob": ("BatchV1Api", "list_namespaced_cron_job"),
 }
+WATCHED = ("pod", "event")  # always watched by a replay; an observer may ask for them too
 
 
 class Observer:
     """Sees the raw watch updates of a replay, for measurements beyond the trace.
 
     ``streams`` names extra collections of the replay's namespace to watch (keys of
-    ``OBSERVABLE``); ``update`` is called on the replay's thread with every pod update and
+    ``OBSERVABLE``, or ``event`` for core Events); ``update`` is called on the replay's thread with every pod update and
     every update of those streams, at the same ``t`` as the trace; once the timeline is
     done, the replay stops as soon as ``done()`` is true."""
 
@@ -262,7 +264,7 @@ class _Replay:
         if self.observer is not None:
             from kubernetes import client
 
-            for stream in self.observer.streams:
+            for stream in (s for s in self.observer.streams if s not in WATCHED):
                 api_class, method = OBSERVABLE[stream]
                 list_fn = getattr(getattr(client, api_class)(self.target.api), method)
                 self.watchers.append(Watcher(stream, list_fn, {"namespace": ns}, self.queue, clock))

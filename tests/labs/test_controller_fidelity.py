@@ -6,13 +6,14 @@ from labs.controller_fidelity import (
     CASES,
     ROOT,
     compare_case,
+    cronjob_runs,
     deployment_rollout,
     finished,
     job_backoff,
     record_sim,
     statefulset_order,
 )
-from labs.replay import OBSERVABLE
+from labs.replay import OBSERVABLE, WATCHED
 from sim.scenario import load_scenario
 
 
@@ -62,3 +63,22 @@ def test_real_updates_are_normalised_like_simulated_ones() -> None:
     assert rec.updates[1][3] == {"name": "d-abc-x", "owner": "d-abc", "phase": "Running", "ready": True,
                                  "terminating": False}
     assert set(rec.streams) <= set(OBSERVABLE)
+    for case in CASES:
+        assert set(Recording(case, {}).streams) <= set(OBSERVABLE) | set(WATCHED)
+
+
+def test_simulated_cronjob_reads_the_schedule_from_the_replays_start() -> None:
+    """Started 20.5 s before a minute: the first Job ~100 ms after that minute, the next
+    activation skipped while it runs, its Job made up when the first completes."""
+    scenario = load_scenario(ROOT / CASES["cronjob"])
+    t0 = 29_460_000 * 60 - 20.5
+    rec = record_sim(scenario, "cronjob", t0)
+    assert rec.t0_unix == int(t0) and finished("cronjob", rec.updates, rec.expected)
+    runs = cronjob_runs(rec.updates, "every-minute", rec.t0_unix)
+    assert runs["activations"][:2] == [0, 1] and runs["skipped_while_running"]
+    assert 0.1 <= runs["delays_after_activation_s"][0] < 0.5
+    assert 0 <= runs["second_after_first_completed_s"] < 0.5
+    jobs = [o["name"] for _, s, _, o in rec.updates if s == "job"]
+    assert jobs[0] == "every-minute-29460000"  # the activation's minute, as upstream names it
+    result = compare_case("cronjob", scenario, rec, rec)
+    assert result.agree and len(result.checks) == 4

@@ -64,6 +64,16 @@ def test_job_backoff_matches(kwok_cluster: str, tmp_path: Path) -> None:
         assert 8.8 <= first <= 11.2 and 18.8 <= second <= 21.2
 
 
+def test_cronjob_activations_match(kwok_cluster: str, tmp_path: Path) -> None:
+    """Up to 2.5 min: it waits for the next wall-clock minute, then for a 70 s Job."""
+    result = _run("cronjob", kwok_cluster, tmp_path)
+    assert result.agree, _failed(result)
+    for side in (result.sim, result.real):
+        runs = side["every-minute"]
+        assert runs["activations"][:2] == [0, 1] and runs["skipped_while_running"] is True
+        assert 0.1 <= runs["delays_after_activation_s"][0] <= 1.5
+
+
 def test_fidelity_controllers_cli(kwok_cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fidelity-controllers", "statefulset", "--context", kwok_cluster, "--json",
                  "--out", str(tmp_path)]) == 0
