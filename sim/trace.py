@@ -46,6 +46,8 @@ class _Matrix:
     columns: list[str]
     t: list[float] = field(default_factory=list)
     rows: list[np.ndarray] = field(default_factory=list)
+    source: Any = None  # the columns list last sampled with, and where its entries go
+    positions: np.ndarray | None = None
 
 
 class Trace:
@@ -93,12 +95,33 @@ class Trace:
         series.v.append(value)
 
     def sample_row(self, name: str, columns: list[str], t: float, row: np.ndarray) -> None:
-        """Append a row to the matrix series ``name`` (e.g. allocation per node)."""
+        """Append a row to the matrix series ``name`` (e.g. allocation per node). Columns that
+        appear later (a node joins) are added at the end, earlier rows padded with NaN."""
         matrix = self.matrices.get(name)
         if matrix is None:
             matrix = self.matrices[name] = _Matrix(list(columns))
+            matrix.source = columns
+        elif columns is not matrix.source:
+            matrix.source = columns
+            if list(columns) == matrix.columns:
+                matrix.positions = None
+            else:
+                known = {c: i for i, c in enumerate(matrix.columns)}
+                added = [c for c in columns if c not in known]
+                if added:
+                    matrix.columns += added
+                    known.update((c, len(known) + i) for i, c in enumerate(added))
+                    width = len(matrix.columns)
+                    matrix.rows = [np.concatenate((r, np.full(width - len(r), np.nan, dtype=np.float32)))
+                                   for r in matrix.rows]
+                matrix.positions = np.array([known[c] for c in columns])
+        values = np.asarray(row, dtype=np.float32)
+        if matrix.positions is not None:
+            full = np.full(len(matrix.columns), np.nan, dtype=np.float32)
+            full[matrix.positions] = values
+            values = full
         matrix.t.append(t)
-        matrix.rows.append(np.asarray(row, dtype=np.float32))
+        matrix.rows.append(values)
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:

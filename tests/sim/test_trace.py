@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 from sim.metrics import pod_state_series
 from sim.trace import Trace
@@ -84,3 +85,25 @@ def test_ready_series_follows_not_ready_and_ready_again() -> None:
         trace.record(t, "Pod", "default", name, event, "n1")
     t, v = pod_state_series(trace)["ready"]
     assert list(zip(t, v, strict=True)) == [(1.0, 1), (2.0, 2), (5.0, 1), (6.0, 2), (7.0, 1), (8.0, 2)]
+
+
+def test_a_matrix_grows_when_a_node_joins(tmp_path: Path) -> None:
+    """Columns that appear later (a node added by the autoscaler) are appended; the rows
+    before are NaN there, so the matrix stays rectangular on disk and in the allocation plot."""
+    import numpy as np
+
+    from sim.plots import allocation_figure
+
+    trace = Trace({"scenario": "m"})
+    first = ["a-0", "b-0"]
+    trace.sample_row("node_cpu_allocation", first, 0.0, np.array([0.5, 0.25]))
+    trace.sample_row("node_cpu_allocation", first, 1.0, np.array([0.5, 0.5]))
+    later = ["a-0", "a-1", "b-0"]  # sorted by name: the new node sits in the middle
+    trace.sample_row("node_cpu_allocation", later, 2.0, np.array([0.75, 0.1, 0.5]))
+    m = trace.matrices["node_cpu_allocation"]
+    assert m.columns == ["a-0", "b-0", "a-1"]
+    assert np.allclose(np.array(m.rows), [[0.5, 0.25, np.nan], [0.5, 0.5, np.nan], [0.75, 0.5, 0.1]], equal_nan=True)
+    trace.write_jsonl(tmp_path / "t.jsonl")
+    back = Trace.read_jsonl(tmp_path / "t.jsonl").matrices["node_cpu_allocation"]
+    assert back.columns == m.columns and np.allclose(np.array(back.rows), np.array(m.rows), equal_nan=True)
+    assert allocation_figure(trace) is not None
