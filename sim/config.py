@@ -134,6 +134,7 @@ class ControllerManagerConfig(Model):
     concurrent_job_syncs: int = Field(5, ge=1, description="--concurrent-job-syncs (5).")
     concurrent_ttl_after_finished_syncs: int = Field(5, ge=1, description="--concurrent-ttl-after-finished-syncs (5).")
     concurrent_cron_job_syncs: int = Field(5, ge=1, description="--concurrent-cron-job-syncs (5).")
+    concurrent_daemonset_syncs: int = Field(2, ge=1, description="--concurrent-daemonset-syncs (2).")
     concurrent_statefulset_syncs: int = Field(5, ge=1, description="--concurrent-statefulset-syncs (5).")
     sync_latency: Dist = Field(
         default_factory=lambda: Dist(dist="constant", value="1ms"),

@@ -2,8 +2,10 @@
 cordon.go, filters.go) and pkg/cmd/drain (Kubernetes 1.36).
 
 ``drain`` cordons the node (spec.unschedulable), lists its pods and filters them as kubectl
-does: pods already finished are deleted, pods without a controller stop the drain unless
-``force`` is set (kubesim has no DaemonSet, mirror or emptyDir pods to skip). It then evicts
+does: pods already finished are deleted, DaemonSet pods stop the drain unless
+``ignore_daemon_sets`` (``--ignore-daemonsets``), which leaves them where they are (the
+DaemonSet controller would recreate them anyway), pods without a controller stop it unless
+``force`` is set (kubesim has no mirror or emptyDir pods to skip). It then evicts
 every pod at once, each on its own: a 429 refusal (the PDB allows no disruption yet) is
 retried every 5 s; an accepted eviction is followed by polling every second until the pod is
 gone. A global ``timeout`` (0: none) ends the drain with an error, leaving the node cordoned.
@@ -38,16 +40,27 @@ def cordon(api: ApiServer, client: Client, node: Node, unschedulable: bool = Tru
     api.update(client, node, mutate, on_done, record=(event, "", f"node {node.meta.name} {event}"))
 
 
-def drain_filter(pods: list[Pod], force: bool) -> tuple[list[Pod], list[str]]:
-    """(pods to evict, errors) as GetPodsForDeletion: finished pods are deleted too; a pod
-    with no controller is an error unless ``force``."""
-    errors = []
+def drain_filter(pods: list[Pod], force: bool, ignore_daemon_sets: bool = False) -> tuple[list[Pod], list[str]]:
+    """(pods to evict, errors) as GetPodsForDeletion: finished pods are deleted too; a
+    DaemonSet's pod is an error unless ``ignore_daemon_sets`` (then it stays); a pod with no
+    controller is an error unless ``force``."""
+    daemon, unreplicated, out = [], [], []
     for pod in pods:
-        if pod.meta.owner is None and pod.phase not in (SUCCEEDED, FAILED) and not force:
-            errors.append(f"{pod.meta.namespace}/{pod.meta.name}")
-    if errors:
-        return [], [f"cannot delete Pods that declare no controller (use --force to override): {', '.join(errors)}"]
-    return pods, []
+        finished = pod.phase in (SUCCEEDED, FAILED)
+        if pod.meta.owner is not None and pod.meta.owner.kind == "DaemonSet" and not finished:
+            if not ignore_daemon_sets:
+                daemon.append(f"{pod.meta.namespace}/{pod.meta.name}")
+            continue
+        if pod.meta.owner is None and not finished and not force:
+            unreplicated.append(f"{pod.meta.namespace}/{pod.meta.name}")
+        out.append(pod)
+    errors = []
+    if daemon:
+        errors.append(f"cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): {', '.join(daemon)}")
+    if unreplicated:
+        errors.append(f"cannot delete Pods that declare no controller (use --force to override): "
+                      f"{', '.join(unreplicated)}")
+    return ([], errors) if errors else (out, [])
 
 
 class Drain:
@@ -55,7 +68,7 @@ class Drain:
 
     def __init__(self, env: simpy.Environment, api: ApiServer, client: Client, trace: Trace, node_name: str,
                  timeout: float = 0.0, grace: float | None = None, force: bool = False,
-                 on_finished: Callable[[bool], None] | None = None) -> None:
+                 on_finished: Callable[[bool], None] | None = None, ignore_daemon_sets: bool = False) -> None:
         self.env = env
         self.api = api
         self.client = client
@@ -64,6 +77,7 @@ class Drain:
         self.deadline = env.now + timeout if timeout > 0 else float("inf")
         self.grace = grace
         self.force = force
+        self.ignore_daemon_sets = ignore_daemon_sets
         self.on_finished = on_finished
         self._pending = 0
         self.errors: list[str] = []
@@ -78,7 +92,8 @@ class Drain:
 
     def _evict_all(self) -> None:
         pods = [p for p in self.api.store.list("Pod") if p.node_name == self.node_name]
-        pods, errors = drain_filter(sorted(pods, key=lambda p: (p.meta.namespace, p.meta.name)), self.force)
+        pods, errors = drain_filter(sorted(pods, key=lambda p: (p.meta.namespace, p.meta.name)), self.force,
+                                    self.ignore_daemon_sets)
         if errors or not pods:
             self._finish(errors)
             return

@@ -27,6 +27,7 @@ from sim.controllers.deployment import DeploymentController
 from sim.controllers.disruption import DisruptionController
 from sim.controllers.endpointslice import EndpointSliceController
 from sim.controllers.cronjob import CronJobController
+from sim.controllers.daemonset import DaemonSetController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
 from sim.controllers.hpa import HorizontalController
@@ -144,7 +145,7 @@ class Simulation:
 
         self.kcm_clients = {name: kcm_client(name) for name in (
             "replicaset-controller", "deployment-controller", "job-controller", "ttl-after-finished-controller",
-            "statefulset-controller", "cronjob-controller", "generic-garbage-collector", "persistent-volume-binder",
+            "statefulset-controller", "cronjob-controller", "daemon-set-controller", "generic-garbage-collector", "persistent-volume-binder",
             "horizontal-pod-autoscaler", "node-controller", "taint-eviction-controller")}
         clients = self.kcm_clients
         sync_latency = Sampler(kcm.sync_latency, streams.get("controller-manager"))
@@ -161,6 +162,9 @@ class Simulation:
         self.cron_job_controller = CronJobController(
             env, self.api, clients["cronjob-controller"], kcm.concurrent_cron_job_syncs, sync_latency, self.trace,
             scenario.start_time.timestamp())
+        self.daemon_set_controller = DaemonSetController(
+            env, self.api, clients["daemon-set-controller"], kcm.concurrent_daemonset_syncs, sync_latency,
+            streams.get("daemonset"), self.trace)
         self.statefulset_controller = StatefulSetController(
             env, self.api, clients["statefulset-controller"], kcm.concurrent_statefulset_syncs, sync_latency)
         self.garbage_collector = GarbageCollector(env, self.api, clients["generic-garbage-collector"])

@@ -29,6 +29,7 @@ from sim.api.batch import JOB_NAME_LABEL  # set by the Job controller on its pod
 from sim.api.manifests import parse_manifest
 from sim.api.objects import (
     CronJob,
+    DaemonSet,
     Deployment,
     FailureSpec,
     Job,
@@ -304,7 +305,7 @@ _KIND_NAMES = {"pod": "Pod", "deployment": "Deployment", "replicaset": "ReplicaS
                "persistentvolumeclaim": "PersistentVolumeClaim", "pvc": "PersistentVolumeClaim",
                "job": "Job", "cronjob": "CronJob", "cj": "CronJob",
                "horizontalpodautoscaler": "HorizontalPodAutoscaler", "hpa": "HorizontalPodAutoscaler",
-               "statefulset": "StatefulSet", "sts": "StatefulSet",
+               "statefulset": "StatefulSet", "sts": "StatefulSet", "daemonset": "DaemonSet", "ds": "DaemonSet",
                "configmap": "ConfigMap", "cm": "ConfigMap", "secret": "Secret",
                "node": "Node", "no": "Node", "nodepool": "NodePool"}
 _NODE_KINDS = ("Node", "NodePool")  # cluster-scoped targets of cordon, uncordon and drain
@@ -318,7 +319,8 @@ class ScaleAction(_Action):
 
 
 class SetImageAction(_Action):
-    """Change a container image of a Deployment or StatefulSet (``kubectl set image``), starting a rollout."""
+    """Change a container image of a Deployment, StatefulSet or DaemonSet (``kubectl set image``), starting a
+    rollout."""
 
     action: Literal["setImage"]
     image: str
@@ -391,6 +393,8 @@ class DrainAction(_NodeAction):
     timeout: Duration = Field(0.0, description="--timeout: give up after this long (0: wait forever).")
     grace_period: int | None = Field(None, ge=0, description="--grace-period (default: each pod's own).")
     force: bool = Field(False, description="--force: also delete pods that have no controller.")
+    ignore_daemon_sets: bool = Field(False, description="--ignore-daemonsets: leave DaemonSet pods in place "
+                                     "(without it, a node running one cannot be drained).")
     uncordon_after: Duration | None = Field(
         None, description="Uncordon each node this long after it is drained (default: stay cordoned).")
 
@@ -737,7 +741,7 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
             mdoc, base = scenario._origins[key_of(obj)]
             raise mdoc.error((*base, *problem[0]), problem[1])
     templates = [dict(o.template.labels) for _, o in scenario.objects
-                 if isinstance(o, Deployment | ReplicaSet | StatefulSet)]
+                 if isinstance(o, Deployment | ReplicaSet | StatefulSet | DaemonSet)]
     templates += [{**dict(o.template.labels), **job_labels(o)} for _, o in scenario.objects if isinstance(o, Job)]
     templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
     templates += [dict(o.job_template.template.labels) for _, o in scenario.objects if isinstance(o, CronJob)]
@@ -771,8 +775,8 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
         if isinstance(action, DEPLOYMENT_ACTIONS) and not isinstance(target, Deployment):
             raise doc.error(where, f"{action.action} needs a Deployment, got a {target.kind}")
         if isinstance(action, SetImageAction):
-            if not isinstance(target, Deployment | StatefulSet):
-                raise doc.error(where, f"setImage needs a Deployment or StatefulSet, got a {target.kind}")
+            if not isinstance(target, Deployment | StatefulSet | DaemonSet):
+                raise doc.error(where, f"setImage needs a Deployment, StatefulSet or DaemonSet, got a {target.kind}")
             names = [c.name for c in target.template.spec.containers]
             if action.container is not None and action.container not in names:
                 raise doc.error(("timeline", i, "container"),

@@ -145,7 +145,7 @@ class Timeline:
 
         grace = None if action.grace_period is None else float(action.grace_period)
         Drain(self.env, self.api, self.client, self.trace, name, action.timeout, grace, action.force,
-              drained).start()
+              drained, action.ignore_daemon_sets).start()
 
     def _set_image(self, target: Deployment | StatefulSet, action: SetImageAction) -> None:
         behavior = target.template.spec.behavior

@@ -109,8 +109,8 @@ class Trace:
                 known = {c: i for i, c in enumerate(matrix.columns)}
                 added = [c for c in columns if c not in known]
                 if added:
+                    known.update((c, len(matrix.columns) + i) for i, c in enumerate(added))
                     matrix.columns += added
-                    known.update((c, len(known) + i) for i, c in enumerate(added))
                     width = len(matrix.columns)
                     matrix.rows = [np.concatenate((r, np.full(width - len(r), np.nan, dtype=np.float32)))
                                    for r in matrix.rows]

@@ -164,10 +164,11 @@ CASES = {
         scenario(edit(SCENARIO, "- {at: 1m, action: scale, target: deployment/web, replicas: 3}\n",
                       f"- {{at: 1m, action: explode, target: deployment/web}}{M}\n")),
         "timeline[0]", ("unknown action; expected one of scale",)),
-    "unsupported-kind-daemonset": Case(
+    "unsupported-kind-replicationcontroller": Case(
         scenario(SCENARIO,
-                 web=edit(WEB, "apps/v1\nkind: Deployment\n", f"apps/v1\nkind: DaemonSet{M}\n")),
-        "kind", ("unsupported kind 'DaemonSet'", "; supported: ", " CronJob, ", " Deployment, ", " Pod, "),
+                 web=edit(WEB, "apps/v1\nkind: Deployment\n", f"v1\nkind: ReplicationController{M}\n")),
+        "kind", ("unsupported kind 'ReplicationController'", "; supported: ", " CronJob, ", " DaemonSet, ",
+                 " Deployment, ", " Pod, "),
         where="web.yaml"),
     "unsupported-kind-inline": Case(
         scenario(with_inline_pod("    kind: Pod\n", f"    kind: Foo{M}\n")),

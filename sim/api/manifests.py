@@ -14,6 +14,7 @@ from typing import Any
 
 from sim.api.autoscaling import parse_horizontal_pod_autoscaler
 from sim.api.batch import parse_cron_job, parse_job
+from sim.api.daemonset import parse_daemon_set
 from sim.api.networking import parse_ingress
 from sim.api.objects import (
     Container,
@@ -35,7 +36,7 @@ from sim.api.objects import (
 )
 from sim.api.configdata import parse_config_map, parse_config_refs, parse_secret
 from sim.api.quantity import QuantityError, resource_value
-from sim.api.selectors import OPERATORS, Requirement, Selector
+from sim.api.selectors import NODE_NAME_FIELD, OPERATORS, Requirement, Selector
 from sim.api.spread_affinity import parse_pod_affinity, parse_topology_spread
 from sim.api.statefulset import parse_stateful_set
 from sim.api.storage import parse_persistent_volume_claim, parse_pod_volumes, parse_storage_class
@@ -49,6 +50,7 @@ SUPPORTED_KINDS = {
     "ReplicaSet": "apps/v1",
     "Deployment": "apps/v1",
     "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
     "PriorityClass": "scheduling.k8s.io/v1",
     "PodDisruptionBudget": "policy/v1",
     "PodGroup": "scheduling.x-k8s.io/v1alpha1",
@@ -239,14 +241,39 @@ def _label_selector(r: _Reader, value: Any, path: Path) -> Selector:
     return Selector(tuple(reqs))
 
 
+def _field_requirements(r: _Reader, value: Any, path: Path) -> tuple[Requirement, ...]:
+    """A nodeSelectorTerm's matchFields (ValidateNodeFieldSelectorRequirement: metadata.name,
+    In or NotIn, exactly one value)."""
+    reqs = []
+    for i, expr in enumerate(r.sequence(value, path)):
+        e = r.mapping(expr, (*path, i))
+        key = r.string(e.get("key"), (*path, i, "key"), required=True)
+        if key != "metadata.name":
+            raise r.fail((*path, i, "key"), f"only metadata.name is a supported field, got {key!r}")
+        op = r.string(e.get("operator"), (*path, i, "operator"), required=True)
+        if op not in ("In", "NotIn"):
+            raise r.fail((*path, i, "operator"), f"expected In or NotIn for a field, got {op!r}")
+        values = tuple(str(v) for v in r.sequence(e.get("values"), (*path, i, "values")))
+        if len(values) != 1:
+            raise r.fail((*path, i, "values"), "must be only one value when `operator` is 'In' or 'NotIn' for "
+                         "node field selector")
+        reqs.append(Requirement(NODE_NAME_FIELD, op, values))
+    return tuple(reqs)
+
+
+def _node_selector_term(r: _Reader, value: Any, path: Path) -> Selector:
+    term = r.mapping(value, path)
+    return Selector(_requirements(r, term.get("matchExpressions"), (*path, "matchExpressions"))
+                    + _field_requirements(r, term.get("matchFields"), (*path, "matchFields")))
+
+
 def _affinity(r: _Reader, value: Any, path: Path) -> tuple[tuple[Selector, ...], tuple[tuple[int, Selector], ...]]:
     na = r.mapping(r.mapping(value, path).get("nodeAffinity"), (*path, "nodeAffinity"))
     base = (*path, "nodeAffinity")
     req_path = (*base, "requiredDuringSchedulingIgnoredDuringExecution")
     required = r.mapping(na.get("requiredDuringSchedulingIgnoredDuringExecution"), req_path)
     terms = tuple(
-        Selector(_requirements(r, r.mapping(t, (*req_path, "nodeSelectorTerms", i)).get("matchExpressions"),
-                               (*req_path, "nodeSelectorTerms", i, "matchExpressions")))
+        _node_selector_term(r, t, (*req_path, "nodeSelectorTerms", i))
         for i, t in enumerate(r.sequence(required.get("nodeSelectorTerms"), (*req_path, "nodeSelectorTerms")))
     )
     pref_path = (*base, "preferredDuringSchedulingIgnoredDuringExecution")
@@ -254,9 +281,7 @@ def _affinity(r: _Reader, value: Any, path: Path) -> tuple[tuple[Selector, ...],
     for i, t in enumerate(r.sequence(na.get("preferredDuringSchedulingIgnoredDuringExecution"), pref_path)):
         term = r.mapping(t, (*pref_path, i))
         weight = int(r.number(term.get("weight"), (*pref_path, i, "weight"), 1, 1))
-        pref = r.mapping(term.get("preference"), (*pref_path, i, "preference"))
-        preferred.append((weight, Selector(_requirements(r, pref.get("matchExpressions"),
-                                                         (*pref_path, i, "preference", "matchExpressions")))))
+        preferred.append((weight, _node_selector_term(r, term.get("preference"), (*pref_path, i, "preference"))))
     return terms, tuple(preferred)
 
 
@@ -296,6 +321,7 @@ def parse_pod_spec(r: _Reader, value: Any, path: Path, behavior: WorkloadBehavio
     return PodSpec(
         containers=containers,
         init_containers=inits,
+        host_network=host_network,
         requests=_pod_requests(containers, inits),
         node_selector=tuple(sorted(r.labels(m.get("nodeSelector"), (*path, "nodeSelector")).items())),
         required_node_affinity=required,
@@ -459,6 +485,10 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
                        publish_not_ready_addresses=bool(spec.get("publishNotReadyAddresses", False)))
     replicas, selector, template = _workload_common(r, spec, behavior)
     min_ready = r.number(spec.get("minReadySeconds"), ("spec", "minReadySeconds"), 0)
+    if kind == "DaemonSet":
+        if "replicas" in spec:
+            raise r.fail(("spec", "replicas"), "a DaemonSet has no replicas: it runs one pod per eligible node")
+        return parse_daemon_set(r, meta, spec, selector, template, min_ready)
     if kind == "StatefulSet":
         return parse_stateful_set(r, meta, spec, replicas, selector, template, min_ready)
     if kind == "ReplicaSet":

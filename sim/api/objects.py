@@ -18,6 +18,7 @@ __all__ = [
     "Container",
     "ControllerRevision",
     "CronJob",
+    "DaemonSet",
     "Deployment",
     "DeploymentCondition",
     "DeploymentStrategy",
@@ -309,6 +310,7 @@ class PodSpec:
     behavior: WorkloadBehavior = field(default_factory=WorkloadBehavior)
     persistent_volume_claims: tuple[str, ...] = ()  # spec.volumes[].persistentVolumeClaim.claimName
     config_refs: tuple[ConfigRef, ...] = ()  # ConfigMaps and Secrets in env, envFrom and volumes
+    host_network: bool = False
 
     @property
     def host_ports(self) -> tuple[HostPort, ...]:
@@ -484,6 +486,30 @@ class StatefulSet:
     current_revision: str = ""
     update_revision: str = ""
     kind: str = "StatefulSet"
+
+
+@dataclass(slots=True)
+class DaemonSet:
+    """apps/v1 DaemonSet: one pod on every node its template can run on (and tolerates)."""
+
+    meta: ObjectMeta
+    selector: Selector
+    template: PodTemplate
+    update_strategy: str = "RollingUpdate"  # or OnDelete
+    max_unavailable: int | str = 1  # an int or a percentage, of the nodes that should run a pod
+    max_surge: int | str = 0
+    min_ready_seconds: float = 0.0
+    revision_history_limit: int = 10
+    raw_template: dict[str, Any] = field(default_factory=dict)
+    observed_generation: int = 0
+    desired_number_scheduled: int = 0
+    current_number_scheduled: int = 0
+    number_misscheduled: int = 0
+    number_ready: int = 0
+    updated_number_scheduled: int = 0
+    number_available: int = 0
+    number_unavailable: int = 0
+    kind: str = "DaemonSet"
 
 
 @dataclass(slots=True)

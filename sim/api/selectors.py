@@ -2,6 +2,9 @@
 
 One selector type serves matchLabels/matchExpressions (Deployments, Services, affinity
 terms) and nodeSelector terms (``In``, ``NotIn``, ``Exists``, ``DoesNotExist``, ``Gt``, ``Lt``).
+A nodeSelectorTerm's ``matchFields`` (only ``metadata.name``, as upstream) is a requirement on
+the key ``NODE_NAME_FIELD``, which no label can have: node label sets that stand for a node
+carry its name under that key.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["OPERATORS", "Requirement", "Selector"]
+__all__ = ["NODE_NAME_FIELD", "OPERATORS", "Requirement", "Selector"]
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+NODE_NAME_FIELD = "@metadata.name"  # matchFields' metadata.name ('@' is never part of a label key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,10 @@ Scale-down (core/scaledown/planner, unneeded, actuation) removes a node of an au
 group once its requested/allocatable utilisation has stayed under the threshold for
 ``--scale-down-unneeded-time`` and its pods can move elsewhere without breaking a
 PodDisruptionBudget: the node is tainted ToBeDeletedByClusterAutoscaler, drained by
-evictions, then deleted. Decision logic is in pure functions; the class is the thin loop.
+evictions, then deleted. DaemonSet pods count in a node's utilisation but are not moved
+(they go with the node), and a template node starts with the DaemonSet pods that would run
+on it, as upstream's template NodeInfo does. Decision logic is in pure functions; the class
+is the thin loop.
 """
 
 from __future__ import annotations
@@ -24,10 +27,21 @@ import numpy as np
 import simpy
 
 from sim.api.client import Client
-from sim.api.objects import FAILED, SUCCEEDED, Node, ObjectMeta, Pod, PodDisruptionBudget, Taint
+from sim.api.objects import (
+    FAILED,
+    SUCCEEDED,
+    DaemonSet,
+    Node,
+    ObjectMeta,
+    OwnerReference,
+    Pod,
+    PodDisruptionBudget,
+    Taint,
+)
 from sim.apiserver import DELETED, ApiServer
 from sim.clock import call_later
 from sim.config import ClusterAutoscalerConfig
+from sim.controllers.daemonset import daemon_pod_spec, should_run
 from sim.distributions import Sampler
 from sim.scheduler.framework import PodInfo, Profile, schedule_pod
 from sim.scheduler.nodetable import HOSTNAME, NodeTable
@@ -130,11 +144,31 @@ def _template_copy(template: Node, index: int) -> Node:
     return replace(template, meta=meta)
 
 
+def add_template_node(table: NodeTable, template: Node, daemon_sets: Sequence[DaemonSet] = ()) -> int:
+    """A new node of ``template`` in ``table``, with the pods the DaemonSets would run on it
+    already there (the template NodeInfo upstream builds includes them)."""
+    node = _template_copy(template, table.n)
+    row = table.add_node(node)
+    for ds in daemon_sets:
+        if should_run(ds, node)[0]:
+            pod = Pod(meta=ObjectMeta(name=f"{ds.meta.name}-{node.meta.name}", namespace=ds.meta.namespace,
+                                      owner=OwnerReference("DaemonSet", ds.meta.name, ds.meta.uid)),
+                      spec=daemon_pod_spec(ds.template.spec, node.meta.name), node_name=node.meta.name)
+            request, nonzero, _ = table.request_vector(pod)
+            table.assume(row, pod, request, nonzero)
+    return row
+
+
+def _daemon_pod(pod: Pod) -> bool:
+    return pod.meta.owner is not None and pod.meta.owner.kind == "DaemonSet"
+
+
 def estimate_nodes(profile: Profile, resources: Sequence[str], template: Node, pods: Sequence[Pod],
-                   max_nodes: int) -> ScaleUpOption:
+                   max_nodes: int, daemon_sets: Sequence[DaemonSet] = ()) -> ScaleUpOption:
     """Bin-pack ``pods`` onto at most ``max_nodes`` copies of ``template`` (BinpackingNodeEstimator):
     a pod goes to the first new node it fits, else opens a new one; pods that fit no empty
-    template node, or that need a node beyond the limit, are not helped."""
+    template node (empty but for its DaemonSet pods), or that need a node beyond the limit,
+    are not helped."""
     table = NodeTable(list(resources))
     helped: list[Pod] = []
     for pod in pods:
@@ -143,7 +177,7 @@ def estimate_nodes(profile: Profile, resources: Sequence[str], template: Node, p
             continue
         if table.n >= max_nodes:
             continue
-        row = table.add_node(_template_copy(template, table.n))
+        row = add_template_node(table, template, daemon_sets)
         if place(profile, table, pod, np.array([row])) >= 0:
             helped.append(pod)
         else:
@@ -294,8 +328,9 @@ class ClusterAutoscaler:
         nodes = [self.nodes[n] for n in sorted(self.nodes) if n not in self.deleting]
         pods = self._pods_sorted()
         table = snapshot(self.resources, nodes, [p for p in pods if p.node_name])
+        daemon_sets = self.api.store.list("DaemonSet")
         for name in sorted(self.upcoming):  # upcoming nodes count as capacity already
-            table.add_node(_template_copy(self.groups[self.upcoming[name]].template, table.n))
+            add_template_node(table, self.groups[self.upcoming[name]].template, daemon_sets)
         pending = [p for p in pods if not p.node_name and not p.terminating and p.reason == "Unschedulable"]
         stuck = filter_out_schedulable(self.profile, table, pending)
         if stuck and self._scale_up(stuck):
@@ -305,11 +340,12 @@ class ClusterAutoscaler:
 
     def _scale_up(self, pods: list[Pod]) -> bool:
         options = []
+        daemon_sets = self.api.store.list("DaemonSet")
         for group in self.groups.values():
             room = min(group.max_size - self.group_size(group.name), self.config.max_nodes_per_scaleup)
             if room <= 0:
                 continue
-            option = estimate_nodes(self.profile, self.resources, group.template, pods, room)
+            option = estimate_nodes(self.profile, self.resources, group.template, pods, room, daemon_sets)
             if option.node_count > 0:
                 options.append(option)
         if not options:
@@ -386,7 +422,7 @@ class ClusterAutoscaler:
             self._start_removal(name, moving, util, resource)
 
     def _draining(self) -> bool:
-        return any(p.node_name in self.deleting for p in self.pods.values())
+        return any(p.node_name in self.deleting and not _daemon_pod(p) for p in self.pods.values())
 
     def _unneeded_reason(self, node: Node, table: NodeTable, pdbs: list[PodDisruptionBudget], budgets: list[int],
                          removable: dict[str, int]) -> str | tuple[list[Pod], float, str]:
@@ -409,7 +445,7 @@ class ClusterAutoscaler:
         if util >= threshold:
             return "NotUnderutilized"
         moving = [e.pod for e in sorted(table.pods_on[row].values(), key=lambda e: e.pod.meta.name)
-                  if not e.pod.terminating]
+                  if not e.pod.terminating and not _daemon_pod(e.pod)]  # DaemonSet pods stay, and go with the node
         if any(p.meta.owner is None for p in moving):
             return "NotReplicated"
         trial = list(budgets)
@@ -459,7 +495,7 @@ class ClusterAutoscaler:
     def _finish_removal(self, name: str, deadline: float):  # type: ignore[no-untyped-def]
         """Wait for the drained pods to go (or the deadline), then delete the VM and the Node."""
         while self.env.now < deadline and any(p.node_name == name and p.phase not in (SUCCEEDED, FAILED)
-                                              for p in self.pods.values()):
+                                              and not _daemon_pod(p) for p in self.pods.values()):
             yield self.env.timeout(DRAIN_POLL_S)
         node = self.nodes.get(name)
         self.cloud.delete_node(name)

@@ -2,7 +2,8 @@
 
 When an owner is deleted, its dependents (by ownerReference uid) are deleted too, so
 deleting a Deployment removes its ReplicaSets and their pods, deleting a Job its pods, a
-StatefulSet its pods and ControllerRevisions, a CronJob its Jobs, and a Service its EndpointSlices.
+StatefulSet its pods and ControllerRevisions, a DaemonSet its pods, a CronJob its Jobs, and a
+Service its EndpointSlices.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class GarbageCollector:
         self.env = env
         self.api = api
         self.client = client
-        for kind in ("Deployment", "ReplicaSet", "Job", "CronJob", "StatefulSet", "Service"):
+        for kind in ("Deployment", "ReplicaSet", "Job", "CronJob", "StatefulSet", "DaemonSet", "Service"):
             api.watch(kind, self._on_events)
 
     def _on_events(self, events: list[tuple[str, Any]]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from sim.api.objects import Node, Pod, Taint
+from sim.api.selectors import NODE_NAME_FIELD
 
 __all__ = ["DEFAULT_MEMORY_REQUEST", "DEFAULT_MILLI_CPU_REQUEST", "HOSTNAME", "NodeTable", "PodEntry"]
 
@@ -423,8 +424,10 @@ class NodeTable:
         return ids, values
 
     def labels_of(self, row: int) -> dict[str, str]:
-        """The full label set of a node (signature labels plus its hostname)."""
-        return {**self.sig_labels[self.label_sig[row]], HOSTNAME: self.names[row]}
+        """The full label set of a node (signature labels plus its hostname), with its name
+        under ``NODE_NAME_FIELD`` for node selector terms' matchFields."""
+        name = self.names[row]
+        return {**self.sig_labels[self.label_sig[row]], HOSTNAME: name, NODE_NAME_FIELD: name}
 
 
 def _nonzero_total(pod: Pod, resource: str, default: int) -> int:

@@ -107,3 +107,14 @@ def test_a_matrix_grows_when_a_node_joins(tmp_path: Path) -> None:
     back = Trace.read_jsonl(tmp_path / "t.jsonl").matrices["node_cpu_allocation"]
     assert back.columns == m.columns and np.allclose(np.array(back.rows), np.array(m.rows), equal_nan=True)
     assert allocation_figure(trace) is not None
+
+
+def test_a_matrix_grows_by_several_nodes_at_once() -> None:
+    import numpy as np
+
+    trace = Trace({"scenario": "m"})
+    trace.sample_row("x", ["n-0"], 0.0, np.array([0.1]))
+    trace.sample_row("x", ["n-0", "n-1", "n-2"], 1.0, np.array([0.2, 0.3, 0.4]))
+    m = trace.matrices["x"]
+    assert m.columns == ["n-0", "n-1", "n-2"]
+    assert np.allclose(np.array(m.rows), [[0.1, np.nan, np.nan], [0.2, 0.3, 0.4]], equal_nan=True)

@@ -3,7 +3,8 @@
 Filter: ``nodeSelector`` (every pair) and required node affinity (any term) must match the
 node's labels; an empty nodeSelectorTerm matches no node. Score: the sum of weights of
 matching preferred terms, scaled so the best node gets 100. Evaluated per label signature
-unless a term names the hostname label.
+unless a term names the hostname label or the node's name (``matchFields`` metadata.name, as
+a DaemonSet's pods do: then only the named nodes are looked at).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.api.objects import PodSpec
-from sim.api.selectors import Selector
+from sim.api.selectors import NODE_NAME_FIELD, Selector
 from sim.scheduler.framework import Code, CycleState, PodInfo
 from sim.scheduler.nodetable import HOSTNAME, NodeTable
 from sim.scheduler.plugins.helpers import default_normalize_score
@@ -40,11 +41,23 @@ def _uses_hostname(spec: PodSpec) -> bool:
     keys = [k for k, _ in spec.node_selector]
     keys += [r.key for t in spec.required_node_affinity for r in t.requirements]
     keys += [r.key for _, t in spec.preferred_node_affinity for r in t.requirements]
-    return HOSTNAME in keys
+    return HOSTNAME in keys or NODE_NAME_FIELD in keys
+
+
+def _named_nodes(spec: PodSpec) -> set[str] | None:
+    """The only nodes the required terms can match, when every term names its node
+    (``matchFields: metadata.name In [x]``); None otherwise."""
+    names: set[str] = set()
+    for term in spec.required_node_affinity:
+        named = [r.values for r in term.requirements if r.key == NODE_NAME_FIELD and r.operator == "In"]
+        if not named:
+            return None
+        names.update(*named)
+    return names if spec.required_node_affinity else None
 
 
 def _labels(table: NodeTable, row: int) -> dict[str, str]:
-    return {**table.sig_labels[table.label_sig[row]], HOSTNAME: table.names[row]}
+    return table.labels_of(row)
 
 
 @dataclass
@@ -57,6 +70,14 @@ class NodeAffinity:
         spec = pod.pod.spec
         if not spec.node_selector and not spec.required_node_affinity:
             return np.ones(len(rows), dtype=bool)
+        named = _named_nodes(spec)
+        if named is not None:  # a few nodes by name: only those can pass
+            out = np.zeros(len(rows), dtype=bool)
+            for name in named:
+                row = table.index.get(name)
+                if row is not None and required_match(spec, _labels(table, row)):
+                    out |= rows == row
+            return out
         if _uses_hostname(spec):
             return np.array([required_match(spec, _labels(table, r)) for r in rows], dtype=bool)
         key = self.name + "/required"
