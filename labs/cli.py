@@ -96,12 +96,13 @@ def add_parsers(sub: Any) -> None:
     fp.set_defaults(handler=_guarded(_cmd_fidelity), idle_default=3.0)
 
     cf = sub.add_parser("fidelity-controllers", help="simulated vs real controllers: rollout steps, StatefulSet "
-                        "order, Job back-off, CronJob activations", description="Run scenarios/fidelity/"
-                        "{deployment-rollout,statefulset-ordering,job-backoff,cronjob-forbid}.yaml in the simulator and on the kwok-kubesim control plane, and print "
+                        "order, Job back-off, CronJob activations, DaemonSet rollouts", description="Run "
+                        "scenarios/fidelity/{deployment-rollout,statefulset-ordering,job-backoff,cronjob-forbid,"
+                        "daemonset-rollout}.yaml in the simulator and on the kwok-kubesim control plane, and print "
                         "per case the figures of both and whether they agree (see labs/controller_fidelity.py). "
                         "Exits 0 on disagreement; non-zero only on errors.")
     cf.add_argument("cases", nargs="*", metavar="CASE",
-                    help="deployment, statefulset, job and/or cronjob (default: all four; the job case takes about "
+                    help="deployment, statefulset, job, cronjob and/or daemonset (default: all five; the job case takes about "
                     "35 s, the cronjob case up to 2.5 min: it waits for the next wall-clock minute)")
     cf.add_argument("--context", default="kwok-kubesim", help="kubeconfig context (default kwok-kubesim); "
                     "it must be a KWOK cluster with kubesim's stages")

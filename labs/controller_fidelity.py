@@ -1,7 +1,7 @@
 """``kubesim fidelity-controllers``: the simulated controllers against the real
 kube-controller-manager, on the same scenarios, compared step by step.
 
-Four cases, one scenario each in ``scenarios/fidelity/`` (pods become Ready 1 s after they
+Five cases, one scenario each in ``scenarios/fidelity/`` (pods become Ready 1 s after they
 are bound on both sides: ``behavior.readiness`` in the simulation, the
 ``kubesim.io/ready-after`` annotation and kubesim's KWOK stage on the cluster, see
 ``labs/controlplane/stages/kubesim-stages.yaml``):
@@ -16,6 +16,10 @@ are bound on both sides: ``behavior.readiness`` in the simulation, the
 * ``job`` - a Job with backoffLimit 2 whose pods fail 1 s after starting
   (``behavior.failure`` / the ``kubesim.io/fail-after`` annotation): pods created, the
   back-off from each failure to the next pod, the final condition and its reason.
+* ``daemonset`` - two DaemonSets on four nodes get a new image: maxUnavailable 1 and
+  maxSurge 1 / maxUnavailable 0. Compared: one pod per node before and after, how many
+  nodes were ever without an available (Ready, not terminating) pod at once, the most
+  pods on one node at once, and how many pods were replaced.
 * ``cronjob`` - a CronJob every minute, concurrencyPolicy Forbid, whose Job runs 70 s
   (``behavior.runDuration`` / the ``kubesim.io/succeed-after`` annotation). The cluster runs
   first; the simulation then starts at the replay's wall-clock start (``startTime``), so
@@ -58,7 +62,7 @@ from sim.scenario import Scenario, load_scenario
 from labs.replay import Observer
 
 __all__ = ["CASES", "STAGES_FILE", "Check", "Recording", "compare_case", "controller_fidelity",
-           "cronjob_runs", "deployment_rollout", "ensure_stages", "expected_of", "finished", "job_backoff", "print_report", "record_real", "record_sim",
+           "cronjob_runs", "daemonset_rollout", "deployment_rollout", "ensure_stages", "expected_of", "finished", "job_backoff", "print_report", "record_real", "record_sim",
            "statefulset_order"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,8 +70,10 @@ STAGES_FILE = ROOT / "labs" / "controlplane" / "stages" / "kubesim-stages.yaml"
 CASES = {"deployment": "scenarios/fidelity/deployment-rollout.yaml",
          "statefulset": "scenarios/fidelity/statefulset-ordering.yaml",
          "job": "scenarios/fidelity/job-backoff.yaml",
-         "cronjob": "scenarios/fidelity/cronjob-forbid.yaml"}
+         "cronjob": "scenarios/fidelity/cronjob-forbid.yaml",
+         "daemonset": "scenarios/fidelity/daemonset-rollout.yaml"}
 REVISION = "deployment.kubernetes.io/revision"
+TEMPLATE_GENERATION = "pod-template-generation"  # a DaemonSet's pods
 STEP_TOLERANCE = 3  # |steps sim - steps real| for a rollout whose batches may be seen in parts
 BACKOFF_TOLERANCE_S = 1.2  # finishedAt in whole seconds (up to 1 s early) + watch and sync latency
 CRON_DELAY_S = (0.1, 1.5)  # a CronJob's Job after its activation: nextScheduleDelta .. + sync, write, watch
@@ -84,7 +90,8 @@ def _norm_real(stream: str, obj: dict[str, Any]) -> dict[str, Any]:
     if stream == "pod":
         conds = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
         out |= {"phase": status.get("phase", "Pending"), "ready": conds.get("Ready") == "True",
-                "terminating": bool(meta.get("deletionTimestamp"))}
+                "terminating": bool(meta.get("deletionTimestamp")), "node": spec.get("nodeName") or "",
+                "generation": (meta.get("labels") or {}).get(TEMPLATE_GENERATION, "")}
     elif stream == "replicaset":
         out |= {"replicas": int(spec.get("replicas") or 0),
                 "revision": int((meta.get("annotations") or {}).get(REVISION) or 0)}
@@ -106,7 +113,8 @@ def _norm_sim(obj: Any) -> tuple[str, dict[str, Any]] | None:
     owner = obj.meta.owner.name if getattr(obj.meta, "owner", None) is not None else ""
     out: dict[str, Any] = {"name": obj.meta.name, "owner": owner}
     if isinstance(obj, Pod):
-        return "pod", out | {"phase": obj.phase, "ready": obj.ready, "terminating": obj.terminating}
+        return "pod", out | {"phase": obj.phase, "ready": obj.ready, "terminating": obj.terminating,
+                             "node": obj.node_name, "generation": obj.meta.labels.get(TEMPLATE_GENERATION, "")}
     if isinstance(obj, ReplicaSet):
         return "replicaset", out | {"replicas": obj.replicas, "revision": int(obj.meta.annotations.get(REVISION) or 0)}
     if isinstance(obj, Job):
@@ -137,10 +145,14 @@ class Recording(Observer):
 
 
 def expected_of(scenario: Scenario) -> dict[str, int]:
-    """Replicas of each Deployment, StatefulSet and Job (parallelism) in the scenario, and the
-    Jobs each CronJob must create (2: the first activation's and the skipped one's)."""
-    return {m["metadata"]["name"]: 2 if m.get("kind") == "CronJob" else int((m.get("spec") or {}).get("replicas", 1))
-            for _, _, m in scenario.manifests() if m.get("kind") in ("Deployment", "StatefulSet", "Job", "CronJob")}
+    """Replicas of each Deployment, StatefulSet and Job (parallelism) in the scenario, the Jobs
+    each CronJob must create (2: the first activation's and the skipped one's) and the nodes
+    each DaemonSet must run on (every node of the scenario)."""
+    nodes = scenario.node_count
+    wanted = {"CronJob": 2, "DaemonSet": nodes}
+    return {m["metadata"]["name"]: wanted.get(m["kind"]) or int((m.get("spec") or {}).get("replicas", 1))
+            for _, _, m in scenario.manifests() if m.get("kind") in ("Deployment", "StatefulSet", "Job", "CronJob",
+                                                                     "DaemonSet")}
 
 
 def finished(case: str, updates: list[Update], expected: dict[str, int]) -> bool:
@@ -151,6 +163,12 @@ def finished(case: str, updates: list[Update], expected: dict[str, int]) -> bool
     if case == "statefulset":
         ready = {(o["owner"], o["name"]) for _, s, _, o in updates if s == "pod" and o["ready"]}
         return all(sum(1 for owner, _ in ready if owner == name) >= want for name, want in expected.items())
+    if case == "daemonset":
+        pods = _last(updates, "pod")
+        return all(len({p["node"] for p in pods.values() if p["owner"] == name and p["generation"] == "2"
+                        and p["ready"] and not p["terminating"]}) >= want
+                   and not any(p["owner"] == name and p["generation"] != "2" for p in pods.values())
+                   for name, want in expected.items())
     if case == "cronjob":
         jobs = {o["name"]: o["owner"] for _, s, _, o in updates if s == "job"}
         return all(sum(1 for owner in jobs.values() if owner == name) >= want for name, want in expected.items())
@@ -380,6 +398,50 @@ def job_backoff(updates: list[Update], name: str) -> dict[str, Any]:
                                                if condition_t is not None and last_failure is not None else None)}
 
 
+def daemonset_rollout(updates: list[Update], name: str, start: float) -> dict[str, Any]:
+    """The rollout of DaemonSet ``name`` from ``start`` (the image change): pods per node before
+    it, the fewest nodes with an available pod (Ready, not terminating) at once, the most pods
+    (not terminating) on one node at once, the new pods created, the final pods per node and
+    when the last old pod went."""
+    pods: dict[str, dict[str, Any]] = {}
+    before: dict[str, int] | None = None
+    fewest: int | None = None
+    most = 0
+    done: float | None = None
+    for t, stream, etype, obj in updates:
+        if stream != "pod" or obj["owner"] != name:
+            continue
+        if t >= start and before is None:
+            before = _per_node(pods.values())
+        if etype == "DELETED":
+            pods.pop(obj["name"], None)
+        else:
+            pods[obj["name"]] = obj
+        if t < start:
+            continue
+        live = [p for p in pods.values() if not p["terminating"] and p["phase"] in ("Pending", "Running")]
+        available = {p["node"] for p in live if p["ready"] and p["node"]}
+        fewest = len(available) if fewest is None else min(fewest, len(available))
+        most = max([most, *_per_node(live).values()])
+        if done is None and live and all(p["generation"] == "2" for p in pods.values()) and \
+                all(p["ready"] for p in live) and len(available) == len(live):
+            done = t
+    new = {n for _, s, _, o in updates if s == "pod" and o["owner"] == name and o["generation"] == "2"
+           for n in [o["name"]]}
+    final = _per_node(p for p in pods.values() if not p["terminating"])
+    return {"pods_per_node_before": sorted((before or {}).values()), "fewest_nodes_available": fewest,
+            "most_pods_on_a_node": most, "new_pods": len(new), "pods_per_node_after": sorted(final.values()),
+            "duration_s": None if done is None else round(done - start, 3)}
+
+
+def _per_node(pods: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in pods:
+        if p["node"]:
+            out[p["node"]] = out.get(p["node"], 0) + 1
+    return out
+
+
 def cronjob_runs(updates: list[Update], name: str, t0_unix: float) -> dict[str, Any]:
     """The Jobs of CronJob ``name``: their activations (whole minutes since the epoch, from
     the names upstream gives them) relative to the first, how long after its activation each
@@ -544,6 +606,30 @@ def compare_case(case: str, scenario: Scenario, sim: Recording, real: Recording)
                           (len(a["created"]), len(a["ready"])) == (len(b["created"]), len(b["ready"])) == (n, n)))
                 add(Check(case, name, "creation / Ready order", (a["created"], a["ready"]), (b["created"], b["ready"]),
                           True, exact=False, note="shown only: pods of a batch are created concurrently"))
+    elif case == "daemonset":
+        start = min((a.at for a in scenario.timeline), default=0.0)
+        nodes = scenario.node_count
+        for _, _, m in scenario.manifests():
+            if m.get("kind") != "DaemonSet":
+                continue
+            name = m["metadata"]["name"]
+            surge = bool(((m["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}).get("maxSurge"))
+            a, b = daemonset_rollout(sim.updates, name, start), daemonset_rollout(real.updates, name, start)
+            result.sim[name], result.real[name] = a, b
+            one_each = [1] * nodes
+            add(Check(case, name, "pods per node before", a["pods_per_node_before"], b["pods_per_node_before"],
+                      a["pods_per_node_before"] == b["pods_per_node_before"] == one_each))
+            floor = nodes if surge else nodes - 1
+            add(Check(case, name, f"fewest nodes with an available pod (>= {floor})", a["fewest_nodes_available"],
+                      b["fewest_nodes_available"], a["fewest_nodes_available"] == b["fewest_nodes_available"] == floor))
+            top = 2 if surge else 1
+            add(Check(case, name, f"most pods on one node ({top})", a["most_pods_on_a_node"], b["most_pods_on_a_node"],
+                      a["most_pods_on_a_node"] == b["most_pods_on_a_node"] == top))
+            add(Check(case, name, "new pods", a["new_pods"], b["new_pods"], a["new_pods"] == b["new_pods"] == nodes))
+            add(Check(case, name, "pods per node after", a["pods_per_node_after"], b["pods_per_node_after"],
+                      a["pods_per_node_after"] == b["pods_per_node_after"] == one_each))
+            add(Check(case, name, "rollout duration s", a["duration_s"], b["duration_s"], True, exact=False,
+                      note="timing, shown only"))
     elif case == "cronjob":
         low, high = CRON_DELAY_S
         for _, _, m in scenario.manifests():

@@ -7,6 +7,7 @@ from labs.controller_fidelity import (
     ROOT,
     compare_case,
     cronjob_runs,
+    daemonset_rollout,
     deployment_rollout,
     finished,
     job_backoff,
@@ -55,13 +56,15 @@ def test_real_updates_are_normalised_like_simulated_ones() -> None:
     rs = {"metadata": {"name": "d-abc", "annotations": {"deployment.kubernetes.io/revision": "2"},
                        "ownerReferences": [{"kind": "Deployment", "name": "d", "controller": True}]},
           "spec": {"replicas": 1}}
-    pod = {"metadata": {"name": "d-abc-x", "ownerReferences": [{"name": "d-abc", "controller": True}]},
+    pod = {"metadata": {"name": "d-abc-x", "ownerReferences": [{"name": "d-abc", "controller": True}],
+                        "labels": {"pod-template-generation": "3"}},
+           "spec": {"nodeName": "n-1"},
            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
     rec.update(1.0, "replicaset", "ADDED", rs)
     rec.update(1.1, "pod", "ADDED", pod)
     assert rec.updates[0][3] == {"name": "d-abc", "owner": "d", "replicas": 1, "revision": 2}
     assert rec.updates[1][3] == {"name": "d-abc-x", "owner": "d-abc", "phase": "Running", "ready": True,
-                                 "terminating": False}
+                                 "terminating": False, "node": "n-1", "generation": "3"}
     assert set(rec.streams) <= set(OBSERVABLE)
     for case in CASES:
         assert set(Recording(case, {}).streams) <= set(OBSERVABLE) | set(WATCHED)
@@ -82,3 +85,17 @@ def test_simulated_cronjob_reads_the_schedule_from_the_replays_start() -> None:
     assert jobs[0] == "every-minute-29460000"  # the activation's minute, as upstream names it
     result = compare_case("cronjob", scenario, rec, rec)
     assert result.agree and len(result.checks) == 4
+
+
+def test_simulated_daemonset_rollouts_keep_their_bounds() -> None:
+    """maxUnavailable 1: never more than one node without an available pod, one pod per node;
+    maxSurge 1: every node keeps an available pod, two pods on a node at most."""
+    scenario, rec = _sim("daemonset")
+    assert finished("daemonset", rec.updates, rec.expected) and rec.expected == {"one-at-a-time": 4, "surge": 4}
+    one = daemonset_rollout(rec.updates, "one-at-a-time", 6.0)
+    assert (one["fewest_nodes_available"], one["most_pods_on_a_node"], one["new_pods"]) == (3, 1, 4)
+    surge = daemonset_rollout(rec.updates, "surge", 6.0)
+    assert (surge["fewest_nodes_available"], surge["most_pods_on_a_node"], surge["new_pods"]) == (4, 2, 4)
+    assert one["pods_per_node_before"] == one["pods_per_node_after"] == [1, 1, 1, 1]
+    result = compare_case("daemonset", scenario, rec, rec)
+    assert result.agree and len(result.checks) == 12

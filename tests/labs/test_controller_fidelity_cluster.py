@@ -64,6 +64,14 @@ def test_job_backoff_matches(kwok_cluster: str, tmp_path: Path) -> None:
         assert 8.8 <= first <= 11.2 and 18.8 <= second <= 21.2
 
 
+def test_daemonset_rollouts_match(kwok_cluster: str, tmp_path: Path) -> None:
+    """About 15 s: two DaemonSets on four nodes roll out a new image."""
+    result = _run("daemonset", kwok_cluster, tmp_path)
+    assert result.agree, _failed(result)
+    assert result.real["one-at-a-time"]["fewest_nodes_available"] == 3
+    assert result.real["surge"]["most_pods_on_a_node"] == 2
+
+
 def test_cronjob_activations_match(kwok_cluster: str, tmp_path: Path) -> None:
     """Up to 2.5 min: it waits for the next wall-clock minute, then for a 70 s Job."""
     result = _run("cronjob", kwok_cluster, tmp_path)
