@@ -53,6 +53,9 @@ from labs.watchers import Watcher
 __all__ = ["OBSERVABLE", "Observer", "ReplayResult", "namespace_name", "replay", "scenario_namespace", "supported"]
 
 READY_TIMEOUT_S = 60.0
+# The node lifecycle controller lifts each new node's not-ready taint with a PATCH through its
+# own client (20 QPS): hundreds of fake nodes take a while, so the wait grows with their number.
+NODE_READY_S_PER_NODE = 0.25
 CLEANUP_TIMEOUT_S = 120.0
 LOCK_TIMEOUT_S = 900.0  # how long a replay waits for another one on the same cluster
 SETTLED = {"ready", "failedScheduling", "deleted", "succeeded", "failed"}
@@ -276,9 +279,13 @@ class _Replay:
             if others:
                 self.notes.append(f"{len(others)} other node(s) on the cluster can also receive pods "
                                   f"(e.g. {others[0]}); placements may differ from the simulation")
-            self.log(f"{len(names)} fake nodes registered; waiting for kwok to make them Ready")
-            wait_until(f"{len(names)} fake nodes to become Ready and untainted",
-                       lambda: self._nodes_ready(names), READY_TIMEOUT_S, " (is kwok running? `labs/controlplane/cluster.sh status`)")
+            self.log(f"{len(names)} fake nodes registered; waiting for kwok to make them Ready and the node "
+                     "lifecycle controller to lift their not-ready taint")
+            started = time.monotonic()
+            wait_until(f"{len(names)} fake nodes to become Ready and untainted", lambda: self._nodes_ready(names),
+                       READY_TIMEOUT_S + NODE_READY_S_PER_NODE * len(names),
+                       " (is kwok running? `labs/controlplane/cluster.sh status`)")
+            self.log(f"{len(names)} nodes schedulable after {time.monotonic() - started:.1f}s")
         else:
             self.notes += advertise_extended_resources(self.core, self.scenario, self.nodes)
         for watcher in self.watchers:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sim.api.objects import DaemonSet, ObjectMeta, PodTemplate
 from sim.api.selectors import Selector
+from sim.api.statefulset import update_strategy
 
 __all__ = ["parse_daemon_set", "scaled_value"]
 
@@ -47,12 +48,7 @@ def parse_daemon_set(r: Any, meta: ObjectMeta, spec: dict[str, Any], selector: S
     if template.spec.restart_policy != "Always":
         raise r.fail(("spec", "template", "spec", "restartPolicy"),
                      f'a DaemonSet\'s pods need restartPolicy Always, got "{template.spec.restart_policy}"')
-    us = r.mapping(spec.get("updateStrategy"), ("spec", "updateStrategy"))
-    strategy = r.string(us.get("type"), ("spec", "updateStrategy", "type")) or "RollingUpdate"
-    if strategy not in ("RollingUpdate", "OnDelete"):
-        raise r.fail(("spec", "updateStrategy", "type"), f"expected RollingUpdate or OnDelete, got {strategy!r}")
-    ru_path = ("spec", "updateStrategy", "rollingUpdate")
-    ru = r.mapping(us.get("rollingUpdate"), ru_path)
+    strategy, ru, ru_path = update_strategy(r, spec)
     unavailable = _int_or_percent(r, ru.get("maxUnavailable"), (*ru_path, "maxUnavailable"), 1)
     surge = _int_or_percent(r, ru.get("maxSurge"), (*ru_path, "maxSurge"), 0)
     if strategy == "RollingUpdate":

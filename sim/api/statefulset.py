@@ -14,7 +14,7 @@ from sim.api.objects import ObjectMeta, PersistentVolumeClaim, PodTemplate, Stat
 from sim.api.selectors import Selector
 from sim.api.storage import parse_persistent_volume_claim
 
-__all__ = ["parse_stateful_set"]
+__all__ = ["parse_stateful_set", "update_strategy"]
 
 Path = tuple[str | int, ...]
 
@@ -48,6 +48,17 @@ def _retention_policy(r: Any, value: Any) -> None:
             raise r.fail((*path, key), "Delete is not modelled yet; claims are retained (the default)")
 
 
+def update_strategy(r: Any, spec: dict[str, Any]) -> tuple[str, dict[str, Any], Path]:
+    """spec.updateStrategy of a StatefulSet or DaemonSet: (type, defaulting to RollingUpdate;
+    the rollingUpdate mapping; its path)."""
+    us = r.mapping(spec.get("updateStrategy"), ("spec", "updateStrategy"))
+    strategy = r.string(us.get("type"), ("spec", "updateStrategy", "type")) or "RollingUpdate"
+    if strategy not in ("RollingUpdate", "OnDelete"):
+        raise r.fail(("spec", "updateStrategy", "type"), f"expected RollingUpdate or OnDelete, got {strategy!r}")
+    ru_path: Path = ("spec", "updateStrategy", "rollingUpdate")
+    return strategy, r.mapping(us.get("rollingUpdate"), ru_path), ru_path
+
+
 def _positive_int_or_percent(r: Any, value: Any, path: Path) -> None:
     if value is None:
         return
@@ -63,12 +74,7 @@ def parse_stateful_set(r: Any, meta: ObjectMeta, spec: dict[str, Any], replicas:
     policy = r.string(spec.get("podManagementPolicy"), ("spec", "podManagementPolicy")) or "OrderedReady"
     if policy not in ("OrderedReady", "Parallel"):
         raise r.fail(("spec", "podManagementPolicy"), f"expected OrderedReady or Parallel, got {policy!r}")
-    us = r.mapping(spec.get("updateStrategy"), ("spec", "updateStrategy"))
-    strategy = r.string(us.get("type"), ("spec", "updateStrategy", "type")) or "RollingUpdate"
-    if strategy not in ("RollingUpdate", "OnDelete"):
-        raise r.fail(("spec", "updateStrategy", "type"), f"expected RollingUpdate or OnDelete, got {strategy!r}")
-    ru_path = ("spec", "updateStrategy", "rollingUpdate")
-    ru = r.mapping(us.get("rollingUpdate"), ru_path)
+    strategy, ru, ru_path = update_strategy(r, spec)
     # maxUnavailable is validated but, as upstream with MaxUnavailableStatefulSet off (1.36's
     # default), dropped: the rolling update replaces one pod at a time.
     _positive_int_or_percent(r, ru.get("maxUnavailable"), (*ru_path, "maxUnavailable"))
