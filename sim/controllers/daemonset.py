@@ -83,9 +83,24 @@ DAEMON_TOLERATIONS = (  # AddOrUpdateDaemonPodTolerations
 HOST_NETWORK_TOLERATION = Toleration("node.kubernetes.io/network-unavailable", "Exists", "", "NoSchedule")
 
 
+_TOLERATIONS: dict[int, tuple[PodSpec, tuple[Toleration, ...]]] = {}  # id(spec) -> (spec, answer)
+
+
 def _with_daemon_tolerations(spec: PodSpec) -> tuple[Toleration, ...]:
     """AddOrUpdateTolerationInPodSpec for each daemon toleration: one the pod has already (same
-    key, operator, value and effect) is replaced, say with another tolerationSeconds, else added."""
+    key, operator, value and effect) is replaced, say with another tolerationSeconds, else added.
+    Kept per spec (the spec with it, so its id stays its own)."""
+    kept = _TOLERATIONS.get(id(spec))
+    if kept is not None and kept[0] is spec:
+        return kept[1]
+    if len(_TOLERATIONS) > 256:
+        _TOLERATIONS.clear()
+    answer = _tolerations_for(spec)
+    _TOLERATIONS[id(spec)] = (spec, answer)
+    return answer
+
+
+def _tolerations_for(spec: PodSpec) -> tuple[Toleration, ...]:
     wanted = DAEMON_TOLERATIONS + ((HOST_NETWORK_TOLERATION,) if spec.host_network else ())
     out = list(spec.tolerations)
     for tol in wanted:
@@ -166,7 +181,22 @@ class DaemonSetController(Controller):
         self._node_shape: dict[str, tuple[Any, ...]] = {}  # labels and taints last seen per node
         self._backoff: dict[tuple[int, int, str], tuple[float, float]] = {}  # -> (delay, last update)
         self._watching = False
+        # (id(template spec), node name) -> (spec, node resourceVersion, answer)
+        self._runs: dict[tuple[int, str], tuple[PodSpec, int, tuple[bool, bool]]] = {}
         api.watch(KIND, self._on_daemon_sets)
+
+    def should_run(self, ds: DaemonSet, node: Node) -> tuple[bool, bool]:
+        """``should_run``, kept per template and node until the node changes."""
+        spec, version = ds.template.spec, node.meta.resource_version
+        key = (id(spec), node.meta.name)
+        kept = self._runs.get(key)
+        if kept is not None and kept[0] is spec and kept[1] == version:
+            return kept[2]
+        if len(self._runs) > 100_000:
+            self._runs.clear()
+        answer = should_run(ds, node)
+        self._runs[key] = (spec, version, answer)
+        return answer
 
     # ------------------------------------------------------------------ informers
     def _on_daemon_sets(self, events: list[tuple[str, Any]]) -> None:
@@ -282,7 +312,7 @@ class DaemonSetController(Controller):
 
     def _pods_should_be_on_node(self, ds: DaemonSet, node: Node, pods: list[Pod],
                                 surge: bool) -> tuple[list[str], list[Pod]]:
-        run, keep = should_run(ds, node)
+        run, keep = self.should_run(ds, node)
         name = node.meta.name
         if run and not pods:
             return [name], []
@@ -367,7 +397,7 @@ class DaemonSetController(Controller):
         desired = 0
         wanted: list[str] = []
         for node in nodes:
-            if should_run(ds, node)[0]:
+            if self.should_run(ds, node)[0]:
                 desired += 1
                 wanted.append(node.meta.name)
         max_surge = scaled_value(ds.max_surge, desired)
@@ -375,7 +405,8 @@ class DaemonSetController(Controller):
         if desired > 0 and max_surge == 0 and max_unavailable == 0:
             max_unavailable = 1
         names = list(dict.fromkeys([n.meta.name for n in nodes if n.meta.name in by_node] + wanted))
-        names += [n for n in by_node if n not in names]
+        listed = set(names)
+        names += [n for n in by_node if n not in listed]
         now = self.env.now
         if max_surge == 0:
             unavailable = 0
@@ -415,7 +446,7 @@ class DaemonSetController(Controller):
                 available += 1
             if old is None:
                 continue
-            runs = name in node_of and should_run(ds, node_of[name])[0]
+            runs = name in node_of and self.should_run(ds, node_of[name])[0]
             if new is None:
                 if not _available(old, ds.min_ready_seconds, now):
                     if not runs:
@@ -460,7 +491,7 @@ class DaemonSetController(Controller):
         now = self.env.now
         desired = current = misscheduled = ready = updated = available = 0
         for node in nodes:
-            run, _ = should_run(ds, node)
+            run, _ = self.should_run(ds, node)
             pods = by_node.get(node.meta.name, [])
             if run:
                 desired += 1
