@@ -73,6 +73,24 @@ def _failed_scheduling(trace: Trace) -> list[str]:
     return lines
 
 
+def _cron_jobs(trace: Trace) -> list[str]:
+    """Per CronJob: the Jobs it created and deleted, the runs it skipped, its warnings."""
+    df = trace.to_frame()
+    cron = df[df["kind"] == "CronJob"]
+    if cron.empty:
+        return []
+    lines = ["| CronJob | Jobs created | runs skipped (Forbid) | Jobs deleted (history) | warnings |",
+             "|---|---:|---:|---:|---|"]
+    for (namespace, name), rows in cron.groupby(["namespace", "name"], observed=True, sort=True):
+        events = rows["event"].astype(str)
+        warnings = rows[events == "warning"]["reason"].astype(str).value_counts()
+        said = ", ".join(f"{reason} x{n}" for reason, n in warnings.items()) or "–"
+        label = f"{namespace}/{name}" if namespace and namespace != "default" else str(name)
+        lines.append(f"| {label} | {(events == 'jobCreated').sum()} | {(events == 'jobAlreadyActive').sum()} | "
+                     f"{(events == 'jobDeleted').sum()} | {said} |")
+    return lines
+
+
 def render_report(trace: Trace, summary: dict[str, Any], description: str, plots: list[str],
                   metrics: list[str] | None = None) -> str:
     """Markdown text of the report."""
@@ -88,6 +106,9 @@ def render_report(trace: Trace, summary: dict[str, Any], description: str, plots
     phases = _phase_table(trace)
     if phases:
         out += ["", "## Where the start-up time goes", "", *phases]
+    cron = _cron_jobs(trace)
+    if cron:
+        out += ["", "## CronJobs", "", "What the CronJob controller did (its events, counted).", "", *cron]
     failed = _failed_scheduling(trace)
     if failed:
         out += ["", "## Pods the scheduler could not place", "",
@@ -101,8 +122,8 @@ def render_report(trace: Trace, summary: dict[str, Any], description: str, plots
             out += [f"### {titles.get(file, file)}", "", f"![{titles.get(file, file)}]({file})", ""]
     out += ["## What this model leaves out", "",
             "Scheduler plugins of the default profile not modelled yet: " + ", ".join(not_modelled()) + ".",
-            "Informer caches read the committed state (no stale reads); optimistic-concurrency conflicts "
-            "are not modelled.", ""]
+            "Informer caches read the committed state (no stale reads): a write conflicts only when another "
+            "writer changed the object between its read and its commit.", ""]
     if "requests_offered" in summary:
         out[-1:] = ["Serving: one kube-proxy's view stands for every node's; requests already at a pod finish "
                     "even if it is deleted (graceful drain); the fluid mode uses steady-state queueing per tick "

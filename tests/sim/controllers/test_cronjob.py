@@ -198,3 +198,17 @@ def test_a_patch_the_api_server_would_refuse_is_a_located_error(patch: str, fiel
     with pytest.raises(SourceError) as err:
         scenario_from_text(cron_scenario('      schedule: "@hourly"', timeline=timeline))
     assert field in str(err.value) and message in str(err.value), str(err.value)
+
+
+def test_the_report_counts_what_the_controller_did() -> None:
+    """report.md's CronJobs table: Jobs created, runs skipped under Forbid, Jobs deleted."""
+    from sim.report import render_report
+
+    spec = '      schedule: "* * * * *"\n      concurrencyPolicy: Forbid\n      successfulJobsHistoryLimit: 1'
+    result = run(scenario_from_text(cron_scenario(spec, duration="10m")))
+    cj = events(result)
+    counts = [(cj["event"] == e).sum() for e in ("jobCreated", "jobAlreadyActive", "jobDeleted")]
+    assert all(counts)
+    text = render_report(result.trace, result.summary, "", [])
+    assert "## CronJobs" in text
+    assert f"| tick | {counts[0]} | {counts[1]} | {counts[2]} | – |" in text
