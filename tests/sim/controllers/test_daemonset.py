@@ -237,3 +237,14 @@ def test_match_fields_in_a_pods_node_affinity() -> None:
         scenario_from_text(ds_scenario(workloads=bad))
     with pytest.raises(SourceError, match="only metadata.name is a supported field"):
         scenario_from_text(ds_scenario(workloads=pod.replace("key: metadata.name", "key: spec.nodeName")))
+
+
+def test_on_delete_leaves_running_pods_alone() -> None:
+    """updateStrategy OnDelete: a new image changes no running pod; status counts them as not updated."""
+    timeline = "- {at: 1m, action: setImage, target: daemonset/agent, image: agent:2}"
+    result = run(scenario_from_text(ds_scenario("      updateStrategy: {type: OnDelete}", timeline=timeline)))
+    agents = live_agents(result)
+    assert len(agents) == 3 and all(p.meta.labels["pod-template-generation"] == "1" for p in agents)
+    assert (pods(result)["created"] >= 60).sum() == 0
+    ds = result.simulation.api.store.get("DaemonSet", "default", "agent")
+    assert (ds.updated_number_scheduled, ds.number_available, ds.observed_generation) == (0, 3, 2)
