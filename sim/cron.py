@@ -334,8 +334,3 @@ def parse_standard(spec: str, zone: str = "UTC") -> Schedule:
     minute, hour, dom, month, dow = (_field(f, b) for f, b in zip(fields, (MINUTES, HOURS, DOM, MONTHS, DOW),
                                                                   strict=True))
     return SpecSchedule(minute, hour, dom, month, dow, zone)
-
-
-def to_datetime(unix: float, zone: str = "UTC") -> datetime:
-    """A Unix time as an aware datetime in ``zone`` (UTC if unknown)."""
-    return datetime.fromtimestamp(unix, load_location(zone) or UTC)

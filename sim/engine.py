@@ -23,11 +23,11 @@ from sim.apiserver import ApiServer
 from sim.clock import Environment
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
+from sim.controllers.cronjob import CronJobController
+from sim.controllers.daemonset import DaemonSetController
 from sim.controllers.deployment import DeploymentController
 from sim.controllers.disruption import DisruptionController
 from sim.controllers.endpointslice import EndpointSliceController
-from sim.controllers.cronjob import CronJobController
-from sim.controllers.daemonset import DaemonSetController
 from sim.controllers.garbagecollector import GarbageCollector
 from sim.controllers.job import JobController
 from sim.controllers.hpa import HorizontalController

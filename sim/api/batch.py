@@ -19,10 +19,9 @@ Job's name adds ``-<minutes since the epoch>``) and a job template without a sel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-
-import re
 
 from sim.api.objects import CronJob, Job, ObjectMeta, PodFailurePolicyRule, PodTemplate
 from sim.cron import CronError, load_location, parse_standard

@@ -16,7 +16,7 @@ from sim.api.objects import DaemonSet, ObjectMeta, PodTemplate
 from sim.api.selectors import Selector
 from sim.api.statefulset import update_strategy
 
-__all__ = ["parse_daemon_set", "scaled_value"]
+__all__ = ["parse_daemon_set"]
 
 Path = tuple[str | int, ...]
 
@@ -29,13 +29,6 @@ def _int_or_percent(r: Any, value: Any, path: Path, default: int) -> int | str:
     if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit() and int(value[:-1]) <= 100:
         return value
     raise r.fail(path, f"expected a non-negative integer or a percentage like '10%', got {value!r}")
-
-
-def scaled_value(value: int | str, total: int) -> int:
-    """GetScaledValueFromIntOrPercent with roundUp: an int as is, a percentage of ``total`` rounded up."""
-    if isinstance(value, int):
-        return value
-    return -(-int(value[:-1]) * total // 100)
 
 
 def _is_zero(value: int | str) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from sim.api.autoscaling import parse_horizontal_pod_autoscaler
 from sim.api.batch import parse_cron_job, parse_job
 from sim.api.daemonset import parse_daemon_set
+from sim.api.names import ALPHABET
 from sim.api.networking import parse_ingress
 from sim.api.objects import (
     Container,
@@ -68,7 +69,6 @@ PROTOCOLS = ("TCP", "UDP", "SCTP")
 POD_GROUP_LABEL = "scheduling.x-k8s.io/pod-group"
 MAX_USER_PRIORITY = 1_000_000_000  # scheduling.HighestUserDefinablePriority
 
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's SafeEncodeString alphabet
 Path = tuple[str | int, ...]
 
 
@@ -128,8 +128,8 @@ def template_hash(template: dict[str, Any]) -> str:
     digest = zlib.crc32(json.dumps(template, sort_keys=True, default=str).encode())
     out = ""
     for _ in range(10):
-        digest, rem = divmod(digest, len(_SAFE_ALPHABET))
-        out += _SAFE_ALPHABET[rem]
+        digest, rem = divmod(digest, len(ALPHABET))
+        out += ALPHABET[rem]
         if digest == 0:
             break
     return out

@@ -42,6 +42,7 @@ from sim.apiserver import DELETED, ApiServer
 from sim.clock import call_later
 from sim.config import ClusterAutoscalerConfig
 from sim.controllers.daemonset import daemon_pod_spec, should_run
+from sim.controllers.disruption import scaled_value
 from sim.distributions import Sampler
 from sim.scheduler.framework import PodInfo, Profile, schedule_pod
 from sim.scheduler.nodetable import HOSTNAME, NodeTable
@@ -219,12 +220,6 @@ def node_utilization(allocatable: dict[str, int], requested: dict[str, int]) -> 
     return (cpu, "cpu") if cpu >= memory else (memory, "memory")
 
 
-def _scaled(value: int | str, total: int) -> int:
-    if isinstance(value, int):
-        return value
-    return math.ceil(int(value.rstrip("%")) * total / 100)
-
-
 def disruptions_allowed(pdb: PodDisruptionBudget, pods: Iterable[Pod]) -> int:
     """status.disruptionsAllowed of a PDB: healthy selected pods minus the desired healthy
     count (minAvailable, or expected - maxUnavailable; percentages round up)."""
@@ -232,9 +227,9 @@ def disruptions_allowed(pdb: PodDisruptionBudget, pods: Iterable[Pod]) -> int:
                 and pdb.selector.matches(p.meta.labels)]
     healthy = sum(1 for p in selected if p.ready)
     if pdb.min_available is not None:
-        desired = _scaled(pdb.min_available, len(selected))
+        desired = scaled_value(pdb.min_available, len(selected))
     else:
-        desired = len(selected) - _scaled(pdb.max_unavailable or 0, len(selected))
+        desired = len(selected) - scaled_value(pdb.max_unavailable or 0, len(selected))
     return max(0, healthy - desired)
 
 
@@ -333,14 +328,13 @@ class ClusterAutoscaler:
             add_template_node(table, self.groups[self.upcoming[name]].template, daemon_sets)
         pending = [p for p in pods if not p.node_name and not p.terminating and p.reason == "Unschedulable"]
         stuck = filter_out_schedulable(self.profile, table, pending)
-        if stuck and self._scale_up(stuck):
+        if stuck and self._scale_up(stuck, daemon_sets):
             return
         if self.config.scale_down_enabled:
             self._scale_down(nodes, pods)
 
-    def _scale_up(self, pods: list[Pod]) -> bool:
+    def _scale_up(self, pods: list[Pod], daemon_sets: Sequence[DaemonSet]) -> bool:
         options = []
-        daemon_sets = self.api.store.list("DaemonSet")
         for group in self.groups.values():
             room = min(group.max_size - self.group_size(group.name), self.config.max_nodes_per_scaleup)
             if room <= 0:

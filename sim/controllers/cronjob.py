@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Generator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import simpy
@@ -146,7 +146,7 @@ class CronJobController(Controller):
                 self._event(cron_job, "warning", "UnParseableCronJobSchedule",
                             f"unparseable schedule for cronjob: {cron_job.schedule}: {exc}")
                 continue
-            self.add_after(key, self._requeue_after(cron_job, schedule))
+            self.add_after(key, self._requeue_after(cron_job, schedule, cron_job.last_schedule_time))
 
     def _on_jobs(self, events: list[tuple[str, Any]]) -> None:
         for _, job in events:
@@ -300,12 +300,11 @@ class CronJobController(Controller):
         return self._requeue_after(cron_job, schedule, status.last_schedule), True, False
 
     # ------------------------------------------------------------------ helpers
-    def _requeue_after(self, cron_job: CronJob, schedule: Schedule, last_schedule: float | None = None) -> float:
+    def _requeue_after(self, cron_job: CronJob, schedule: Schedule, last_schedule: float | None) -> float:
         """nextScheduleTimeDuration: seconds until the next activation after the most recent
         one (or after ``now`` if activations were missed), plus 100 ms."""
         now = self.unix(self.env.now)
-        last = last_schedule if last_schedule is not None else cron_job.last_schedule_time
-        earliest = self.unix(last if last is not None else cron_job.meta.creation_time)
+        earliest = self.unix(last_schedule if last_schedule is not None else cron_job.meta.creation_time)
         try:
             earliest, most_recent, missed = most_recent_schedule_time(schedule, earliest, now, None)
         except CronError:
@@ -352,4 +351,4 @@ def _formatted(cron_job: CronJob) -> str:
 
 
 def _rfc1123z(unix: float) -> str:
-    return datetime.fromtimestamp(unix, load_location("UTC")).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return datetime.fromtimestamp(unix, UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")

@@ -41,7 +41,7 @@ import numpy as np
 import simpy
 
 from sim.api.client import Client
-from sim.api.daemonset import scaled_value
+from sim.api.names import name_suffix
 from sim.api.objects import (
     FAILED,
     SUCCEEDED,
@@ -57,6 +57,7 @@ from sim.api.objects import (
 from sim.api.selectors import NODE_NAME_FIELD, Requirement, Selector
 from sim.apiserver import ADDED, DELETED, ApiServer
 from sim.clock import call_later
+from sim.controllers.disruption import scaled_value
 from sim.controllers.replicaset import slow_start_batches
 from sim.controllers.workqueue import Controller, Expectations, Key
 from sim.distributions import Sampler
@@ -71,7 +72,6 @@ REVISION_HASH = "controller-revision-hash"
 TEMPLATE_GENERATION = "pod-template-generation"
 FAILED_BACKOFF = (1.0, 900.0)  # failedPodsBackoff: flowcontrol.NewBackOff(1 s, 15 min)
 POD_GC_QUARANTINE = 40.0  # PodGC: an orphaned pod is deleted this long after its node went
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 DAEMON_TOLERATIONS = (  # AddOrUpdateDaemonPodTolerations
     Toleration("node.kubernetes.io/not-ready", "Exists", "", "NoExecute"),
     Toleration("node.kubernetes.io/unreachable", "Exists", "", "NoExecute"),
@@ -382,7 +382,7 @@ class DaemonSetController(Controller):
                 self.expectations.observed(key, delete=failed)
 
     def _create_pod(self, ds: DaemonSet, node: str) -> simpy.Event:
-        suffix = "".join(_NAME_ALPHABET[i] for i in self.rng.integers(0, len(_NAME_ALPHABET), 5))
+        suffix = name_suffix(self.rng)
         template = ds.template
         labels = {**dict(template.labels), REVISION_HASH: template.hash, TEMPLATE_GENERATION: str(ds.meta.generation)}
         pod = Pod(meta=ObjectMeta(name=f"{ds.meta.name}-{suffix}", namespace=ds.meta.namespace, labels=labels,

@@ -17,6 +17,7 @@ import numpy as np
 import simpy
 
 from sim.api.client import Client
+from sim.api.names import name_suffix
 from sim.api.objects import ObjectMeta, OwnerReference, Pod, ReplicaSet
 from sim.apiserver import ADDED, DELETED, ApiServer
 from sim.controllers.workqueue import Controller, Expectations, Key
@@ -25,7 +26,6 @@ from sim.distributions import Sampler
 __all__ = ["ReplicaSetController", "deletion_order", "slow_start_batches"]
 
 SLOW_START_INITIAL_BATCH_SIZE = 1
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
@@ -147,7 +147,7 @@ class ReplicaSetController(Controller):
                 self.expectations.observed(key, delete=failed)
 
     def _create_pod(self, rs: ReplicaSet) -> simpy.Event:
-        suffix = "".join(_NAME_ALPHABET[i] for i in self.rng.integers(0, len(_NAME_ALPHABET), 5))
+        suffix = name_suffix(self.rng)
         template = rs.template
         pod = Pod(
             meta=ObjectMeta(

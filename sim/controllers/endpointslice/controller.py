@@ -22,6 +22,7 @@ import simpy
 
 from sim.api.client import Client
 from sim.api.discovery import MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, Endpoint, EndpointSlice
+from sim.api.names import name_suffix
 from sim.api.objects import ObjectMeta, OwnerReference, Pod, Service
 from sim.apiserver import DELETED, ApiServer
 from sim.controllers.endpointslice.reconciler import (
@@ -38,7 +39,6 @@ from sim.trace import Trace
 __all__ = ["EndpointSliceController", "endpoint_state", "ready_series_name", "summarize_endpoints"]
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # generateName's suffix alphabet
 
 
 def ready_series_name(namespace: str, name: str) -> str:
@@ -218,7 +218,7 @@ class EndpointSliceController(Controller):
         return node.meta.labels.get(ZONE_LABEL, "") if node is not None else ""
 
     def _new_slice(self, svc: Service, endpoints: tuple[Endpoint, ...]) -> EndpointSlice:
-        suffix = "".join(_NAME_ALPHABET[i] for i in self.rng.integers(0, len(_NAME_ALPHABET), 5))
+        suffix = name_suffix(self.rng)
         labels = {**svc.meta.labels, SERVICE_NAME_LABEL: svc.meta.name, MANAGED_BY_LABEL: MANAGED_BY}
         meta = ObjectMeta(name=f"{svc.meta.name}-{suffix}", namespace=svc.meta.namespace, labels=labels,
                           owner=OwnerReference("Service", svc.meta.name, svc.meta.uid))

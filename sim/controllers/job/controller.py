@@ -25,6 +25,7 @@ import simpy
 
 from sim.api.batch import JOB_NAME_LABEL
 from sim.api.client import Client
+from sim.api.names import name_suffix
 from sim.api.objects import FAILED, SUCCEEDED, Job, JobCondition, ObjectMeta, OwnerReference, Pod
 from sim.apiserver import ADDED, DELETED, ApiServer
 from sim.controllers.job.backoff import BackoffRecord
@@ -43,7 +44,6 @@ from sim.distributions import Sampler
 __all__ = ["JOB_NAME_LABEL", "JobController", "job_labels", "job_pod"]
 
 CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
-_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _EVENTS = {"Failed": "failed", "Complete": "completed", "FailureTarget": "failureTarget", "Suspended": "suspended"}
 
 
@@ -210,7 +210,7 @@ class JobController(Controller):
         return 0
 
     def _suffix(self) -> str:
-        return "".join(_NAME_ALPHABET[i] for i in self.rng.integers(0, len(_NAME_ALPHABET), 5))
+        return name_suffix(self.rng)
 
     @staticmethod
     def _records(job: Job, conditions: tuple[JobCondition, ...]) -> list[tuple[str, str, str]]:

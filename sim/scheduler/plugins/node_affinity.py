@@ -56,10 +56,6 @@ def _named_nodes(spec: PodSpec) -> set[str] | None:
     return names if spec.required_node_affinity else None
 
 
-def _labels(table: NodeTable, row: int) -> dict[str, str]:
-    return table.labels_of(row)
-
-
 @dataclass
 class NodeAffinity:
     """Filter + Score plugin (default score weight 2)."""
@@ -75,11 +71,11 @@ class NodeAffinity:
             out = np.zeros(len(rows), dtype=bool)
             for name in named:
                 row = table.index.get(name)
-                if row is not None and required_match(spec, _labels(table, row)):
+                if row is not None and required_match(spec, table.labels_of(row)):
                     out |= rows == row
             return out
         if _uses_hostname(spec):
-            return np.array([required_match(spec, _labels(table, r)) for r in rows], dtype=bool)
+            return np.array([required_match(spec, table.labels_of(r)) for r in rows], dtype=bool)
         key = self.name + "/required"
         cached = pod.cache.get(key)
         if cached is None or len(cached) != len(table.sig_labels):
@@ -109,6 +105,6 @@ class NodeAffinity:
         preferred = pod.pod.spec.preferred_node_affinity
         if not preferred:
             return np.zeros(len(rows), dtype=np.int64)
-        raw = np.array([sum(w for w, term in preferred if _term_matches(term, _labels(table, r))) for r in rows],
+        raw = np.array([sum(w for w, term in preferred if _term_matches(term, table.labels_of(r))) for r in rows],
                        dtype=np.int64)
         return default_normalize_score(raw, reverse=False)
