@@ -168,7 +168,14 @@ class DeploymentController(Controller):
             return
         active = [rs for rs in olds if rs.replicas > 0]
         seen = _states(active)
-        cuts = rolling.reconcile_old_replica_sets(d.replicas, d.strategy, RSState.of(new), list(seen.values()))
+        try:
+            cuts = rolling.reconcile_old_replica_sets(d.replicas, d.strategy, RSState.of(new), list(seen.values()))
+        except rolling.StaleAvailability as stale:  # the sync fails after the scale-downs made before
+            for rs in active:
+                if rs.meta.name in stale.targets:
+                    yield from self._scale(d, rs, stale.targets[rs.meta.name],
+                                           version=seen[rs.meta.name].resource_version)
+            raise ApiError(str(stale)) from stale
         for rs in active:
             if rs.meta.name in cuts:
                 yield from self._scale(d, rs, cuts[rs.meta.name], version=seen[rs.meta.name].resource_version)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sim.api.objects import DeploymentStrategy
-from sim.controllers.deployment.rolling import reconcile_new_replica_set, reconcile_old_replica_sets
+from sim.controllers.deployment.rolling import (
+    StaleAvailability,
+    reconcile_new_replica_set,
+    reconcile_old_replica_sets,
+)
 from sim.controllers.deployment.util import RSState
 
 DEFAULT = DeploymentStrategy()  # 25% / 25%: for 10 replicas surge 3, unavailable 2
@@ -52,3 +56,20 @@ def test_zero_surge_scales_old_down_first() -> None:
     new, old = RSState("new", 0), RSState("old", 2, 2)
     assert reconcile_new_replica_set(2, strategy, new, [old, new]) == 0
     assert reconcile_old_replica_sets(2, strategy, new, [old]) == {"old": 1}
+
+
+def test_stale_old_status_fails_the_sync() -> None:
+    """An old RS just scaled 7 -> 5 whose status still counts the 7 pods it is deleting: upstream's
+    cleanup refuses ("invalid request to scale down ... 5 -> 7") instead of counting 7 + 5
+    available and scaling the old RS to 1, which would leave 6 of 10 available."""
+    with pytest.raises(StaleAvailability, match="got invalid request to scale down old 5 -> 7") as failed:
+        reconcile_old_replica_sets(10, DEFAULT, RSState("new", 8, 5), [RSState("old", 5, 7)])
+    assert failed.value.targets == {}
+
+
+def test_stale_status_keeps_earlier_cleanups() -> None:
+    """Older RSs cleaned up before the stale one are reported with the failure (upstream wrote them)."""
+    olds = [RSState("a", 4, 2, created=1.0), RSState("b", 3, 5, created=2.0)]
+    with pytest.raises(StaleAvailability) as failed:
+        reconcile_old_replica_sets(10, DEFAULT, RSState("new", 6, 6, created=3.0), olds)
+    assert failed.value.targets == {"a": 2}
