@@ -32,7 +32,7 @@ class LeaseHeartbeats:
         self.env = env
         self.api = api
         self.interval = config.node_lease_duration_seconds * 0.25
-        self.phases: list[float] = []
+        self.phases: np.ndarray = np.zeros(0)  # per slot: when in each interval its renewal falls
         self.renew_time: np.ndarray = np.zeros(0)
         self.alive: np.ndarray = np.zeros(0, dtype=bool)
         self.names: list[str] = []  # node name per slot ("" if unnamed)
@@ -47,7 +47,7 @@ class LeaseHeartbeats:
             if name:
                 self.slots[name] = len(self.names)
             self.names.append(name)
-        self.phases.extend((self.rng.uniform(0, self.interval, count)).tolist())
+        self.phases = np.concatenate([self.phases, self.rng.uniform(0, self.interval, count)])
         self.renew_time = np.concatenate([self.renew_time, np.zeros(count)])
         self.alive = np.concatenate([self.alive, np.ones(count, dtype=bool)])
 
@@ -66,10 +66,9 @@ class LeaseHeartbeats:
         step = 1.0
         while True:
             yield self.env.timeout(step)
-            if not self.phases:
+            if not len(self.phases):
                 continue
-            now = self.env.now
-            phases = np.asarray(self.phases)
+            now, phases = self.env.now, self.phases
             due = self.alive & (np.floor((now - phases) / self.interval) > np.floor((now - step - phases) / self.interval))
             if not self.api.available:
                 continue  # these renewals fail; the next tick tries again

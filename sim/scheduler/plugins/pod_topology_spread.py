@@ -313,12 +313,8 @@ class PodTopologySpread:
             ignored = ~layout.all_keys[rows] if require_all else np.zeros(len(rows), dtype=bool)
             scored = rows[~ignored]
         raw: np.ndarray | None = None  # the sum of the constraints' spreads (all >= 0: 0.0 + x is x)
-        counted: dict[PodMatcher, np.ndarray] = {}  # the default constraints share one selector
         for c, has_key, keyed_everywhere, base in zip(constraints, layout.keyed, layout.keyed_everywhere,
                                                       layout.bases, strict=True):
-            counts = counted.get(c.matcher)
-            if counts is None:
-                counts = counted[c.matcher] = live_counts(table, c.matcher)
             if c.key == HOSTNAME:
                 # count * ln(candidates + 2) + maxSkew - 1, kept per node as pods come and go
                 spread = live_spread(table, c.matcher, math.log(len(scored) + 2), float(c.max_skew - 1))[rows]
