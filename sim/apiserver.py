@@ -34,11 +34,14 @@ from sim.etcd import OBJECT_BYTES, Etcd
 from sim.rng import Streams
 from sim.trace import Trace
 
-__all__ = ["ADDED", "DELETED", "MODIFIED", "ApiServer", "Watch"]
+__all__ = ["ADDED", "CONTROLLER_MANAGER", "DELETED", "MODIFIED", "ApiServer", "SharedInformers", "Watch"]
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 Done = Callable[[bool], None] | None
 Record = tuple[str, str, str]  # (event, reason, message) written to the trace at commit
+Handler = Callable[[list[tuple[str, Any]]], None]
+Wants = Callable[[str, Any], bool] | None
+CONTROLLER_MANAGER = "kube-controller-manager"
 
 
 class Watch:
@@ -57,6 +60,54 @@ class Watch:
         self.delay = delay  # the watch cache's delivery delay, drawn per batch
         self.last_delivery = 0.0
         self.wants = wants
+
+
+class _Informer:
+    """One kind's shared informer: a single watch whose batches reach every registered handler."""
+
+    __slots__ = ("handlers", "watch")
+
+    def __init__(self) -> None:
+        self.handlers: list[tuple[Handler, Wants]] = []
+        self.watch: Watch | None = None
+
+    def add(self, handler: Handler, wants: Wants) -> None:
+        self.handlers.append((handler, wants))
+        if wants is None and self.watch is not None:
+            self.watch.wants = None  # a handler takes every event: every batch is delivered
+
+    def wants_any(self, etype: str, obj: Any) -> bool:
+        return any(wants is None or wants(etype, obj) for _, wants in self.handlers)
+
+    def deliver(self, batch: list[tuple[str, Any]]) -> None:
+        for handler, wants in self.handlers:
+            if wants is None or any(wants(etype, obj) for etype, obj in batch):
+                handler(batch)
+
+
+class SharedInformers:
+    """The informers of one client process: client-go's ``SharedInformerFactory``.
+
+    kube-controller-manager starts one factory and every controller asks it for its informers,
+    so a kind is watched once (one watch connection, one delivery delay per batch) and each
+    event reaches all the controllers' handlers at the same moment, in the order they were
+    added (upstream each handler has its own goroutine; here they run one after another at
+    that instant). A handler added late sees only later events (upstream it is first handed
+    the informer's cached objects; the simulation's controllers add theirs before the objects
+    they need exist)."""
+
+    def __init__(self, api: ApiServer) -> None:
+        self._api = api
+        self._informers: dict[str, _Informer] = {}
+
+    def watch(self, kind: str, handler: Handler, wants: Wants = None) -> None:
+        """Add ``handler`` (with its client-go FilteringResourceEventHandler test ``wants``) to
+        the informer of ``kind``, starting the informer's watch on first use."""
+        informer = self._informers.get(kind)
+        if informer is None:
+            informer = self._informers[kind] = _Informer()
+            informer.watch = self._api.watch(kind, informer.deliver, informer.wants_any)
+        informer.add(handler, wants)
 
 
 class _Request:
@@ -97,6 +148,7 @@ class ApiServer:
         self.live_bytes = 0
         self.peak_queue = 0
         self._api_services: dict[str, Any] = {}  # aggregated API groups (APIService) -> backend
+        self._informer_factories: dict[str, SharedInformers] = {}
 
     # ------------------------------------------------------------------ watches
     def watch(self, kind: str, handler: Callable[[list[tuple[str, Any]]], None],
@@ -106,6 +158,13 @@ class ApiServer:
         w = Watch(handler, self._watch_delay, wants)
         self._kind_watches[kind].append(w)
         return w
+
+    def informers(self, process: str) -> SharedInformers:
+        """The shared informers of the client process ``process`` (e.g. ``CONTROLLER_MANAGER``)."""
+        factory = self._informer_factories.get(process)
+        if factory is None:
+            factory = self._informer_factories[process] = SharedInformers(self)
+        return factory
 
     def watch_node_pods(self, node_name: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
         """Watch the pods bound to one node (``fieldSelector=spec.nodeName=...``)."""

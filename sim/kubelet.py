@@ -404,19 +404,15 @@ class Kubelet:
         if pod.spec.config_refs and not self.configs.env_ready(pod, self._start_containers):
             return  # CreateContainerConfigError: retried by the pod worker
         start = self.samplers.of(pod.spec.behavior.container_start)
-        delay = sum(start() for _ in pod.spec.containers)
-        self._later(delay, self._started, pod)
-
-    def _next_relist(self) -> float:
-        """When PLEG next relists containers (state changes are seen then)."""
-        now, period = self.env.now, self.config.pleg_relist_period
-        return self._pleg_phase + math.ceil((now - self._pleg_phase) / period) * period
-
-    def _started(self, pod: Pod) -> None:
-        if not self._alive(pod):
-            return
         now = self.env.now
-        self._later(self._next_relist() - now, self._report_running, pod, now)
+        started = now + sum(start() for _ in pod.spec.containers)
+        # The containers run at ``started``; PLEG sees them at its first relist from then on.
+        self._later(self._next_relist(started) - now, self._report_running, pod, started)
+
+    def _next_relist(self, at: float | None = None) -> float:
+        """When PLEG next relists containers at or after ``at`` (default now): state changes are seen then."""
+        at, period = self.env.now if at is None else at, self.config.pleg_relist_period
+        return self._pleg_phase + math.ceil((at - self._pleg_phase) / period) * period
 
     def _report_running(self, pod: Pod, started: float) -> None:
         if not self._alive(pod):

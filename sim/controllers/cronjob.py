@@ -98,7 +98,7 @@ class CronJobController(Controller):
         self._schedules: dict[Key, tuple[str, str | None]] = {}  # what each CronJob was last seen with
         self._watching_jobs = False
         self._waiting: dict[Key, float] = {}  # key -> when it is due back in the queue
-        api.watch(KIND, self._on_cron_jobs)
+        self.informers.watch(KIND, self._on_cron_jobs)
 
     def add_after(self, key: Key, delay: float) -> None:
         """AddAfter with the delaying queue's dedup: a key waits once, for the earliest time."""
@@ -126,7 +126,7 @@ class CronJobController(Controller):
             # The Job informer's handlers start with the first CronJob: a scenario without
             # CronJobs keeps its watch traffic (and random draws) unchanged.
             self._watching_jobs = True
-            self.api.watch("Job", self._on_jobs)
+            self.informers.watch("Job", self._on_jobs)
         for etype, cron_job in events:
             key = (cron_job.meta.namespace, cron_job.meta.name)
             seen = (cron_job.schedule, cron_job.time_zone)

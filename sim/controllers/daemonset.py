@@ -183,7 +183,7 @@ class DaemonSetController(Controller):
         self._watching = False
         # (id(template spec), node name) -> (spec, node resourceVersion, answer)
         self._runs: dict[tuple[int, str], tuple[PodSpec, int, tuple[bool, bool]]] = {}
-        api.watch(KIND, self._on_daemon_sets)
+        self.informers.watch(KIND, self._on_daemon_sets)
 
     def should_run(self, ds: DaemonSet, node: Node) -> tuple[bool, bool]:
         """``should_run``, kept per template and node until the node changes."""
@@ -204,8 +204,8 @@ class DaemonSetController(Controller):
             # Pod and node handlers start with the first DaemonSet: a scenario without one
             # keeps its watch traffic (and random draws) unchanged.
             self._watching = True
-            self.api.watch("Pod", self._on_pods)
-            self.api.watch("Node", self._on_nodes)
+            self.informers.watch("Pod", self._on_pods)
+            self.informers.watch("Node", self._on_nodes)
             for node in self.api.store.list("Node"):
                 self._node_shape[node.meta.name] = (tuple(sorted(node.meta.labels.items())), node.taints)
         for etype, ds in events:

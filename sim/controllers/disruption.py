@@ -128,7 +128,7 @@ class DisruptionController(Controller):
         self._pods: dict[str, dict[int, Pod]] = defaultdict(dict)  # pod informer, by namespace
         self._pdbs: dict[str, dict[str, PodDisruptionBudget]] = defaultdict(dict)
         self._watching_pods = False
-        api.watch("PodDisruptionBudget", self._on_pdbs)
+        self.informers.watch("PodDisruptionBudget", self._on_pdbs)
 
     def _watch_pods(self) -> None:
         """Start the pod informer (a LIST, then a watch) with the first PDB: only pods a budget
@@ -136,7 +136,7 @@ class DisruptionController(Controller):
         self._watching_pods = True
         for pod in self.api.store.list("Pod"):
             self._pods[pod.meta.namespace][pod.meta.uid] = pod
-        self.api.watch("Pod", self._on_pods)
+        self.informers.watch("Pod", self._on_pods)
 
     def _on_pdbs(self, events: list[tuple[str, Any]]) -> None:
         if not self._watching_pods:

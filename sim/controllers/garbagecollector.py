@@ -13,7 +13,7 @@ from typing import Any
 import simpy
 
 from sim.api.client import Client
-from sim.apiserver import DELETED, ApiServer
+from sim.apiserver import CONTROLLER_MANAGER, DELETED, ApiServer
 
 __all__ = ["GarbageCollector"]
 
@@ -24,9 +24,10 @@ class GarbageCollector:
     def __init__(self, env: simpy.Environment, api: ApiServer, client: Client) -> None:
         self.env = env
         self.api = api
+        self.informers = api.informers(CONTROLLER_MANAGER)
         self.client = client
         for kind in ("Deployment", "ReplicaSet", "Job", "CronJob", "StatefulSet", "DaemonSet", "Service"):
-            api.watch(kind, self._on_events)
+            self.informers.watch(kind, self._on_events)
 
     def _on_events(self, events: list[tuple[str, Any]]) -> None:
         for etype, obj in events:

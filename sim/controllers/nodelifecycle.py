@@ -35,7 +35,7 @@ import simpy
 from sim.admission import NOT_READY_TAINT, UNREACHABLE_TAINT
 from sim.api.client import Client
 from sim.api.objects import FAILED, SUCCEEDED, Node, Pod, Taint
-from sim.apiserver import DELETED, ApiServer
+from sim.apiserver import CONTROLLER_MANAGER, DELETED, ApiServer
 from sim.config import ControllerManagerConfig
 from sim.controllers.nodeindex import PodNodeIndex
 from sim.controllers.ratelimited_queue import NODE_EVICTION_PERIOD, RateLimitedTimedQueue, TimedValue
@@ -142,6 +142,7 @@ class NodeLifecycleController:
                  config: ControllerManagerConfig, leases: LeaseHeartbeats, trace: Trace) -> None:
         self.env = env
         self.api = api
+        self.informers = api.informers(CONTROLLER_MANAGER)
         self.client = client
         self.config = config
         self.leases = leases
@@ -156,8 +157,8 @@ class NodeLifecycleController:
         self._probe = np.zeros(0)  # per lease slot: probeTimestamp (NaN until first seen)
         self._renew_seen = np.zeros(0)  # per lease slot: the renew time we last saw
         self._wake: simpy.Event | None = None
-        api.watch("Node", self._on_nodes)
-        api.watch("Pod", self._on_pods)
+        self.informers.watch("Node", self._on_nodes)
+        self.informers.watch("Pod", self._on_pods)
         env.process(self._monitor())
         env.process(self._tainting())
 

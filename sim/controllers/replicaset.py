@@ -75,8 +75,8 @@ class ReplicaSetController(Controller):
         # The pod informer's view, indexed by owner: active pods and the ready ones among them.
         self._active: dict[int, dict[int, Pod]] = defaultdict(dict)
         self._ready: dict[int, set[int]] = defaultdict(set)
-        api.watch("ReplicaSet", self._on_replicasets)
-        api.watch("Pod", self._on_pods)
+        self.informers.watch("ReplicaSet", self._on_replicasets)
+        self.informers.watch("Pod", self._on_pods)
 
     # ------------------------------------------------------------------ informers
     def _on_replicasets(self, events: list[tuple[str, Any]]) -> None:

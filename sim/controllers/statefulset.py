@@ -263,9 +263,9 @@ class StatefulSetController(Controller):
     def __init__(self, env: simpy.Environment, api: ApiServer, client: Client, workers: int,
                  sync_latency: Sampler) -> None:
         super().__init__(env, api, client, workers, sync_latency)
-        api.watch("StatefulSet", self._on_sets)
-        api.watch("Pod", self._on_owned, wants=_owned_by_statefulset)
-        api.watch("ControllerRevision", self._on_owned, wants=_owned_by_statefulset)
+        self.informers.watch("StatefulSet", self._on_sets)
+        self.informers.watch("Pod", self._on_owned, wants=_owned_by_statefulset)
+        self.informers.watch("ControllerRevision", self._on_owned, wants=_owned_by_statefulset)
 
     def _on_sets(self, events: list[tuple[str, Any]]) -> None:
         for _, s in events:

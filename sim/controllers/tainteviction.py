@@ -27,7 +27,7 @@ import simpy
 
 from sim.api.client import Client
 from sim.api.objects import Pod, Taint, Toleration
-from sim.apiserver import DELETED, ApiServer
+from sim.apiserver import CONTROLLER_MANAGER, DELETED, ApiServer
 from sim.clock import call_later
 from sim.controllers.nodeindex import PodNodeIndex
 from sim.trace import Trace
@@ -83,6 +83,7 @@ class TaintEvictionController:
     def __init__(self, env: simpy.Environment, api: ApiServer, client: Client, trace: Trace) -> None:
         self.env = env
         self.api = api
+        self.informers = api.informers(CONTROLLER_MANAGER)
         self.client = client
         self.trace = trace
         self.pods = PodNodeIndex()
@@ -90,8 +91,8 @@ class TaintEvictionController:
         self.work: dict[tuple[str, str], _Work] = {}  # pod key -> scheduled eviction
         self.evictions = 0
         self._tokens = 0
-        api.watch("Node", self._on_nodes)
-        api.watch("Pod", self._on_pods)
+        self.informers.watch("Node", self._on_nodes)
+        self.informers.watch("Pod", self._on_pods)
 
     # ------------------------------------------------------------------ informers
     def _on_nodes(self, events: list[tuple[str, Any]]) -> None:

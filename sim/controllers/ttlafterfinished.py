@@ -49,7 +49,7 @@ class TTLAfterFinishedController(Controller):
     def __init__(self, env: simpy.Environment, api: ApiServer, client: Client, workers: int,
                  sync_latency: Sampler) -> None:
         super().__init__(env, api, client, workers, sync_latency)
-        api.watch("Job", self._on_jobs)
+        self.informers.watch("Job", self._on_jobs)
 
     def _on_jobs(self, events: list[tuple[str, Any]]) -> None:
         for etype, job in events:

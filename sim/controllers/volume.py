@@ -55,8 +55,8 @@ class PersistentVolumeController(Controller):
         self.provisioned = 0
         self._in_flight: set[int] = set()
         self._noted: set[tuple[int, str]] = set()  # (claim uid, reason) already recorded
-        api.watch("PersistentVolumeClaim", self._on_claims)
-        api.watch("StorageClass", self._on_classes)
+        self.informers.watch("PersistentVolumeClaim", self._on_claims)
+        self.informers.watch("StorageClass", self._on_classes)
 
     # ------------------------------------------------------------------ informers
     def _on_claims(self, events: list[tuple[str, Any]]) -> None:

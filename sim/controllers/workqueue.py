@@ -16,7 +16,7 @@ from typing import Any
 import simpy
 
 from sim.api.client import Client
-from sim.apiserver import ApiServer
+from sim.apiserver import CONTROLLER_MANAGER, ApiServer
 from sim.clock import call_later
 from sim.distributions import Sampler
 
@@ -160,7 +160,8 @@ class Expectations:
 
 
 class Controller:
-    """Base: a work queue, ``workers`` worker processes and API helpers returning events."""
+    """Base: a work queue, ``workers`` worker processes, API helpers returning events, and
+    kube-controller-manager's shared informers (``informers.watch``) to hear of changes."""
 
     name = "controller"
 
@@ -168,6 +169,7 @@ class Controller:
                  sync_latency: Sampler) -> None:
         self.env = env
         self.api = api
+        self.informers = api.informers(CONTROLLER_MANAGER)  # the factory every controller shares
         self.client = client
         self.queue = WorkQueue(env)
         self.syncs = 0

@@ -9,7 +9,7 @@ import simpy
 from sim.api.client import Client
 from sim.api.objects import ObjectMeta, Service
 from sim.api.selectors import Selector
-from sim.apiserver import ApiServer
+from sim.apiserver import ADDED, CONTROLLER_MANAGER, ApiServer
 from sim.config import ApiServerConfig, ControlPlane, EtcdConfig
 from sim.distributions import Dist
 from sim.etcd import Etcd
@@ -91,3 +91,41 @@ def test_filtered_watch_skips_unwanted_batches_but_keeps_their_place() -> None:
     kept = run(lambda etype, obj: obj.meta.name.startswith("keep"))
     assert len(everything) == 20 and [name for _, name in kept] == [f"keep-{i}" for i in range(0, 20, 3)]
     assert kept == [(t, name) for t, name in everything if name.startswith("keep")]
+
+
+def test_shared_informers_deliver_each_batch_once_to_every_handler() -> None:
+    """kube-controller-manager's SharedInformerFactory: one watch per kind, so every handler
+    sees a batch at the same moment (one delivery delay drawn), in the order they were added,
+    and a filtered handler only the batches it wants; the informer of a kind whose handlers all
+    filter schedules nothing for a batch none of them wants."""
+    control = ControlPlane(
+        etcd=EtcdConfig(members=1, fsync=Dist(value=0.001), rtt=Dist(value=0)),
+        api_server=ApiServerConfig(request_latency=Dist(value=0.001),
+                                   watch_latency=Dist(dist="exponential", mean=0.05)))
+    env = simpy.Environment()
+    api = ApiServer(env, control, Streams(3), Trace())
+    informers = api.informers(CONTROLLER_MANAGER)
+    assert api.informers(CONTROLLER_MANAGER) is informers and api.informers("kube-scheduler") is not informers
+    seen: list[tuple[str, float, str]] = []
+
+    def handler(tag: str):  # type: ignore[no-untyped-def]
+        return lambda batch: seen.extend((tag, env.now, obj.meta.name) for _, obj in batch)
+    informers.watch("Service", handler("a"))
+    informers.watch("Service", handler("b"), wants=lambda etype, obj: obj.meta.name.startswith("keep"))
+    assert len(api._kind_watches["Service"]) == 1  # one watch for the kind
+    client = Client("test", qps=1000, burst=1000)
+    for i in range(6):
+        env.timeout(0.1 * i).callbacks.append(lambda _e, i=i: api.create(
+            client, Service(meta=ObjectMeta(name=f"{'keep' if i % 2 == 0 else 'drop'}-{i}"), selector=Selector())))
+    env.run()
+    a = [(t, name) for tag, t, name in seen if tag == "a"]
+    b = [(t, name) for tag, t, name in seen if tag == "b"]
+    assert [name for _, name in a] == [f"{'keep' if i % 2 == 0 else 'drop'}-{i}" for i in range(6)]
+    assert b == [(t, name) for t, name in a if name.startswith("keep")]  # the same instants
+    order = [tag for tag, _, name in seen if name.startswith("keep")]
+    assert order == ["a", "b"] * 3  # handlers in the order they were added
+
+    filtered = ApiServer(env, control, Streams(3), Trace()).informers(CONTROLLER_MANAGER)
+    filtered.watch("Service", handler("c"), wants=lambda etype, obj: False)
+    watch = filtered._api._kind_watches["Service"][0]
+    assert watch.wants is not None and not watch.wants(ADDED, Service(meta=ObjectMeta(name="x"), selector=Selector()))

@@ -93,7 +93,7 @@ class EndpointSliceController(Controller):
         self._svc_state: dict[Key, _ServiceState] = defaultdict(_ServiceState)
         self._ready_sampled: dict[Key, int] = {}
         self._watching_pods = False
-        api.watch("Service", self._on_services)
+        self.informers.watch("Service", self._on_services)
 
     # ------------------------------------------------------------------ informers
     def _watch_pods(self) -> None:
@@ -103,7 +103,7 @@ class EndpointSliceController(Controller):
         for pod in self.api.store.list("Pod"):
             self._pods[pod.meta.namespace][pod.meta.uid] = pod
             self._pod_state[pod.meta.uid] = endpoint_state(pod)
-        self.api.watch("Pod", self._on_pods)
+        self.informers.watch("Pod", self._on_pods)
 
     def _on_services(self, events: list[tuple[str, Any]]) -> None:
         if not self._watching_pods:

@@ -96,7 +96,7 @@ class HorizontalController(Controller):
         self._history: dict[Key, _History] = {}
         self._selectors: dict[Key, Selector] = {}  # hpaSelectors: what each HPA last selected
         self._last_warning: dict[tuple[Key, str], str] = {}
-        api.watch(KIND, self._on_hpas)
+        self.informers.watch(KIND, self._on_hpas)
 
     # ------------------------------------------------------------------ queue
     def _on_hpas(self, events: list[tuple[str, Any]]) -> None:

@@ -98,7 +98,7 @@ class JobController(Controller):
         self._backoff: dict[Key, BackoffRecord] = {}
         self._seen_deleting: set[int] = set()
         self._watching_pods = False
-        api.watch("Job", self._on_jobs)
+        self.informers.watch("Job", self._on_jobs)
 
     # ------------------------------------------------------------------ informers
     def _on_jobs(self, events: list[tuple[str, Any]]) -> None:
@@ -106,7 +106,7 @@ class JobController(Controller):
             # The pod informer starts with the first Job: no pod can belong to a Job before,
             # and a scenario without Jobs keeps its watch traffic (and random draws) unchanged.
             self._watching_pods = True
-            self.api.watch("Pod", self._on_pods)
+            self.informers.watch("Pod", self._on_pods)
         for etype, job in events:
             key = (job.meta.namespace, job.meta.name)
             if etype == DELETED:
