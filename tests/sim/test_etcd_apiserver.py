@@ -67,15 +67,20 @@ def test_client_rate_limit_spaces_requests() -> None:
     assert waits == pytest.approx([0, 0, 0.1, 0.2, 0.3])
 
 
+def _watch_control() -> ControlPlane:
+    """1 ms writes and exponential watch delays (mean 50 ms): batches arrive at distinct times."""
+    return ControlPlane(
+        etcd=EtcdConfig(members=1, fsync=Dist(value=0.001), rtt=Dist(value=0)),
+        api_server=ApiServerConfig(request_latency=Dist(value=0.001),
+                                   watch_latency=Dist(dist="exponential", mean=0.05)))
+
+
 def test_filtered_watch_skips_unwanted_batches_but_keeps_their_place() -> None:
     """A watch's ``wants`` filter (client-go's FilteringResourceEventHandler): batches it does
     not want call no handler, yet draw their delivery delay like an unfiltered watch, so the
     wanted batches arrive exactly when they would have, and in order."""
     def run(wants):  # type: ignore[no-untyped-def]
-        control = ControlPlane(
-            etcd=EtcdConfig(members=1, fsync=Dist(value=0.001), rtt=Dist(value=0)),
-            api_server=ApiServerConfig(request_latency=Dist(value=0.001),
-                                       watch_latency=Dist(dist="exponential", mean=0.05)))
+        control = _watch_control()
         env = simpy.Environment()
         api = ApiServer(env, control, Streams(3), Trace())
         seen: list[tuple[float, str]] = []
@@ -98,10 +103,7 @@ def test_shared_informers_deliver_each_batch_once_to_every_handler() -> None:
     sees a batch at the same moment (one delivery delay drawn), in the order they were added,
     and a filtered handler only the batches it wants; the informer of a kind whose handlers all
     filter schedules nothing for a batch none of them wants."""
-    control = ControlPlane(
-        etcd=EtcdConfig(members=1, fsync=Dist(value=0.001), rtt=Dist(value=0)),
-        api_server=ApiServerConfig(request_latency=Dist(value=0.001),
-                                   watch_latency=Dist(dist="exponential", mean=0.05)))
+    control = _watch_control()
     env = simpy.Environment()
     api = ApiServer(env, control, Streams(3), Trace())
     informers = api.informers(CONTROLLER_MANAGER)
