@@ -92,9 +92,9 @@ class SharedInformers:
     so a kind is watched once (one watch connection, one delivery delay per batch) and each
     event reaches all the controllers' handlers at the same moment, in the order they were
     added (upstream each handler has its own goroutine; here they run one after another at
-    that instant). A handler added late sees only later events (upstream it is first handed
-    the informer's cached objects; the simulation's controllers add theirs before the objects
-    they need exist)."""
+    that instant). A handler added late sees only later events: upstream it is first handed
+    the informer's cached objects, so a controller that adds one late reads what it needs from
+    the store itself."""
 
     def __init__(self, api: ApiServer) -> None:
         self._api = api

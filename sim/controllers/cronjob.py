@@ -123,8 +123,8 @@ class CronJobController(Controller):
     # ------------------------------------------------------------------ informers
     def _on_cron_jobs(self, events: list[tuple[str, Any]]) -> None:
         if not self._watching_jobs:
-            # The Job informer's handlers start with the first CronJob: a scenario without
-            # CronJobs keeps its watch traffic (and random draws) unchanged.
+            # The Job handler joins the shared informer with the first CronJob: a scenario
+            # without CronJobs keeps it off every Job delivery.
             self._watching_jobs = True
             self.informers.watch("Job", self._on_jobs)
         for etype, cron_job in events:

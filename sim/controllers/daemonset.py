@@ -201,8 +201,8 @@ class DaemonSetController(Controller):
     # ------------------------------------------------------------------ informers
     def _on_daemon_sets(self, events: list[tuple[str, Any]]) -> None:
         if not self._watching:
-            # Pod and node handlers start with the first DaemonSet: a scenario without one
-            # keeps its watch traffic (and random draws) unchanged.
+            # Pod and node handlers join the shared informers with the first DaemonSet: a
+            # scenario without one keeps them off every pod and node delivery.
             self._watching = True
             self.informers.watch("Pod", self._on_pods)
             self.informers.watch("Node", self._on_nodes)

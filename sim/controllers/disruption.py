@@ -131,8 +131,9 @@ class DisruptionController(Controller):
         self.informers.watch("PodDisruptionBudget", self._on_pdbs)
 
     def _watch_pods(self) -> None:
-        """Start the pod informer (a LIST, then a watch) with the first PDB: only pods a budget
-        selects matter, so a cluster without PDBs pays nothing for it."""
+        """Add the pod handler (after reading the pods it missed, as an informer's late handler
+        is first handed its cache) with the first PDB: only pods a budget selects matter, so a
+        cluster without PDBs pays nothing for it."""
         self._watching_pods = True
         for pod in self.api.store.list("Pod"):
             self._pods[pod.meta.namespace][pod.meta.uid] = pod

@@ -97,8 +97,9 @@ class EndpointSliceController(Controller):
 
     # ------------------------------------------------------------------ informers
     def _watch_pods(self) -> None:
-        """Start the pod informer (a LIST, then a watch) when the first Service appears; until
-        then no pod can be an endpoint, and a cluster without Services pays nothing for it."""
+        """Add the pod handler (after reading the pods it missed, as an informer's late handler
+        is first handed its cache) when the first Service appears; until then no pod can be an
+        endpoint, and a cluster without Services pays nothing for it."""
         self._watching_pods = True
         for pod in self.api.store.list("Pod"):
             self._pods[pod.meta.namespace][pod.meta.uid] = pod

@@ -103,8 +103,8 @@ class JobController(Controller):
     # ------------------------------------------------------------------ informers
     def _on_jobs(self, events: list[tuple[str, Any]]) -> None:
         if not self._watching_pods:
-            # The pod informer starts with the first Job: no pod can belong to a Job before,
-            # and a scenario without Jobs keeps its watch traffic (and random draws) unchanged.
+            # The pod handler joins the shared informer with the first Job: no pod can belong
+            # to a Job before, and a scenario without Jobs keeps it off every pod delivery.
             self._watching_pods = True
             self.informers.watch("Pod", self._on_pods)
         for etype, job in events:
