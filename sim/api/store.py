@@ -23,6 +23,7 @@ class Store:
         self._by_owner: dict[int, dict[tuple[str, str, str], Any]] = defaultdict(dict)
         self._by_uid: dict[int, Any] = {}
         self._revisions: dict[str, int] = defaultdict(int)
+        self.non_pod_revision = 0  # moves with every revision of a kind other than Pod
 
     def revision(self, kind: str) -> int:
         """A counter that moves whenever an object of ``kind`` is added, removed or (through the
@@ -32,6 +33,8 @@ class Store:
     def changed(self, kind: str) -> None:
         """Note that an object of ``kind`` changed in place (the API server calls this at commit)."""
         self._revisions[kind] += 1
+        if kind != "Pod":
+            self.non_pod_revision += 1
 
     def get(self, kind: str, namespace: str, name: str) -> Any | None:
         """The object, or None if absent."""
@@ -57,6 +60,8 @@ class Store:
         """Insert a new object."""
         self._objects[obj.kind][(obj.meta.namespace, obj.meta.name)] = obj
         self._revisions[obj.kind] += 1
+        if obj.kind != "Pod":
+            self.non_pod_revision += 1
         self._by_uid[obj.meta.uid] = obj
         if obj.meta.owner is not None:
             self._by_owner[obj.meta.owner.uid][key_of(obj)] = obj
@@ -66,6 +71,8 @@ class Store:
         if self._objects[obj.kind].pop((obj.meta.namespace, obj.meta.name), None) is None:
             return
         self._revisions[obj.kind] += 1
+        if obj.kind != "Pod":
+            self.non_pod_revision += 1
         self._by_uid.pop(obj.meta.uid, None)
         if obj.meta.owner is not None:
             owned = self._by_owner.get(obj.meta.owner.uid)

@@ -9,7 +9,8 @@ rows; a plugin only implements the extension points it needs.
 Speed without changing a decision: the filters run over a window of nodes from the
 round-robin start before (if it comes up short) every node; filters every node passes and
 scores every node shares are left out; scores that depend on a node's own row are summed
-per row once. A cycle that explains itself scores each plugin on its own.
+per row once. Which plugins those are is worked out once per pod template and kept until the
+cluster changes (``Profile.plan_for``). A cycle that explains itself scores each plugin on its own.
 """
 
 from __future__ import annotations
@@ -76,7 +77,11 @@ class FilterPlugin(Protocol):
     """Filter: which nodes can run the pod; reasons only when the cycle needs to explain.
 
     Optional, for speed only: ``skip_filter(state, pod, table)`` (PreFilter returned Skip) and
-    ``all_pass(state, pod, table)`` (every node would pass: the cycle need not ask)."""
+    ``all_pass(state, pod, table)`` (every node would pass: the cycle need not ask). A plugin
+    whose answers to these (and to ScorePlugin's optional checks) depend on nothing but the
+    pod's spec, namespace, labels and owner, the nodes in the table, the table's pod-affinity
+    groups and non-Pod API objects sets ``STABLE_CHECKS = True``: the cycle then asks once per
+    pod template until one of those changes (see ``Profile.plan_for``)."""
 
     name: str
 
@@ -116,7 +121,11 @@ class Profile:
     permits: list[Any] = field(default_factory=list)
     reserves: list[Any] = field(default_factory=list)
     queue_sort: Any = None
+    # A counter that moves whenever a non-Pod API object changes (the scheduler sets it to its
+    # store's): with it, a template's plan is kept across cycles (``plan_for``); without, never.
+    objects_revision: Any = None
     _plans: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _template_plans: dict[int, _TemplatePlan] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def filter_plan(self) -> list[tuple[Any, Any, Any]]:
         """(plugin, its PreFilter-Skip check or None, its all-nodes-pass check or None) per
@@ -135,6 +144,77 @@ class Profile:
                            [(p, w, getattr(p, "skip_score", None), getattr(p, "constant_score", None),
                              getattr(p, "row_local_score", None)) for p, w in self.scores])
         return self._plans
+
+    def plan_for(self, state: CycleState, pod: PodInfo, table: NodeTable) -> _TemplatePlan:
+        """The pod's filter and score plan (``filter_plan`` and ``score_plan`` with the answers
+        of plugins with ``STABLE_CHECKS`` settled), after PreFilter ran.
+
+        Pods of one template share a spec object (specs are replaced, never changed in place),
+        so the settled answers are kept per spec, checked against the pod's namespace, labels
+        and owner, and against a stamp of everything such answers may read: the node table's
+        nodes and pod-affinity groups, and the non-Pod API objects. Whatever moves the stamp
+        drops every kept plan; the other plugins' checks run each cycle."""
+        spec, meta = pod.pod.spec, pod.pod.meta
+        owner = meta.owner.uid if meta.owner is not None else None
+        stamp = (table.version, table.n, len(table.affinity_groups),
+                 -1 if self.objects_revision is None else self.objects_revision())
+        plan = self._template_plans.get(id(spec))
+        if plan is not None and plan.spec is spec and plan.stamp == stamp and plan.table is table \
+                and plan.namespace == meta.namespace and plan.owner == owner and plan.labels == meta.labels:
+            return plan
+        if len(self._template_plans) > 256 or (plan is not None and plan.stamp != stamp):
+            self._template_plans.clear()
+        plan = _settle(self, state, pod, table)
+        plan.spec, plan.stamp, plan.table = spec, stamp, table
+        plan.namespace, plan.owner, plan.labels = meta.namespace, owner, dict(meta.labels)
+        if self.objects_revision is not None:
+            self._template_plans[id(spec)] = plan
+        return plan
+
+
+@dataclass(slots=True)
+class _TemplatePlan:
+    """One template's plan: the filters to run and the scores to add, each either settled (a
+    plugin with ``STABLE_CHECKS``) or with its checks still to ask (as ``filter_plan`` and
+    ``score_plan`` entries); the settled row-local scores as (key, compute, weight)."""
+
+    filters: list[tuple[Any, Any, Any]]
+    scores: list[tuple[Any, int, Any, Any, Any]]
+    row_local: list[tuple[Any, Any, int]]
+    spec: Any = None
+    stamp: tuple[Any, ...] = ()
+    table: Any = None
+    namespace: str = ""
+    owner: int | None = None  # its uid
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _settle(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable) -> _TemplatePlan:
+    """Ask the plugins with ``STABLE_CHECKS`` their checks; keep the others' checks to ask later."""
+    filters: list[tuple[Any, Any, Any]] = []
+    for plugin, skip, all_pass in profile.filter_plan():
+        if skip is None and all_pass is None:
+            filters.append((plugin, None, None))
+        elif not getattr(plugin, "STABLE_CHECKS", False):
+            filters.append((plugin, skip, all_pass))
+        elif (skip is None or not skip(state, pod, table)) and (all_pass is None or not all_pass(state, pod, table)):
+            filters.append((plugin, None, None))
+    scores: list[tuple[Any, int, Any, Any, Any]] = []
+    row_local: list[tuple[Any, Any, int]] = []
+    for plugin, weight, skip, constant, local in profile.score_plan():
+        if (skip is None and constant is None and local is None) or not getattr(plugin, "STABLE_CHECKS", False):
+            scores.append((plugin, weight, skip, constant, local))
+        elif skip is not None and skip(state, pod, table):
+            continue  # PreScore returned Skip: scores 0
+        elif constant is not None and constant(state, pod, table) is not None:
+            continue  # every node scores the same
+        else:
+            hook = local(state, pod, table) if local is not None else None
+            if hook is None:
+                scores.append((plugin, weight, None, None, None))
+            else:
+                row_local.append((*hook, weight))
+    return _TemplatePlan(filters, scores, row_local)
 
 
 @dataclass(slots=True)
@@ -255,7 +335,8 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     # PreFilter's Skip: a plugin with nothing to check for this pod does not Filter. A plugin
     # that knows every node passes (``all_pass``, e.g. no node is cordoned) is left out too:
     # its verdicts would change nothing.
-    filters = [plugin for plugin, skip, all_pass in profile.filter_plan()
+    plan = profile.plan_for(state, pod, table)
+    filters = [plugin for plugin, skip, all_pass in plan.filters
                if (skip is None or not skip(state, pod, table))
                and (all_pass is None or not all_pass(state, pod, table))]
     want = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
@@ -290,8 +371,9 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     parts: list[np.ndarray] = []  # weighted scores to add up (arrays a plugin may keep: read only)
     per_plugin: dict[str, np.ndarray] = {}
-    row_local: list[tuple[Any, Any, int]] = []
-    for plugin, weight, skip, constant, local in profile.score_plan():
+    # the winner alone is wanted: the template's plan has left out what cannot change it
+    row_local: list[tuple[Any, Any, int]] = [] if explain else list(plan.row_local)
+    for plugin, weight, skip, constant, local in profile.score_plan() if explain else plan.scores:
         if skip is not None and skip(state, pod, table):  # PreScore returned Skip: scores 0
             if explain:
                 per_plugin[plugin.name] = np.zeros(len(candidates), dtype=np.int64)

@@ -69,6 +69,7 @@ class Scheduler:
         self.profiles: dict[str, Profile] = {}
         for profile_config in config.profiles:
             profile = build_profile(profile_config, config.percentage_of_nodes_to_score)
+            profile.objects_revision = lambda store=api.store: store.non_pod_revision  # plans read the API objects
             self.profiles[profile.scheduler_name] = profile
         sort = next((p.queue_sort for p in self.profiles.values() if p.queue_sort is not None), None)
         self.queue = SchedulingQueue(env, config, sort_key=getattr(sort, "sort_key", None))

@@ -46,6 +46,7 @@ class BalancedAllocation:
 
     resources: tuple[str, ...] = field(default=("cpu", "memory"))
     name: str = NODE_RESOURCES_BALANCED_ALLOCATION
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     # per request shape (pods of a template share one): the columns scored and the row-values key
     _plans: dict[bytes, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
 

@@ -57,6 +57,7 @@ class ImageLocality:
     """Score plugin (default weight 1)."""
 
     name: str = IMAGE_LOCALITY
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     _holders: dict[str, tuple[int, np.ndarray, int]] = field(default_factory=dict, repr=False)
     _scores: dict[int, tuple[Any, NodeTable, int, np.ndarray, int | None]] = field(default_factory=dict, repr=False)
 

@@ -94,6 +94,7 @@ class InterPodAffinity:
     """PreFilter + Filter + Score plugin (default score weight 2)."""
 
     name = INTER_POD_AFFINITY
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
 
     def __init__(self, hard_pod_affinity_weight: int = 1, ignore_preferred_terms_of_existing_pods: bool = False):
         self.hard_pod_affinity_weight = hard_pod_affinity_weight

@@ -61,6 +61,7 @@ class NodeAffinity:
     """Filter + Score plugin (default score weight 2)."""
 
     name: str = NODE_AFFINITY
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
 
     def _required(self, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         spec = pod.pod.spec

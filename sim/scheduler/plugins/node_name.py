@@ -18,6 +18,7 @@ class NodeName:
     """Filter plugin."""
 
     name: str = NODE_NAME
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
 
     def skip_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:
         """Nothing to check for a pod without spec.nodeName."""

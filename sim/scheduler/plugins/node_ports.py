@@ -49,6 +49,7 @@ class NodePorts:
     """PreFilter + Filter plugin (no score)."""
 
     name: str = NODE_PORTS
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     _last: tuple[Any, tuple[PortKey, ...]] | None = field(default=None, repr=False, compare=False)
 
     def pre_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> str | None:

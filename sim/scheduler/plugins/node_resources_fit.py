@@ -78,6 +78,7 @@ class NodeResourcesFit:
     resources: dict[str, int] = field(default_factory=lambda: {"cpu": 1, "memory": 1})
     shape: list[tuple[int, int]] = field(default_factory=list)  # RequestedToCapacityRatio, score 0..100
     name: str = NODE_RESOURCES_FIT
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     _keys: dict[bytes, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod

@@ -26,6 +26,7 @@ class NodeUnschedulable:
     """Filter plugin."""
 
     name: str = NODE_UNSCHEDULABLE
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     _cordoned: tuple[Any, int, int, bool] | None = field(default=None, repr=False, compare=False)
 
     def all_pass(self, state: CycleState, pod: PodInfo, table: NodeTable) -> bool:

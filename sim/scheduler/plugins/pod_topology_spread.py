@@ -112,6 +112,7 @@ class PodTopologySpread:
     default_constraints: tuple[TopologySpreadConstraint, ...] = SYSTEM_DEFAULT_CONSTRAINTS
     system_defaulted: bool = True
     name: str = POD_TOPOLOGY_SPREAD
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     handle: Any = field(default=None, repr=False)
     _cache: dict[tuple[Any, ...], list[_Constraint]] = field(default_factory=dict, repr=False)
     _eligible_cache: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
@@ -312,7 +313,7 @@ class PodTopologySpread:
         else:
             ignored = ~layout.all_keys[rows] if require_all else np.zeros(len(rows), dtype=bool)
             scored = rows[~ignored]
-        raw: np.ndarray | None = None  # the sum of the constraints' spreads (all >= 0: 0.0 + x is x)
+        raw: np.ndarray | None = None  # the sum of the constraints' spreads (all >= 0: 0.0 + x is x); a fresh array
         for c, has_key, keyed_everywhere, base in zip(constraints, layout.keyed, layout.keyed_everywhere,
                                                       layout.bases, strict=True):
             if c.key == HOSTNAME:
@@ -320,7 +321,7 @@ class PodTopologySpread:
                 spread = live_spread(table, c.matcher, math.log(len(scored) + 2), float(c.max_skew - 1))[rows]
                 if not keyed_everywhere:
                     spread = np.where(has_key[rows], spread, 0.0)
-                raw = spread if raw is None else raw + spread
+                raw = spread if raw is None else np.add(raw, spread, out=raw)
                 continue
             else:
                 ids = table.domains(c.key)[0]
@@ -331,11 +332,11 @@ class PodTopologySpread:
                     if len(sums) <= _FEW_DOMAINS:
                         # Few domains (zones): each domain's spread term once, in Python floats (the
                         # same operations as per candidate), then one gather.
-                        size = sum(1 for seen in np.bincount(candidate_ids).tolist() if seen)
+                        size = int(np.count_nonzero(np.bincount(candidate_ids)))
                         weight, skew = math.log(size + 2), float(c.max_skew - 1)
                         terms = np.array([total * weight + skew for total in sums.tolist()])
                         spread = terms[candidate_ids]
-                        raw = spread if raw is None else raw + spread
+                        raw = spread if raw is None else np.add(raw, spread, out=raw)
                         continue
                     size = int(np.count_nonzero(np.bincount(candidate_ids)))
                     per_row = sums[candidate_ids]
@@ -348,7 +349,7 @@ class PodTopologySpread:
             spread = per_row * weight + float(c.max_skew - 1)
             if not keyed_everywhere:
                 spread = np.where(has_key[rows], spread, 0.0)
-            raw = spread if raw is None else raw + spread
+            raw = spread if raw is None else np.add(raw, spread, out=raw)
         assert raw is not None
         return _normalize(_round_half_away(raw), ignored)
 
@@ -384,18 +385,25 @@ class _ScoreLayout:
 
 
 def _round_half_away(raw: np.ndarray) -> np.ndarray:
-    """Go's math.Round for the non-negative raw scores (numpy's round goes half to even)."""
+    """Go's math.Round for the non-negative raw scores (numpy's round goes half to even).
+    ``raw`` is the caller's scratch array: it is overwritten."""
     whole = raw.astype(np.int64)  # truncation is floor for non-negative scores
-    return whole + (raw - whole >= 0.5)
+    np.subtract(raw, whole, out=raw)  # the fractions
+    whole += raw >= 0.5
+    return whole
 
 
 def _normalize(raw: np.ndarray, ignored: np.ndarray | None) -> np.ndarray:
-    """Fewer matching pods is better: 100 * (max + min - score) // max; ignored nodes get 0."""
+    """Fewer matching pods is better: 100 * (max + min - score) // max; ignored nodes get 0.
+    ``raw`` (integers) is the caller's scratch array: without ``ignored`` it becomes the result."""
     if ignored is None:  # every candidate is scored
         top, low = int(_MAX(raw)), int(_MIN(raw))
         if top == 0:
             return np.full(len(raw), MAX_NODE_SCORE, dtype=np.int64)
-        return MAX_NODE_SCORE * (top + low - raw) // top
+        np.subtract(top + low, raw, out=raw)
+        raw *= MAX_NODE_SCORE
+        raw //= top
+        return raw
     out = np.zeros(len(raw), dtype=np.int64)
     kept = ~ignored
     if not kept.any():

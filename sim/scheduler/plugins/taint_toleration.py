@@ -126,6 +126,7 @@ class TaintToleration:
     """Filter + Score plugin (default score weight 3)."""
 
     name: str = TAINT_TOLERATION
+    STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     _all_ok: tuple[np.ndarray, bool] | None = field(default=None, repr=False, compare=False)
     _any_preferred: tuple[np.ndarray, bool] | None = field(default=None, repr=False, compare=False)
 

@@ -8,6 +8,8 @@ checked here against the computation it replaces, over random clusters and histo
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from builders import make_node, make_pod, make_table, pod_info
@@ -15,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim.scheduler.framework as framework
+from sim.api.objects import ObjectMeta
 from sim.api.selectors import Selector
+from sim.api.store import Store
 from sim.scheduler.framework import CycleState, schedule_pod
 from sim.scheduler.plugins.image_locality import ImageLocality
 from sim.scheduler.plugins.node_unschedulable import NodeUnschedulable
@@ -26,6 +30,7 @@ from sim.scheduler.plugins.pod_matching import (
     live_domain_sums,
     matching_per_row,
 )
+from sim.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from sim.scheduler.plugins.registry import default_profile
 from sim.scheduler.plugins.taint_toleration import TaintToleration
 from sim.scheduler.plugins.volume_zone import VolumeZone
@@ -210,3 +215,89 @@ def test_constant_score_is_every_nodes_score(prefer, with_image, tolerate) -> No
     assert (TaintToleration().constant_score(CycleState(), info, table) is not None) == (tolerate or not prefer)
     image_scores = set(ImageLocality().score(CycleState(), info, table, rows).tolist())
     assert (ImageLocality().constant_score(CycleState(), info, table) is not None) == (len(image_scores) == 1)
+
+
+# ------------------------------------------------------------------ a template's plan, kept across cycles
+
+def _node_variant(i: int, cordoned: bool, preferred: bool):  # type: ignore[no-untyped-def]
+    node = make_node(f"n{i}").capacity(cpu="8", memory="8Gi").label(ZONE, "abc"[i % 3])
+    if cordoned:
+        node = node.unschedulable()
+    if preferred:
+        node = node.taint("spot", "", "PreferNoSchedule")
+    return node.obj()
+
+
+def _with_store(profile, store):  # type: ignore[no-untyped-def]
+    """The profile's PodTopologySpread reads ``store`` (Services, owners) as the scheduler's would."""
+    for plugin in (*profile.filters, *(p for p, _ in profile.scores), *profile.pre_filters):
+        if isinstance(plugin, PodTopologySpread):
+            plugin.handle = SimpleNamespace(api=SimpleNamespace(store=store))
+    return profile
+
+
+def _plan_names(profile, table, pod):  # type: ignore[no-untyped-def]
+    """The plugins a cycle of ``pod`` filters with and scores with (fully, or per row)."""
+    state, info = CycleState(), pod_info(table, pod)
+    for plugin in profile.pre_filters:
+        plugin.pre_filter(state, info, table)
+    plan = profile.plan_for(state, info, table)
+    return ([p.name for p, *_ in plan.filters], [p.name for p, *_ in plan.scores],
+            [key[0] for key, _, _ in plan.row_local])
+
+
+history_ops = st.lists(st.tuples(st.sampled_from(["cordon", "uncordon", "prefer", "unprefer", "service",
+                                                  "no-service", "anti-affinity-pod", "pod", "relabelled"]),
+                                 st.integers(0, 11)), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(history=history_ops, seed=st.integers(0, 3))
+def test_kept_plan_follows_the_cluster(history, seed) -> None:
+    """Pods of one template scheduled between cluster changes (nodes cordoned or tainted
+    PreferNoSchedule, a Service selecting them created or deleted, pods with anti-affinity
+    arriving), or with other labels on the same spec, get the node, candidates and counts that a
+    cycle settling its plan afresh gets."""
+    nodes = [_node_variant(i, False, False) for i in range(12)]
+    table = make_table(nodes)
+    store = Store()
+    service = SimpleNamespace(kind="Service", meta=ObjectMeta(name="web", namespace="default", uid=8),
+                              selector=Selector.from_labels({"app": "web"}))
+    kept = _with_store(default_profile(), store)
+    kept.objects_revision = lambda: store.non_pod_revision
+    template = make_pod().label("app", "web").req(cpu="250m", memory="256Mi").obj()
+    cordoned: set[int] = set()
+    preferred: set[int] = set()
+    for step, (op, i) in enumerate(history):
+        if op in ("cordon", "uncordon", "prefer", "unprefer"):
+            {"cordon": cordoned.add, "uncordon": cordoned.discard,
+             "prefer": preferred.add, "unprefer": preferred.discard}[op](i)
+            table.update_node(_node_variant(i, i in cordoned, i in preferred))
+        elif op == "service" and not store.exists(service):
+            store.add(service)
+        elif op == "no-service":
+            store.remove(service)
+        elif op in ("pod", "anti-affinity-pod"):
+            other = make_pod(f"p{step}").label("app", "db").req(cpu="250m")
+            if op == "anti-affinity-pod":
+                other = other.anti_affinity(ZONE, {"app": "web"})
+            pod = other.obj()
+            pod.meta.uid = 5000 + step
+            vec, nonzero, _ = table.request_vector(pod)
+            table.assume(table.index[f"n{i}"], pod, vec, nonzero)
+        # a new pod of the template: a new Pod object sharing the template's spec (its labels
+        # changed in between, as a Deployment's template labels may, for "relabelled")
+        pod = make_pod(f"web-{step}").label("app", "api" if op == "relabelled" else "web").obj()
+        pod.spec = template.spec
+        got = schedule_pod(kept, pod_info(table, pod), table, 7 * step, np.random.default_rng(seed))
+        afresh = _with_store(default_profile(), store)
+        fresh = schedule_pod(afresh, pod_info(table, pod), table, 7 * step, np.random.default_rng(seed))
+        assert _plan_names(kept, table, pod) == _plan_names(afresh, table, pod), (step, op)
+        assert (got.node_row, got.evaluated, got.feasible, got.message) == \
+            (fresh.node_row, fresh.evaluated, fresh.feasible, fresh.message), (step, op)
+        if fresh.candidates is not None:
+            assert got.candidates.tolist() == fresh.candidates.tolist()
+        if fresh.node_row >= 0:  # it runs there: the next pods spread around it
+            pod.meta.uid = 9000 + step
+            info = pod_info(table, pod)
+            table.assume(fresh.node_row, pod, info.request, info.nonzero)
