@@ -1,10 +1,12 @@
 """Small helpers on the SimPy environment: callbacks at a time, without a process each.
 
 Most of a large run's events are plain callbacks (watch deliveries, handler latencies, etcd
-commits). ``Environment`` runs them without a SimPy event object: ``call_later`` puts a small
-``_Call`` on the same heap, in the same order (time, priority, insertion count) a Timeout would
-take, and ``Environment.step`` calls it directly. On a plain ``simpy.Environment`` (as unit
-tests build) ``call_later`` falls back to a Timeout with a callback.
+commits). ``Environment`` runs them without a SimPy event object: ``call_later`` puts the
+entry ``(time, priority, insertion count, fn, args)`` on the same heap, ordered as a Timeout's
+``(time, priority, insertion count, event)`` would be (the count is unique, so entries never
+compare further), and ``Environment.step`` calls it directly: a five-item entry is a callback,
+a four-item one SimPy's. On a plain ``simpy.Environment`` (as unit tests build) ``call_later``
+falls back to a Timeout with a callback.
 """
 
 from __future__ import annotations
@@ -20,25 +22,15 @@ from simpy.events import NORMAL, URGENT
 __all__ = ["Environment", "call_later"]
 
 
-class _Call:
-    """``fn(*args)`` due at a time; lives on the environment's heap like an event."""
-
-    __slots__ = ("args", "fn")
-
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.fn = fn
-        self.args = args
-
-
 class Environment(simpy.Environment):
     """A SimPy environment that also runs ``call_later`` callbacks, each without an event."""
 
     def step(self) -> None:
         """Process the next entry of the heap: a due callback here, anything else as SimPy does."""
         queue = self._queue
-        if queue and queue[0][3].__class__ is _Call:
-            self._now, _, _, call = heappop(queue)
-            call.fn(*call.args)
+        if queue and len(queue[0]) == 5:
+            self._now, _, _, fn, args = heappop(queue)
+            fn(*args)
         else:
             super().step()
 
@@ -57,9 +49,9 @@ class Environment(simpy.Environment):
         queue, step = self._queue, simpy.Environment.step
         try:
             while True:
-                if queue[0][3].__class__ is _Call:  # the stop entry keeps the heap non-empty
-                    self._now, _, _, call = heappop(queue)
-                    call.fn(*call.args)
+                if len(queue[0]) == 5:  # the stop entry keeps the heap non-empty
+                    self._now, _, _, fn, args = heappop(queue)
+                    fn(*args)
                 else:
                     step(self)
         except StopSimulation as exc:
@@ -71,6 +63,6 @@ def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *ar
     if env.__class__ is Environment:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Call(fn, args)))
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), fn, args))
     else:
         env.timeout(delay).callbacks.append(lambda _event: fn(*args))
