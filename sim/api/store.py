@@ -32,6 +32,9 @@ class Store:
 
     def changed(self, kind: str) -> None:
         """Note that an object of ``kind`` changed in place (the API server calls this at commit)."""
+        self._bump(kind)
+
+    def _bump(self, kind: str) -> None:
         self._revisions[kind] += 1
         if kind != "Pod":
             self.non_pod_revision += 1
@@ -59,9 +62,7 @@ class Store:
     def add(self, obj: Any) -> None:
         """Insert a new object."""
         self._objects[obj.kind][(obj.meta.namespace, obj.meta.name)] = obj
-        self._revisions[obj.kind] += 1
-        if obj.kind != "Pod":
-            self.non_pod_revision += 1
+        self._bump(obj.kind)
         self._by_uid[obj.meta.uid] = obj
         if obj.meta.owner is not None:
             self._by_owner[obj.meta.owner.uid][key_of(obj)] = obj
@@ -70,9 +71,7 @@ class Store:
         """Delete an object (no-op if already gone)."""
         if self._objects[obj.kind].pop((obj.meta.namespace, obj.meta.name), None) is None:
             return
-        self._revisions[obj.kind] += 1
-        if obj.kind != "Pod":
-            self.non_pod_revision += 1
+        self._bump(obj.kind)
         self._by_uid.pop(obj.meta.uid, None)
         if obj.meta.owner is not None:
             owned = self._by_owner.get(obj.meta.owner.uid)
