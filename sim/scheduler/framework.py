@@ -164,9 +164,8 @@ class Profile:
             return plan
         if len(self._template_plans) > 256 or (plan is not None and plan.stamp != stamp):
             self._template_plans.clear()
-        plan = _settle(self, state, pod, table)
-        plan.spec, plan.stamp, plan.table = spec, stamp, table
-        plan.namespace, plan.owner, plan.labels = meta.namespace, owner, dict(meta.labels)
+        plan = _TemplatePlan(*_settle(self, state, pod, table), spec, stamp, table, meta.namespace, owner,
+                             dict(meta.labels))
         if self.objects_revision is not None:
             self._template_plans[id(spec)] = plan
         return plan
@@ -181,16 +180,19 @@ class _TemplatePlan:
     filters: list[tuple[Any, Any, Any]]
     scores: list[tuple[Any, int, Any, Any, Any]]
     row_local: list[tuple[Any, Any, int]]
-    spec: Any = None
-    stamp: tuple[Any, ...] = ()
-    table: Any = None
-    namespace: str = ""
-    owner: int | None = None  # its uid
-    labels: dict[str, str] = field(default_factory=dict)
+    # what it was settled for (``plan_for`` checks them)
+    spec: Any
+    stamp: tuple[Any, ...]
+    table: Any
+    namespace: str
+    owner: int | None  # its uid
+    labels: dict[str, str]
 
 
-def _settle(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable) -> _TemplatePlan:
-    """Ask the plugins with ``STABLE_CHECKS`` their checks; keep the others' checks to ask later."""
+def _settle(profile: Profile, state: CycleState, pod: PodInfo,
+            table: NodeTable) -> tuple[list[Any], list[Any], list[Any]]:
+    """(filters, scores, row-local scores) of a ``_TemplatePlan``: the plugins with
+    ``STABLE_CHECKS`` asked their checks now, the others' checks kept to ask each cycle."""
     filters: list[tuple[Any, Any, Any]] = []
     for plugin, skip, all_pass in profile.filter_plan():
         if skip is None and all_pass is None:
@@ -214,7 +216,7 @@ def _settle(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable)
                 scores.append((plugin, weight, None, None, None))
             else:
                 row_local.append((*hook, weight))
-    return _TemplatePlan(filters, scores, row_local)
+    return filters, scores, row_local
 
 
 @dataclass(slots=True)
