@@ -376,13 +376,13 @@ class ApiServer:
         for event in events:
             obj = event[1]
             kind = obj.kind
-            for w in kind_watches.get(kind, ()):
-                batch = targets.get(w)
+            for watch in kind_watches.get(kind, ()):
+                batch = targets.get(watch)
                 if batch is None:
-                    targets[w] = [event]
+                    targets[watch] = [event]
                 else:
                     batch.append(event)
-            w = None
+            w: Watch | None = None
             if kind == "Pod":
                 if obj.node_name:
                     w = node_watches.get(obj.node_name)

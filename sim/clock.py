@@ -63,6 +63,7 @@ def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *ar
     if env.__class__ is Environment:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), fn, args))
+        queue: list[Any] = env._queue  # SimPy types its entries as events; ours also hold callbacks
+        heappush(queue, (env._now + delay, NORMAL, next(env._eid), fn, args))
     else:
         env.timeout(delay).callbacks.append(lambda _event: fn(*args))

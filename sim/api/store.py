@@ -7,6 +7,7 @@ kubelet's watch and a controller's "pods I own" are lookups, not scans.
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from typing import Any
 
@@ -51,7 +52,7 @@ class Store:
         """How many objects of a kind exist."""
         return len(self._objects[kind])
 
-    def owned_by(self, uid: int) -> list[Any]:
+    def owned_by(self, uid: int) -> builtins.list[Any]:  # ``list`` here is the method above
         """Objects whose controller owner has this uid."""
         return list(self._by_owner.get(uid, {}).values())
 

@@ -14,8 +14,8 @@ flushed every 30 seconds.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,8 +61,8 @@ class SchedulingQueue:
         self.env = env
         self.config = config
         self.sort_key = sort_key or priority_sort_key
-        self._active: list[tuple[int, float, int, QueuedPodInfo]] = []
-        self._backoff: list[tuple[float, int, int, float, int, QueuedPodInfo]] = []
+        self._active: list[tuple[tuple[Any, ...], int, QueuedPodInfo]] = []  # (sort key, seq, pod)
+        self._backoff: list[tuple[float, tuple[Any, ...], int, QueuedPodInfo]] = []  # (expiry, sort key, seq, pod)
         self._unschedulable: dict[int, QueuedPodInfo] = {}
         self._infos: dict[int, QueuedPodInfo] = {}
         self._waiter: simpy.Event | None = None
