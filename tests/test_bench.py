@@ -1,0 +1,65 @@
+"""``make bench`` (sim/bench.py): repeated runs, targets, the JSON record and bad arguments."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim import bench
+from sim.bench import Benchmark, Target, best_of
+
+RUN = {"wall_time_s": 2.0, "peak_rss_bytes": 100, "sim_time_s": 600.0, "events": 10, "pods": 3,
+       "pod_startup_p50_s": 1.5, "pod_startup_p99_s": 3.0, "cycles": 3, "requests": None}
+
+
+def test_best_of_keeps_the_fastest_run_and_the_highest_peak() -> None:
+    slow, fast = RUN | {"wall_time_s": 3.0, "peak_rss_bytes": 300}, RUN | {"wall_time_s": 1.0, "cpu_time_s": 1.1}
+    row = best_of("x", [slow, fast, RUN])
+    assert row["wall_time_s"] == 1.0
+    assert row["cpu_time_s"] == 1.1  # the fastest run's own figures
+    assert row["peak_rss_bytes"] == 300
+    assert row["wall_runs_s"] == [3.0, 1.0, 2.0]
+    assert "wall_runs_s" not in best_of("x", [RUN])
+
+
+@pytest.mark.parametrize("field", ["events", "pod_startup_p99_s", "cycles", "requests"])
+def test_runs_that_simulated_differently_fail(field) -> None:
+    with pytest.raises(RuntimeError, match=f"x: repeated runs simulated different results \\({field}\\)"):
+        best_of("x", [RUN, RUN | {field: 7}])
+
+
+def test_target_bounds() -> None:
+    under = Target("wall_time_s", 5, "wall < 5 s")
+    assert under.met({"wall_time_s": 4.99})
+    assert not under.met({"wall_time_s": 5})
+    assert Target("schedule_us_per_pod", 100, "<= 100", or_equal=True).met({"schedule_us_per_pod": 100})
+
+
+def test_repeated_benchmark_record(tmp_path, monkeypatch, capsys) -> None:
+    """Two real runs of a small scenario in fresh processes; one target it meets, one it cannot."""
+    small = Benchmark("small", "scenarios/serving-basic.yaml", "6 nodes, 20 pods",
+                      targets=(Target("wall_time_s", 1e6, "wall < 1e6 s"), Target("pods", 0, "no pods")))
+    monkeypatch.setattr(bench, "BENCHMARKS", [small])
+    assert bench.main(["--only", "small", "--repeat", "2", "--no-real", "--out", str(tmp_path)]) == 0
+    record = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
+    assert record["repeat"] == 2
+    assert record["sweeps"] == []
+    (row,) = record["results"]
+    assert len(row["wall_runs_s"]) == 2
+    assert row["wall_time_s"] == min(row["wall_runs_s"])
+    assert row["pods"] == 20
+    assert row["events_per_s"] == round(row["events"] / row["wall_time_s"])
+    assert row["targets"] == [{"target": "wall < 1e6 s", "met": True}, {"target": "no pods", "met": False}]
+    out = capsys.readouterr().out
+    assert "best of 2" in out
+    assert "no pods: NOT met" in out
+
+
+@pytest.mark.parametrize("argv", [["--only", "nope"], ["--repeat", "0"], ["--repeat", "two"]])
+def test_bad_arguments(argv, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main([*argv, "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "kubesim-bench: error:" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
