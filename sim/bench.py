@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-real", action="store_true", help="skip the real-control-plane runs")
     parser.add_argument("--context", default="kwok-kubesim", help="context for the real runs (default kwok-kubesim)")
     parser.add_argument("--repeat", type=_positive, default=1, metavar="N",
-                        help="run each benchmark N times (fresh processes) and keep the fastest (default 1)")
+                        help="run each scenario benchmark N times (fresh processes) and keep the fastest "
+                             "(default 1; the sweep always keeps the faster of two)")
     args = parser.parse_args(argv)
     names = {b.name for b in BENCHMARKS} | {b.name for b in SWEEPS}
     unknown = sorted(set(args.only or ()) - names)
@@ -284,15 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     sweeps: list[dict[str, Any]] = []
     interrupted = False
+    queue: list[Benchmark | SweepBenchmark] = [*chosen, *chosen_sweeps]
     try:  # Ctrl-C keeps what was measured: the table and the JSON hold the finished rows
-        for i, bench in enumerate([*chosen, *chosen_sweeps], 1):
-            with status.status(f"[{i}/{len(chosen) + len(chosen_sweeps)}] {bench.name}: {bench.note}"):
+        for i, bench in enumerate(queue, 1):
+            with status.status(f"[{i}/{len(queue)}] {bench.name}: {bench.note}"):
                 if isinstance(bench, Benchmark):
                     rows.append(_measure(bench, args.repeat))
                 else:
                     sweeps.append(_measure_sweep(bench))
             done = rows[-1]["wall_time_s"] if isinstance(bench, Benchmark) else sweeps[-1]["wall_1_s"]
-            status.print(f"[{i}/{len(chosen) + len(chosen_sweeps)}] {bench.name}: {done:.2f} s wall")
+            status.print(f"[{i}/{len(queue)}] {bench.name}: {done:.2f} s wall")
     except KeyboardInterrupt:
         interrupted = True
         status.print("interrupted: reporting the benchmarks that finished")
