@@ -329,16 +329,15 @@ class PodTopologySpread:
                 sums = live_domain_sums(table, c.matcher, c.key, eligible)
                 if keyed_everywhere and ignored is None:  # every candidate is scored and has a domain
                     candidate_ids = ids[rows]
+                    size = int(np.count_nonzero(np.bincount(candidate_ids)))
                     if len(sums) <= _FEW_DOMAINS:
                         # Few domains (zones): each domain's spread term once, in Python floats (the
                         # same operations as per candidate), then one gather.
-                        size = int(np.count_nonzero(np.bincount(candidate_ids)))
                         weight, skew = math.log(size + 2), float(c.max_skew - 1)
                         terms = np.array([total * weight + skew for total in sums.tolist()])
                         spread = terms[candidate_ids]
                         raw = spread if raw is None else np.add(raw, spread, out=raw)
                         continue
-                    size = int(np.count_nonzero(np.bincount(candidate_ids)))
                     per_row = sums[candidate_ids]
                 else:
                     # A candidate without the key seeds the "" domain (counted, never read),
