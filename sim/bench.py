@@ -291,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             with status.status(f"[{i}/{len(queue)}] {bench.name}: {bench.note}"):
                 if isinstance(bench, Benchmark):
                     rows.append(_measure(bench, args.repeat))
+                    done = rows[-1]["wall_time_s"]
                 else:
                     sweeps.append(_measure_sweep(bench))
-            done = rows[-1]["wall_time_s"] if isinstance(bench, Benchmark) else sweeps[-1]["wall_1_s"]
+                    done = sweeps[-1]["wall_1_s"]
             status.print(f"[{i}/{len(queue)}] {bench.name}: {done:.2f} s wall")
     except KeyboardInterrupt:
         interrupted = True
