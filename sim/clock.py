@@ -19,7 +19,7 @@ import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL, URGENT
 
-__all__ = ["Environment", "call_later"]
+__all__ = ["Environment", "call_later", "call_urgent"]
 
 
 class Environment(simpy.Environment):
@@ -67,3 +67,16 @@ def call_later(env: simpy.Environment, delay: float, fn: Callable[..., Any], *ar
         heappush(queue, (env._now + delay, NORMAL, next(env._eid), fn, args))
     else:
         env.timeout(delay).callbacks.append(lambda _event: fn(*args))
+
+
+def call_urgent(env: simpy.Environment, fn: Callable[..., Any], *args: Any) -> None:
+    """Run ``fn(*args)`` now, before this instant's normal entries: where a process started
+    now would take its first step (one heap entry, no process)."""
+    if env.__class__ is Environment:
+        queue: list[Any] = env._queue
+        heappush(queue, (env._now, URGENT, next(env._eid), fn, args))
+    else:
+        start = simpy.Event(env)
+        start._ok, start._value = True, None
+        start.callbacks.append(lambda _event: fn(*args))
+        env.schedule(start, URGENT)

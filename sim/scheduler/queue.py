@@ -22,6 +22,7 @@ from typing import Any
 import simpy
 
 from sim.api.objects import Pod
+from sim.clock import call_later
 from sim.config import SchedulerConfig
 
 __all__ = ["QueuedPodInfo", "SchedulingQueue", "backoff_duration", "priority_sort_key"]
@@ -65,7 +66,7 @@ class SchedulingQueue:
         self._backoff: list[tuple[float, tuple[Any, ...], int, QueuedPodInfo]] = []  # (expiry, sort key, seq, pod)
         self._unschedulable: dict[int, QueuedPodInfo] = {}
         self._infos: dict[int, QueuedPodInfo] = {}
-        self._waiter: simpy.Event | None = None
+        self._waiter: Callable[[QueuedPodInfo], Any] | None = None  # hands the next pod over
         self._wake_pending = False
         self._seq = 0
         self.move_request_cycle = -1
@@ -100,8 +101,17 @@ class SchedulingQueue:
         if info is not None:
             event.succeed(info)
         else:
-            self._waiter = event
+            self._waiter = event.succeed
         return event
+
+    def pop_to(self, receive: Callable[[QueuedPodInfo], Any]) -> None:
+        """``pop`` for a callback: ``receive(info)`` runs where a process waiting on ``pop``
+        would resume (an entry at the instant the pod is handed over)."""
+        info = self._take()
+        if info is not None:
+            call_later(self.env, 0, receive, info)
+        else:
+            self._waiter = lambda info: call_later(self.env, 0, receive, info)
 
     def _take(self) -> QueuedPodInfo | None:
         while self._active:
@@ -137,15 +147,15 @@ class SchedulingQueue:
         """
         if self._waiter is not None and not self._wake_pending:
             self._wake_pending = True
-            self.env.timeout(0).callbacks.append(self._deliver)
+            call_later(self.env, 0, self._deliver)
 
-    def _deliver(self, _event: simpy.Event) -> None:
+    def _deliver(self) -> None:
         self._wake_pending = False
         if self._waiter is not None:
             info = self._take()
             if info is not None:
-                waiter, self._waiter = self._waiter, None
-                waiter.succeed(info)
+                deliver, self._waiter = self._waiter, None
+                deliver(info)
 
     def _backoff_window(self, info: QueuedPodInfo) -> int:
         """The whole second holding the backoff expiry (failure time + backoff), as alignToWindow."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ import simpy
 from sim.api.client import Client
 from sim.api.objects import FAILED, SUCCEEDED, Node, Pod
 from sim.apiserver import ADDED, DELETED, ApiServer
-from sim.clock import call_later
+from sim.clock import call_later, call_urgent
 from sim.config import SchedulerConfig
 from sim.scheduler.framework import Code, PodInfo, Profile, ScheduleResult, schedule_pod
 from sim.scheduler.nodetable import NodeTable, PodEntry
@@ -91,7 +91,7 @@ class Scheduler:
         self.busy_s = 0.0
         api.watch("Node", self._on_nodes)
         api.watch("Pod", self._on_pods)
-        env.process(self._run())
+        call_urgent(env, self._next)  # where a process started now would first pop
 
     # ------------------------------------------------------------------ informers
     def _on_nodes(self, events: list[tuple[str, Any]]) -> None:
@@ -168,30 +168,61 @@ class Scheduler:
         return True
 
     # ------------------------------------------------------------------ the loop
-    def _run(self):  # type: ignore[no-untyped-def]
+    # One cycle after another, as callbacks on the clock (no SimPy process): the queue hands
+    # a pod over (``_cycle``), the cycle's simulated cost passes (``_decide``), and the next
+    # pop follows at once. Each step is one heap entry where a process's resume would be.
+    def _next(self) -> None:
+        self.queue.pop_to(self._cycle)
+
+    def _cycle(self, queued: QueuedPodInfo) -> None:
+        pod = queued.pod
+        if not self.api.store.exists(pod) or pod.node_name or pod.terminating:
+            self.queue.done(pod)
+            self._next()
+            return
+        cycle = self.queue.scheduling_cycle
+        profile = self.profiles[pod.spec.scheduler_name]
+        info = self.pod_info(pod)
+        n = max(self.table.n, 1)
+        result = self._schedule_with_nominated(profile, info)
+        self._next_start = (self._next_start + result.evaluated) % n
+        self.attempts += 1
+        cost = cycle_cost(self.config, pod.spec, result.evaluated, result.feasible)
+        self.busy_s += cost
+        call_later(self.env, cost, self._decide, queued, profile, info, result, cycle)
+
+    def _decide(self, queued: QueuedPodInfo, profile: Profile, info: PodInfo, result: ScheduleResult,
+                cycle: int) -> None:
+        pod = queued.pod
+        if not self.api.store.exists(pod) or pod.terminating:
+            self.queue.done(pod)
+        elif result.node_row >= 0:
+            self._record_decision(queued, result)
+            self._reserve_and_permit(queued, profile, result, cycle)
+        else:
+            self._drive(self._post_filter(queued, profile, info, result, cycle))
+            return
+        self._next()
+
+    def _drive(self, steps: Generator[simpy.Event, Any, None], value: Any = None, ok: bool = True) -> None:
+        """Run PostFilter, which may wait on SimPy events, as a process would; then the next cycle."""
         while True:
-            queued: QueuedPodInfo = yield self.queue.pop()
-            pod = queued.pod
-            if not self.api.store.exists(pod) or pod.node_name or pod.terminating:
-                self.queue.done(pod)
-                continue
-            cycle = self.queue.scheduling_cycle
-            profile = self.profiles[pod.spec.scheduler_name]
-            info = self.pod_info(pod)
-            n = max(self.table.n, 1)
-            result = self._schedule_with_nominated(profile, info)
-            self._next_start = (self._next_start + result.evaluated) % n
-            self.attempts += 1
-            cost = cycle_cost(self.config, pod.spec, result.evaluated, result.feasible)
-            self.busy_s += cost
-            yield self.env.timeout(cost)
-            if not self.api.store.exists(pod) or pod.terminating:
-                self.queue.done(pod)
-            elif result.node_row >= 0:
-                self._record_decision(queued, result)
-                self._reserve_and_permit(queued, profile, result, cycle)
-            else:
-                yield from self._post_filter(queued, profile, info, result, cycle)
+            try:
+                event = steps.send(value) if ok else steps.throw(value)
+            except StopIteration:
+                self._next()
+                return
+            if event.callbacks is not None:  # not yet processed: resume when it is
+                event.callbacks.append(lambda done: self._resume(steps, done))
+                return
+            if not event._ok:
+                event._defused = True
+            value, ok = event._value, event._ok
+
+    def _resume(self, steps: Generator[simpy.Event, Any, None], event: simpy.Event) -> None:
+        if not event._ok:
+            event._defused = True  # the failure is handed to PostFilter, as a process would
+        self._drive(steps, event._value, event._ok)
 
     def _schedule_with_nominated(self, profile: Profile, info: PodInfo) -> ScheduleResult:
         """One cycle, with pods nominated by preemption holding their room for equal or higher

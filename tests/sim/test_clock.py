@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import simpy
 
-from sim.clock import Environment, call_later
+from sim.clock import Environment, call_later, call_urgent
 
 
 def _trace(env: simpy.Environment) -> list[tuple[float, str]]:
@@ -26,13 +26,21 @@ def _trace(env: simpy.Environment) -> list[tuple[float, str]]:
     call_later(env, 1.0, note, "second")
     call_later(env, 0.25, lambda: call_later(env, 0.75, note, "nested"))
     call_later(env, 1.5, note, "late")
+    call_later(env, 2.0, note, "normal-at-2")
+    call_later(env, 2.0, lambda: call_urgent(env, note, "urgent-from-2"))
+    call_later(env, 2.0, note, "normal-at-2-again")
+    call_urgent(env, note, "urgent-at-start")
     env.run(until=3)
     return seen
 
 
 def test_same_order_as_plain_simpy() -> None:
-    """Callbacks and processes interleave exactly as with a Timeout per callback."""
-    assert _trace(Environment()) == _trace(simpy.Environment())
+    """Callbacks and processes interleave exactly as with a Timeout per callback; an urgent
+    callback runs before the instant's normal entries, where a process started then would."""
+    seen = _trace(Environment())
+    assert seen == _trace(simpy.Environment())
+    assert seen[0] == (0, "urgent-at-start")
+    assert [label for t, label in seen if t == 2.0] == ["normal-at-2", "urgent-from-2", "normal-at-2-again"]
 
 
 def test_event_count_and_negative_delay() -> None:
