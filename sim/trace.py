@@ -82,9 +82,22 @@ class Trace:
             self.upstream[len(self._t)] = upstream
         self._t.append(t)
         get, code = self._codes.get, self.code
-        for column, text in zip(self._col_list, (kind, namespace, name, event, node, reason, message)):
-            value = get(text)
-            column.append(code(text) if value is None else value)
+        kinds, namespaces, names, events, nodes, reasons, messages = self._col_list
+        # one column at a time, unrolled: this runs for every event of a large run
+        value = get(kind)
+        kinds.append(code(kind) if value is None else value)
+        value = get(namespace)
+        namespaces.append(code(namespace) if value is None else value)
+        value = get(name)
+        names.append(code(name) if value is None else value)
+        value = get(event)
+        events.append(code(event) if value is None else value)
+        value = get(node)
+        nodes.append(code(node) if value is None else value)
+        value = get(reason)
+        reasons.append(code(reason) if value is None else value)
+        value = get(message)
+        messages.append(code(message) if value is None else value)
 
     def sample(self, name: str, t: float, value: float) -> None:
         """Append a point to the time series ``name``."""
