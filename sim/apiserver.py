@@ -80,8 +80,10 @@ class _Informer:
         return any(wants is None or wants(etype, obj) for _, wants in self.handlers)
 
     def deliver(self, batch: list[tuple[str, Any]]) -> None:
+        single = batch[0] if len(batch) == 1 else None  # most batches hold one event
         for handler, wants in self.handlers:
-            if wants is None or any(wants(etype, obj) for etype, obj in batch):
+            if wants is None or (wants(*single) if single is not None
+                                 else any(wants(etype, obj) for etype, obj in batch)):
                 handler(batch)
 
 
@@ -401,5 +403,6 @@ class ApiServer:
                 at = w.last_delivery
             w.last_delivery = at
             wants = w.wants
-            if wants is None or any(wants(etype, obj) for etype, obj in batch):
+            if wants is None or (wants(*batch[0]) if len(batch) == 1
+                                 else any(wants(etype, obj) for etype, obj in batch)):
                 call_later(self.env, at - now, w.handler, batch)

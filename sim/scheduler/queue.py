@@ -233,6 +233,8 @@ class SchedulingQueue:
         ``hint`` plays a QueueingHint: only pods it returns True for leave unschedulablePods.
         """
         self.move_request_cycle = self.scheduling_cycle
+        if not self._unschedulable:
+            return 0
         if hint is None:
             moved = list(self._unschedulable.values())
             self._unschedulable.clear()
