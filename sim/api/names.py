@@ -14,4 +14,4 @@ SUFFIX_LENGTH = 5
 
 def name_suffix(rng: np.random.Generator) -> str:
     """Five random characters, as a ``generateName: <prefix>-`` object gets."""
-    return "".join(ALPHABET[i] for i in rng.integers(0, len(ALPHABET), SUFFIX_LENGTH))
+    return "".join([ALPHABET[i] for i in rng.integers(0, len(ALPHABET), SUFFIX_LENGTH).tolist()])
