@@ -36,7 +36,6 @@ from sim.distributions import Dist, Duration
 if TYPE_CHECKING:
     import simpy
 
-    from sim.api.objects import Node
     from sim.apiserver import ApiServer
     from sim.images import ImageRegistry
     from sim.kubelet import Kubelet

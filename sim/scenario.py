@@ -66,7 +66,7 @@ from sim.overrides import (
 )
 from sim.workloads.spec import ServingBehavior, ServingConfig, TrafficSource
 from sim.workloads.usage import Load, Profile, WorkloadUsage, external_metric_conflict
-from sim.yamlio import Located, SourceError, format_path, load_documents, load_text
+from sim.yamlio import Located, SourceError, load_documents, load_text
 
 __all__ = [
     "ACTIONS",

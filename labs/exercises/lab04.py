@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from labs.exercises import Feedback, checker, multiple_choice, number
-from labs.teach.rollout import REPLICAS, UNDO_AT, V2_AT, V3_AT, rollout_summary, run_rollout
+from labs.teach.rollout import UNDO_AT, V2_AT, V3_AT, rollout_summary, run_rollout
 
 __all__ = ["check"]
 

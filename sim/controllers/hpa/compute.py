@@ -87,7 +87,7 @@ def selector_description(selector: Selector | None) -> str:
 
 def compute_replicas_for_metrics(specs: tuple[MetricSpec, ...], ctx: MetricContext) -> MetricsOutcome:
     """The largest proposal over the metrics, or -1 if all failed (or some did and it would shrink)."""
-    replicas, metric, timestamp = 0, "", 0.0
+    replicas, metric = 0, ""
     statuses: list[MetricStatus] = []
     failures: list[MetricFailure] = []
     for spec in specs:
@@ -98,7 +98,7 @@ def compute_replicas_for_metrics(specs: tuple[MetricSpec, ...], ctx: MetricConte
             continue
         statuses.append(result.status)
         if replicas == 0 or result.replicas > replicas:
-            replicas, metric, timestamp = result.replicas, result.name, result.timestamp
+            replicas, metric = result.replicas, result.name
     error = ""
     if failures:
         error = (f"invalid metrics ({len(failures)} invalid out of {len(specs)}), "
