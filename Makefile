@@ -10,7 +10,7 @@ SCENARIO ?= scenarios/serving-autoscale.yaml
 help:
 	@echo "make demo    create .venv, run the flagship scenario, write its report"
 	@echo "make test    run the test suite"
-	@echo "make bench   print the benchmark table (also written to bench-results/); BENCH_ARGS=--large adds density-5k, BENCH_ARGS=\"--repeat 3\" keeps the fastest of 3"
+	@echo "make bench   print the benchmark table (also written to bench-results/); BENCH_ARGS=--large adds density-5k, BENCH_ARGS=\"--repeat 3\" keeps the fastest of 3, BENCH_ARGS=\"--against HEAD\" compares with a commit"
 	@echo "make lab     start JupyterLab on notebooks/ (the teaching labs)"
 	@echo "make schema  regenerate scenarios/schema.json"
 	@echo "make cluster start a real control plane (etcd, apiserver, scheduler, controller-manager, kwok) on loopback"

@@ -7,16 +7,25 @@ CPU seconds the run took (with its summary, as ``total_wall_s``), and ``--repeat
 benchmark N times and keeps the fastest (noise only ever adds time; the runs must agree on every
 simulated figure, or the benchmark fails). ``density-5k`` (150,000 pods, a few minutes) runs only
 with ``--large`` or when named with ``--only``. Rows with a scalability target say whether it is met.
+
+``--against REV`` measures a change: each scenario benchmark also runs on the files of commit REV
+(``git archive``, in a temporary folder), the two sides alternating run by run so that a busy
+spell on the machine slows both alike, and a second table gives the change in wall time and
+whether both sides simulated the same figures (a faster run that changes the answer is not a
+speed-up).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import subprocess
 import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,7 +114,8 @@ print(json.dumps({"wall_s": wall, "cpu_s": cpu, "points": len(table), "runs": ta
 """
 
 _CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
+import sim as package
 import sim.scheduler.scheduler as scheduler_module
 from sim import load_scenario
 from sim.engine import Simulation
@@ -136,7 +146,8 @@ print(json.dumps({"wall_time_s": s["wall_time_s"], "cpu_time_s": round(cpu, 3),
                   "pod_startup_p99_s": s["pod_startup_p99_s"], "peak_rss_bytes": rss,
                   "nodes": s["nodes"], "cycles": cycles["n"], "requests": s.get("requests_offered"),
                   "serving_mode": s.get("serving_mode"),
-                  "schedule_us_per_pod": 1e6 * cycles["wall"] / max(cycles["n"], 1)}))
+                  "schedule_us_per_pod": 1e6 * cycles["wall"] / max(cycles["n"], 1),
+                  "code": os.path.dirname(os.path.dirname(os.path.abspath(package.__file__)))}))
 """
 
 
@@ -144,12 +155,19 @@ print(json.dumps({"wall_time_s": s["wall_time_s"], "cpu_time_s": round(cpu, 3),
 _SIMULATED = ("sim_time_s", "events", "pods", "pod_startup_p50_s", "pod_startup_p99_s", "cycles", "requests")
 
 
-def _run_once(bench: Benchmark) -> dict[str, Any]:
+def _run_once(bench: Benchmark, tree: Path | None = None) -> dict[str, Any]:
+    """One run in a fresh process: of this checkout, or of the code and scenarios in ``tree``."""
+    env = None
+    if tree is not None:  # its package first on the path (an editable install's finder comes after)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(tree), os.environ.get("PYTHONPATH"))))}
     out = subprocess.run([sys.executable, "-c", _CHILD, bench.scenario], capture_output=True, text=True,
-                         check=False)
+                         check=False, cwd=tree, env=env)
     if out.returncode != 0:
-        raise RuntimeError(f"{bench.name} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{bench.name} failed{f' at {tree}' if tree else ''}:\n{out.stderr[-2000:]}")
+    run = json.loads(out.stdout.strip().splitlines()[-1])
+    if tree is not None and Path(run["code"]).resolve() != tree.resolve():
+        raise RuntimeError(f"{bench.name}: the run imported kubesim from {run['code']}, not from {tree}")
+    return run
 
 
 def best_of(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -167,7 +185,50 @@ def best_of(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _measure(bench: Benchmark, repeat: int = 1) -> dict[str, Any]:
-    row = best_of(bench.name, [_run_once(bench) for _ in range(repeat)])
+    return _row(bench, [_run_once(bench) for _ in range(repeat)])
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The files of another commit, exported to compare against (``--against``)."""
+
+    rev: str
+    commit: str
+    tree: Path
+
+
+def export_commit(rev: str, into: Path) -> Baseline:
+    """Extract commit ``rev`` of this repository (``git archive``) into ``into``."""
+    found = subprocess.run(["git", "rev-parse", "--short", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                           capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        raise ValueError(f"{rev!r} is not a commit of this repository")
+    commit = found.stdout.strip()
+    archive = subprocess.run(["git", "archive", "--format=tar", commit], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return Baseline(rev, commit, into)
+
+
+def _measure_against(bench: Benchmark, repeat: int, baseline: Baseline) -> tuple[dict[str, Any], dict[str, Any]]:
+    """This checkout's row, and the comparison with ``baseline`` (runs alternate: here, there, here...)."""
+    here: list[dict[str, Any]] = []
+    there: list[dict[str, Any]] = []
+    for _ in range(repeat):
+        here.append(_run_once(bench))
+        there.append(_run_once(bench, baseline.tree))
+    row, base = _row(bench, here), _row(bench, there)
+    differs = [key for key in _SIMULATED if row.get(key) != base.get(key)]
+    change = row["wall_time_s"] / base["wall_time_s"] - 1 if base["wall_time_s"] else None
+    return row, {"name": bench.name, "note": bench.note, "wall_time_s": row["wall_time_s"],
+                 "against_wall_time_s": base["wall_time_s"], "change": change, "differs": differs,
+                 "wall_runs_s": [r["wall_time_s"] for r in here],
+                 "against_wall_runs_s": [r["wall_time_s"] for r in there], "against_row": base}
+
+
+def _row(bench: Benchmark, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    row = best_of(bench.name, runs)
+    row.pop("code", None)
     wall = row["wall_time_s"]
     row["events_per_s"] = round(row["events"] / wall) if wall else None
     row["speedup"] = round(row["sim_time_s"] / wall) if wall else None
@@ -201,6 +262,10 @@ def _measure_sweep(bench: SweepBenchmark) -> dict[str, Any]:
 def _machine() -> dict[str, Any]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                             text=True, check=False).stdout.strip()
+    if commit and changed:
+        commit += "+changes"  # the working tree differs from the commit: its files were measured
     return {"commit": commit or None, "python": platform.python_version(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -223,6 +288,21 @@ def _print_table(rows: list[dict[str, Any]], machine: dict[str, Any]) -> None:
                       f"{r['pod_startup_p50_s']:.3f}", f"{r['pod_startup_p99_s']:.3f}",
                       f"{r['schedule_us_per_pod']:.0f}", f"{1e6 / r['schedule_us_per_pod']:,.0f}",
                       _requests_cell(r), _targets_cell(r))
+    _console().print(table)
+
+
+def _print_against(rows: list[dict[str, Any]], baseline: Baseline, repeat: int) -> None:
+    from rich.table import Table
+
+    runs = f"alternated runs, best of {repeat}" if repeat > 1 else "one run each"
+    name = baseline.commit if baseline.commit.startswith(baseline.rev) else f"{baseline.rev} ({baseline.commit})"
+    table = Table(title=f"this checkout against {name}: {runs}")
+    for col in ("benchmark", "wall s here", f"wall s at {baseline.commit}", "change", "same simulation"):
+        table.add_column(col, justify="left" if col in ("benchmark", "same simulation") else "right")
+    for r in rows:
+        change = "–" if r["change"] is None else f"{100 * r['change']:+.1f} %"
+        same = "yes" if not r["differs"] else "NO: " + ", ".join(r["differs"]) + " differ"
+        table.add_row(r["name"], f"{r['wall_time_s']:.2f}", f"{r['against_wall_time_s']:.2f}", change, same)
     _console().print(table)
 
 
@@ -271,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=_positive, default=1, metavar="N",
                         help="run each scenario benchmark N times (fresh processes) and keep the fastest "
                              "(default 1; the sweep always keeps the faster of two)")
+    parser.add_argument("--against", metavar="REV",
+                        help="also run each scenario benchmark on commit REV (e.g. HEAD, main~3), alternating "
+                             "with this checkout's runs, and report the change in wall time and whether the "
+                             "simulated figures agree; the sweep and the real-cluster runs are skipped")
     args = parser.parse_args(argv)
     names = {b.name for b in BENCHMARKS} | {b.name for b in SWEEPS}
     unknown = sorted(set(args.only or ()) - names)
@@ -278,34 +362,58 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)} (names: {', '.join(sorted(names))})")
     chosen = [b for b in BENCHMARKS if b.name in args.only] if args.only else \
         [b for b in BENCHMARKS if args.large or not b.large]
-    chosen_sweeps = [b for b in SWEEPS if not args.only or b.name in args.only]
+    sweeps_named = sorted({b.name for b in SWEEPS} & set(args.only or ()))
+    if args.against and sweeps_named:
+        parser.error(f"--against compares the scenario benchmarks, not sweeps ({', '.join(sweeps_named)})")
+    chosen_sweeps = [b for b in SWEEPS if (not args.only or b.name in args.only) and not args.against]
+    with tempfile.TemporaryDirectory(prefix="kubesim-bench-") as tmp:
+        baseline = None
+        if args.against:
+            try:
+                baseline = export_commit(args.against, Path(tmp))
+            except (ValueError, OSError, subprocess.CalledProcessError) as exc:
+                parser.error(f"--against: {exc}")
+        return _run(args, chosen, chosen_sweeps, baseline)
+
+
+def _run(args: argparse.Namespace, chosen: list[Benchmark], chosen_sweeps: list[SweepBenchmark],
+         baseline: Baseline | None) -> int:
     from rich.console import Console
 
     status = Console(stderr=True)
     rows: list[dict[str, Any]] = []
+    compared: list[dict[str, Any]] = []
     sweeps: list[dict[str, Any]] = []
     interrupted = False
     queue: list[Benchmark | SweepBenchmark] = [*chosen, *chosen_sweeps]
     try:  # Ctrl-C keeps what was measured: the table and the JSON hold the finished rows
         for i, bench in enumerate(queue, 1):
             with status.status(f"[{i}/{len(queue)}] {bench.name}: {bench.note}"):
-                if isinstance(bench, Benchmark):
+                if isinstance(bench, Benchmark) and baseline is not None:
+                    row, comparison = _measure_against(bench, args.repeat, baseline)
+                    rows.append(row)
+                    compared.append(comparison)
+                    done = f"{row['wall_time_s']:.2f} s wall, {comparison['against_wall_time_s']:.2f} s at " \
+                           f"{baseline.commit}"
+                elif isinstance(bench, Benchmark):
                     rows.append(_measure(bench, args.repeat))
-                    done = rows[-1]["wall_time_s"]
+                    done = f"{rows[-1]['wall_time_s']:.2f} s wall"
                 else:
                     sweeps.append(_measure_sweep(bench))
-                    done = sweeps[-1]["wall_1_s"]
-            status.print(f"[{i}/{len(queue)}] {bench.name}: {done:.2f} s wall")
+                    done = f"{sweeps[-1]['wall_1_s']:.2f} s wall"
+            status.print(f"[{i}/{len(queue)}] {bench.name}: {done}")
     except KeyboardInterrupt:
         interrupted = True
         status.print("interrupted: reporting the benchmarks that finished")
     machine = _machine()
     if rows:
         _print_table(rows, machine)
+    if compared and baseline is not None:
+        _print_against(compared, baseline, args.repeat)
     if sweeps:
         _print_sweeps(sweeps)
     real = []
-    if not interrupted and not args.no_real and any(b.real for b in chosen):
+    if not interrupted and not args.no_real and baseline is None and any(b.real for b in chosen):
         from labs.bench import measure_real, print_side_by_side
 
         real = [measure_real(b, row, args.context) for b, row in zip(chosen, rows, strict=True) if b.real]
@@ -313,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.out / f"bench-{stamp}.json"
-    record = {"machine": machine, "repeat": args.repeat, "results": rows, "sweeps": sweeps, "real": real}
+    record: dict[str, Any] = {"machine": machine, "repeat": args.repeat, "results": rows, "sweeps": sweeps,
+                              "real": real}
+    if baseline is not None:
+        record["against"] = {"rev": baseline.rev, "commit": baseline.commit, "results": compared}
     if interrupted:
         record["interrupted"] = True
     path.write_text(json.dumps(record, indent=2) + "\n")

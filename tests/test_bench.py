@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -62,4 +65,70 @@ def test_bad_arguments(argv, tmp_path, capsys) -> None:
         bench.main([*argv, "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "kubesim-bench: error:" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+
+
+in_git_checkout = pytest.mark.skipif(shutil.which("git") is None or _git("rev-parse", "HEAD").returncode != 0,
+                                     reason="needs git and a git checkout of kubesim")
+
+
+@in_git_checkout
+def test_against_a_commit_runs_both_sides_alternately(tmp_path, monkeypatch, capsys) -> None:
+    """--against HEAD: the small scenario runs twice here and twice on HEAD's exported files."""
+    small = Benchmark("small", "scenarios/serving-basic.yaml", "6 nodes, 20 pods")
+    monkeypatch.setattr(bench, "BENCHMARKS", [small])
+    calls: list[str | None] = []
+    real_run_once = bench._run_once
+
+    def noting(b, tree=None):  # type: ignore[no-untyped-def]
+        calls.append(None if tree is None else str(tree))
+        return real_run_once(b, tree)
+
+    monkeypatch.setattr(bench, "_run_once", noting)
+    assert bench.main(["--only", "small", "--against", "HEAD", "--repeat", "2", "--no-real",
+                       "--out", str(tmp_path)]) == 0
+    assert [c is None for c in calls] == [True, False, True, False]  # alternated, here first
+    assert not Path(calls[1]).exists()  # the exported commit is removed afterwards
+    record = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
+    head = _git("rev-parse", "--short", "HEAD").stdout.strip()
+    assert record["against"]["rev"] == "HEAD" and record["against"]["commit"] == head
+    (row,) = record["against"]["results"]
+    assert row["against_row"]["pods"] == 20
+    assert len(row["wall_runs_s"]) == len(row["against_wall_runs_s"]) == 2
+    assert row["change"] == pytest.approx(row["wall_time_s"] / row["against_wall_time_s"] - 1)
+    if _git("diff", "--quiet", "HEAD", "--", "sim", "scenarios").returncode == 0:
+        assert row["differs"] == []  # the same code and scenario simulate the same figures
+    out = capsys.readouterr().out
+    assert f"this checkout against HEAD ({head}): alternated runs, best of 2" in out
+
+
+def test_against_reports_a_different_simulation(tmp_path, monkeypatch, capsys) -> None:
+    """A side that simulated other figures is named in the comparison (it is not a speed-up)."""
+    small = Benchmark("small", "scenarios/serving-basic.yaml", "6 nodes, 20 pods")
+    monkeypatch.setattr(bench, "BENCHMARKS", [small])
+    monkeypatch.setattr(bench, "export_commit", lambda rev, into: bench.Baseline(rev, "abc1234", into))
+    shown = RUN | {"cpu_time_s": 2.0, "schedule_us_per_pod": 50.0}  # what the table prints
+    monkeypatch.setattr(bench, "_run_once", lambda b, tree=None: shown | (
+        {"wall_time_s": 1.0, "events": 11} if tree else {"wall_time_s": 2.0}))
+    assert bench.main(["--only", "small", "--against", "old", "--no-real", "--out", str(tmp_path)]) == 0
+    (row,) = json.loads(next(tmp_path.glob("bench-*.json")).read_text())["against"]["results"]
+    assert row["differs"] == ["events"]
+    assert row["change"] == pytest.approx(1.0)  # twice the old wall time
+    assert "NO: events differ" in capsys.readouterr().out
+
+
+@in_git_checkout
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--against", "no-such-revision-xyz"], "--against: 'no-such-revision-xyz' is not a commit of this repository"),
+    (["--against", "HEAD", "--only", "sweep-100"], "--against compares the scenario benchmarks, not sweeps"),
+])
+def test_against_errors(argv, message, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main([*argv, "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
