@@ -37,8 +37,10 @@ What must agree exactly, and what may differ (``Check.exact``):
   becomes Ready within a few milliseconds; the deployment controller may see the batch
   at once (one scale-down step) or in parts (several smaller steps), on either side.
   So for 25%/25% only the invariants must agree: the bounds (at most replicas + maxSurge
-  pods asked for and present, at least replicas - maxUnavailable available), the final
-  state, and the number of steps within ``STEP_TOLERANCE``.
+  pods asked for and present, at least replicas - maxUnavailable available) and the final
+  state. The number of steps is shown, not compared: the simulator sees each pod's
+  readiness on its own (13 steps); the cluster sees some together, and more of them the
+  busier the machine is (12 steps in a run on a quiet machine, 9 in one under load).
 * Back-off intervals are measured from the failure seen by a watch to the replacement's
   creation. Upstream counts the back-off from the failed container's ``finishedAt``,
   which the API stores in whole seconds, so the replacement comes between 0 and 1 s
@@ -74,7 +76,6 @@ CASES = {"deployment": "scenarios/fidelity/deployment-rollout.yaml",
          "daemonset": "scenarios/fidelity/daemonset-rollout.yaml"}
 REVISION = "deployment.kubernetes.io/revision"
 TEMPLATE_GENERATION = "pod-template-generation"  # a DaemonSet's pods
-STEP_TOLERANCE = 3  # |steps sim - steps real| for a rollout whose batches may be seen in parts
 BACKOFF_TOLERANCE_S = 1.2  # finishedAt in whole seconds (up to 1 s early) + watch and sync latency
 CRON_DELAY_S = (0.1, 1.5)  # a CronJob's Job after its activation: nextScheduleDelta .. + sync, write, watch
 
@@ -558,9 +559,9 @@ def compare_case(case: str, scenario: Scenario, sim: Recording, real: Recording)
                 add(Check(case, name, "steps before the first new pod is Ready", a["deterministic_prefix"],
                           b["deterministic_prefix"], a["deterministic_prefix"] == b["deterministic_prefix"]))
                 n_a, n_b = len(a["steps"]), len(b["steps"])
-                add(Check(case, name, "number of scale steps", n_a, n_b, abs(n_a - n_b) <= STEP_TOLERANCE,
-                          exact=False, note=f"within {STEP_TOLERANCE}: a Ready batch may be seen at once or in "
-                                            "parts, on either side"))
+                add(Check(case, name, "number of scale steps", n_a, n_b, True, exact=False,
+                          note="shown, not compared: a Ready batch may be seen at once or in parts, the more "
+                               "at once the busier the machine"))
                 add(Check(case, name, "scale steps (new, old)", a["steps"], b["steps"], True, exact=False,
                           note="shown, not required equal (readiness order)"))
             top = replicas + surge
