@@ -170,11 +170,16 @@ def _run_once(bench: Benchmark, tree: Path | None = None) -> dict[str, Any]:
     return run
 
 
+def _differing(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The simulated figures two runs disagree on."""
+    return [key for key in _SIMULATED if a.get(key) != b.get(key)]
+
+
 def best_of(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The fastest of repeated runs, with every run's wall time and the highest peak RSS; the runs
     must agree on what they simulated (a seeded run is deterministic)."""
     for run in runs[1:]:
-        differ = [key for key in _SIMULATED if run.get(key) != runs[0].get(key)]
+        differ = _differing(run, runs[0])
         if differ:
             raise RuntimeError(f"{name}: repeated runs simulated different results ({', '.join(differ)})")
     row = dict(min(runs, key=lambda run: run["wall_time_s"]))
@@ -218,7 +223,7 @@ def _measure_against(bench: Benchmark, repeat: int, baseline: Baseline) -> tuple
         here.append(_run_once(bench))
         there.append(_run_once(bench, baseline.tree))
     row, base = _row(bench, here), _row(bench, there)
-    differs = [key for key in _SIMULATED if row.get(key) != base.get(key)]
+    differs = _differing(row, base)
     change = row["wall_time_s"] / base["wall_time_s"] - 1 if base["wall_time_s"] else None
     return row, {"name": bench.name, "note": bench.note, "wall_time_s": row["wall_time_s"],
                  "against_wall_time_s": base["wall_time_s"], "change": change, "differs": differs,

@@ -204,25 +204,25 @@ class Scheduler:
             return
         self._next()
 
-    def _drive(self, steps: Generator[simpy.Event, Any, None], value: Any = None, ok: bool = True) -> None:
-        """Run PostFilter, which may wait on SimPy events, as a process would; then the next cycle."""
+    def _drive(self, steps: Generator[simpy.Event, Any, None], done: simpy.Event | None = None) -> None:
+        """Run PostFilter, which may wait on SimPy events, as a process would (a failed event is
+        thrown into it, and defused); then the next cycle."""
         while True:
             try:
-                event = steps.send(value) if ok else steps.throw(value)
+                if done is None:
+                    event = next(steps)
+                elif done._ok:
+                    event = steps.send(done._value)
+                else:
+                    done._defused = True
+                    event = steps.throw(done._value)
             except StopIteration:
                 self._next()
                 return
             if event.callbacks is not None:  # not yet processed: resume when it is
-                event.callbacks.append(lambda done: self._resume(steps, done))
+                event.callbacks.append(lambda processed: self._drive(steps, processed))
                 return
-            if not event._ok:
-                event._defused = True
-            value, ok = event._value, event._ok
-
-    def _resume(self, steps: Generator[simpy.Event, Any, None], event: simpy.Event) -> None:
-        if not event._ok:
-            event._defused = True  # the failure is handed to PostFilter, as a process would
-        self._drive(steps, event._value, event._ok)
+            done = event
 
     def _schedule_with_nominated(self, profile: Profile, info: PodInfo) -> ScheduleResult:
         """One cycle, with pods nominated by preemption holding their room for equal or higher
