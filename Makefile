@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,lab]"
+	@# bytecode ahead of time: where PYTHONDONTWRITEBYTECODE is set, every start would compile it again
+	$(PY) -m compileall -q sim labs >/dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)
