@@ -102,8 +102,8 @@ def add_parsers(sub: Any) -> None:
                         "per case the figures of both and whether they agree (see labs/controller_fidelity.py). "
                         "Exits 0 on disagreement; non-zero only on errors.")
     cf.add_argument("cases", nargs="*", metavar="CASE",
-                    help="deployment, statefulset, job, cronjob and/or daemonset (default: all five; the job case takes about "
-                    "35 s, the cronjob case up to 2.5 min: it waits for the next wall-clock minute)")
+                    help="deployment, statefulset, job, cronjob and/or daemonset (default: all five; the job case "
+                    "takes about 35 s, the cronjob case up to 2.5 min: it waits for the next wall-clock minute)")
     cf.add_argument("--context", default="kwok-kubesim", help="kubeconfig context (default kwok-kubesim); "
                     "it must be a KWOK cluster with kubesim's stages")
     cf.add_argument("--allow-context", metavar="NAME", help="allow this context although it does not look like "

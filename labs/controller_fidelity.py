@@ -64,7 +64,8 @@ from sim.scenario import Scenario, load_scenario
 from labs.replay import Observer
 
 __all__ = ["CASES", "STAGES_FILE", "Check", "Recording", "compare_case", "controller_fidelity",
-           "cronjob_runs", "daemonset_rollout", "deployment_rollout", "ensure_stages", "expected_of", "finished", "job_backoff", "print_report", "record_real", "record_sim",
+           "cronjob_runs", "daemonset_rollout", "deployment_rollout", "ensure_stages", "expected_of", "finished",
+           "job_backoff", "print_report", "record_real", "record_sim",
            "statefulset_order"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -358,7 +359,7 @@ def statefulset_order(updates: list[Update], name: str) -> dict[str, Any]:
     """Creation and Ready order of the set's pods, and whether each waited for its predecessor."""
     created: dict[str, float] = {}
     ready: dict[str, float] = {}
-    for t, stream, etype, obj in updates:
+    for t, stream, _etype, obj in updates:
         if stream != "pod" or obj["owner"] != name:
             continue
         created.setdefault(obj["name"], t)
@@ -590,7 +591,8 @@ def compare_case(case: str, scenario: Scenario, sim: Recording, real: Recording)
             result.sim[name], result.real[name] = a, b
             if ordered:
                 want = list(range(n))
-                add(Check(case, name, "creation order", a["created"], b["created"], a["created"] == b["created"] == want))
+                add(Check(case, name, "creation order", a["created"], b["created"],
+                          a["created"] == b["created"] == want))
                 add(Check(case, name, "Ready order", a["ready"], b["ready"], a["ready"] == b["ready"] == want))
                 add(Check(case, name, "each created after the previous was Ready", a["each_waited_for_previous"],
                           b["each_waited_for_previous"], a["each_waited_for_previous"] is b["each_waited_for_previous"]

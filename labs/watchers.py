@@ -9,6 +9,7 @@ timeout) resumes from the last resourceVersion; one that expired (410 Gone) list
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -98,7 +99,5 @@ class Watcher(threading.Thread):
         self.stopping.set()
         response = self._response
         if response is not None:
-            try:
+            with contextlib.suppress(Exception):  # best effort: the thread is a daemon anyway
                 response.shutdown() if hasattr(response, "shutdown") else response.close()
-            except Exception:  # noqa: BLE001, S110 - best effort: the thread is a daemon anyway
-                pass

@@ -39,13 +39,14 @@ def _resolve_priority(spec: PodSpec, store: Store) -> tuple[int, str]:
 
 
 def _default_tolerations(tolerations: tuple[Toleration, ...]) -> tuple[Toleration, ...]:
-    added = list(tolerations)
-    for key in (NOT_READY_TAINT, UNREACHABLE_TAINT):
-        if not any(t.key in (key, "") and t.effect in ("NoExecute", "") and
-                   (t.operator == "Exists" or t.key == key) for t in tolerations):
-            added.append(Toleration(key=key, operator="Exists", effect="NoExecute",
-                                    toleration_seconds=DEFAULT_TOLERATION_SECONDS))
-    return tuple(added)
+    def tolerated(key: str) -> bool:
+        return any(t.key in (key, "") and t.effect in ("NoExecute", "") and (t.operator == "Exists" or t.key == key)
+                   for t in tolerations)
+
+    added = tuple(Toleration(key=key, operator="Exists", effect="NoExecute",
+                             toleration_seconds=DEFAULT_TOLERATION_SECONDS)
+                  for key in (NOT_READY_TAINT, UNREACHABLE_TAINT) if not tolerated(key))
+    return tolerations + added
 
 
 class PodAdmission:

@@ -7,7 +7,8 @@ Examples::
     kubesim validate scenarios/*.yaml
     kubesim schema > scenarios/schema.json
     kubesim sweep scenarios/capacity-gpu.yaml --vary cluster.nodePools.gpu.count=1..8   (see sim/whatif/cli.py)
-    kubesim plan scenarios/capacity-gpu.yaml --vary cluster.nodePools.gpu.count=1..16 --require 'pods_pending_at_end == 0'
+    kubesim plan scenarios/capacity-gpu.yaml --vary cluster.nodePools.gpu.count=1..16 \\
+        --require 'pods_pending_at_end == 0'
     kubesim replay scenarios/pod-startup.yaml --context kwok-kubesim   (see labs/cli.py)
 """
 
@@ -104,8 +105,8 @@ def _run_with_progress(sim: Any, quiet: bool) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     started = time.monotonic()
-    progress = Progress(TextColumn("simulating {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                        TimeRemainingColumn(), transient=True)
+    progress = Progress(TextColumn("simulating {task.description}"), BarColumn(),
+                        TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(), transient=True)
     task = None
 
     def tick(fraction: float) -> None:

@@ -85,7 +85,8 @@ class Dist(BaseModel):
         """Sigma of the underlying normal for a lognormal (from ``p99`` if given)."""
         if self.sigma is not None:
             return self.sigma
-        assert self.median is not None and self.p99 is not None
+        assert self.median is not None
+        assert self.p99 is not None
         return math.log(self.p99 / self.median) / Z99 if self.median > 0 else 0.0
 
     @property

@@ -20,6 +20,7 @@ from sim.api.client import Client
 from sim.api.objects import Node, ObjectMeta, Taint
 from sim.api.quantity import resource_value
 from sim.apiserver import ApiServer
+from sim.billing import Billing
 from sim.clock import Environment
 from sim.config import KUBERNETES_VERSION
 from sim.controllers.clusterautoscaler import ClusterAutoscaler, NodeGroup
@@ -29,8 +30,8 @@ from sim.controllers.deployment import DeploymentController
 from sim.controllers.disruption import DisruptionController
 from sim.controllers.endpointslice import EndpointSliceController
 from sim.controllers.garbagecollector import GarbageCollector
-from sim.controllers.job import JobController
 from sim.controllers.hpa import HorizontalController
+from sim.controllers.job import JobController
 from sim.controllers.nodelifecycle import NodeLifecycleController
 from sim.controllers.replicaset import ReplicaSetController
 from sim.controllers.statefulset import StatefulSetController
@@ -41,11 +42,10 @@ from sim.distributions import Sampler
 from sim.faults import Faults
 from sim.images import ImageRegistry
 from sim.kubelet import Kubelet, _Samplers
-from sim.billing import Billing
 from sim.kubeproxy import KubeProxy
 from sim.metrics_server import MetricsAdapter, MetricsServer
-from sim.nodelease import LeaseHeartbeats
 from sim.network import Network, NetworkConfig
+from sim.nodelease import LeaseHeartbeats
 from sim.nodestatus import IMAGE_CACHE_UPDATE_PERIOD, node_status_images, runtime_image_name
 from sim.rng import Streams
 from sim.scenario import NodePool, Scenario
@@ -145,7 +145,8 @@ class Simulation:
 
         self.kcm_clients = {name: kcm_client(name) for name in (
             "replicaset-controller", "deployment-controller", "job-controller", "ttl-after-finished-controller",
-            "statefulset-controller", "cronjob-controller", "daemon-set-controller", "generic-garbage-collector", "persistent-volume-binder",
+            "statefulset-controller", "cronjob-controller", "daemon-set-controller", "generic-garbage-collector",
+            "persistent-volume-binder",
             "horizontal-pod-autoscaler", "node-controller", "taint-eviction-controller")}
         clients = self.kcm_clients
         sync_latency = Sampler(kcm.sync_latency, streams.get("controller-manager"))

@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.api.client import Client
 from sim.api.batch import completion_index
+from sim.api.client import Client
 from sim.api.objects import FAILED, RUNNING, SUCCEEDED, Node, Pod
 from sim.apiserver import DELETED, ApiServer
 from sim.clock import call_later

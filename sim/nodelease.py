@@ -69,7 +69,8 @@ class LeaseHeartbeats:
             if not len(self.phases):
                 continue
             now, phases = self.env.now, self.phases
-            due = self.alive & (np.floor((now - phases) / self.interval) > np.floor((now - step - phases) / self.interval))
+            due = self.alive & (np.floor((now - phases) / self.interval)
+                                > np.floor((now - step - phases) / self.interval))
             if not self.api.available:
                 continue  # these renewals fail; the next tick tries again
             count = int(due.sum())

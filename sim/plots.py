@@ -116,7 +116,8 @@ def allocation_figure(trace: Trace) -> Figure | None:
     names = [n for n in ("node_cpu_allocation", "node_gpu_allocation") if n in trace.matrices]
     if not names:
         return None
-    fig, axes = plt.subplots(len(names), 1, figsize=(10, 1.2 + 0.25 * len(trace.matrices[names[0]].columns) * len(names)),
+    fig, axes = plt.subplots(len(names), 1,
+                             figsize=(10, 1.2 + 0.25 * len(trace.matrices[names[0]].columns) * len(names)),
                              squeeze=False)
     for ax, name in zip(axes[:, 0], names, strict=True):
         m = trace.matrices[name]

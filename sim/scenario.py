@@ -34,8 +34,8 @@ from sim.api.objects import (
     FailureSpec,
     Job,
     Pod,
-    ReplicaSet,
     RendezvousSpec,
+    ReplicaSet,
     Service,
     StatefulSet,
     TrainingSpec,
@@ -399,10 +399,10 @@ class DrainAction(_NodeAction):
         None, description="Uncordon each node this long after it is drained (default: stay cordoned).")
 
 
-Action = Annotated[Union[ScaleAction, SetImageAction, DeleteAction, RollbackAction, PauseAction, ResumeAction,
-                         PatchAction, CordonAction, UncordonAction, DrainAction,
-                         NodeCrashAction, NodeRecoverAction, ZoneOutageAction, PartitionAction, EtcdLeaderLossAction,
-                         EtcdSlowDiskAction, ApiServerRestartAction, RegistrySlowdownAction, RegistryOutageAction],
+Action = Annotated[ScaleAction | SetImageAction | DeleteAction | RollbackAction | PauseAction | ResumeAction
+                   | PatchAction | CordonAction | UncordonAction | DrainAction
+                   | NodeCrashAction | NodeRecoverAction | ZoneOutageAction | PartitionAction | EtcdLeaderLossAction
+                   | EtcdSlowDiskAction | ApiServerRestartAction | RegistrySlowdownAction | RegistryOutageAction,
                    Field(discriminator="action")]
 ACTIONS = ("scale", "setImage", "delete", "rollback", "pause", "resume", "patch", "cordon", "uncordon", "drain",
            "nodeCrash", "nodeRecover", "zoneOutage", "partition", "etcdLeaderLoss", "etcdSlowDisk",
@@ -573,10 +573,8 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        if in_dict or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             path.append(part)
             node = node[part]
     return tuple(path)
@@ -746,12 +744,12 @@ def _check_references(scenario: Scenario, doc: Located) -> None:
     templates += [o.meta.labels for _, o in scenario.objects if isinstance(o, Pod)]
     templates += [dict(o.job_template.template.labels) for _, o in scenario.objects if isinstance(o, CronJob)]
     for _, obj in scenario.objects:
-        if isinstance(obj, Service) and not obj.selector.empty:
-            if not any(obj.selector.matches(labels) for labels in templates):
-                mdoc, base = scenario._origins[key_of(obj)]
-                raise mdoc.error((*base, "spec", "selector"),
-                                 f"Service {obj.meta.name!r} selector {obj.selector} "
-                                 "matches no pod of the scenario")
+        if isinstance(obj, Service) and not obj.selector.empty \
+                and not any(obj.selector.matches(labels) for labels in templates):
+            mdoc, base = scenario._origins[key_of(obj)]
+            raise mdoc.error((*base, "spec", "selector"),
+                             f"Service {obj.meta.name!r} selector {obj.selector} "
+                             "matches no pod of the scenario")
     for i, action in enumerate(scenario.timeline):
         if not isinstance(action, _Action):
             problem = fault_problem(action, scenario)
@@ -810,8 +808,8 @@ def _check_node_target(scenario: Scenario, doc: Located, where: tuple[Any, ...],
 
 
 def _check_patch(doc: Located, where: tuple[Any, ...], action: PatchAction, target: Any) -> None:
-    from sim.api.manifests import template_from_raw
     from sim.api.batch import cron_job_patch_problem
+    from sim.api.manifests import template_from_raw
     from sim.api.patch import merge_patch, patch_problem
 
     problem = patch_problem(target.kind, action.patch, bool(getattr(target, "immutable", False)))

@@ -36,7 +36,10 @@ def exercise_tests(check: Check, answers: Mapping[str, Any], wrong: Sequence[tup
     @pytest.mark.parametrize(("name", "answer"), malformed, ids=[f"{m[0]}-{i}" for i, m in enumerate(malformed)])
     def test_malformed_answer_explains_without_traceback(name: str, answer: Any) -> None:
         feedback = check(name, answer)
-        assert isinstance(feedback, Feedback) and not feedback.passed
-        assert "Traceback" not in feedback.message and len(feedback.message) > 20
+        assert isinstance(feedback, Feedback)
+        assert not feedback.passed
+        assert "Traceback" not in feedback.message
+        assert len(feedback.message) > 20
 
-    return test_solution_passes, test_wrong_answer_gets_specific_feedback, test_malformed_answer_explains_without_traceback
+    return (test_solution_passes, test_wrong_answer_gets_specific_feedback,
+            test_malformed_answer_explains_without_traceback)

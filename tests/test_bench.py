@@ -95,7 +95,8 @@ def test_against_a_commit_runs_both_sides_alternately(tmp_path, monkeypatch, cap
     assert not Path(calls[1]).exists()  # the exported commit is removed afterwards
     record = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
     head = _git("rev-parse", "--short", "HEAD").stdout.strip()
-    assert record["against"]["rev"] == "HEAD" and record["against"]["commit"] == head
+    assert record["against"]["rev"] == "HEAD"
+    assert record["against"]["commit"] == head
     (row,) = record["against"]["results"]
     assert row["against_row"]["pods"] == 20
     assert len(row["wall_runs_s"]) == len(row["against_wall_runs_s"]) == 2

@@ -226,6 +226,8 @@ def test_simulation_invariants(data: dict[str, Any]) -> None:
         # still pending: it was tried, told why, and really fits nowhere
         assert failed_attempts[row.name] >= 1, f"(b) {row.name} pending without a FailedScheduling"
         stored = sim.api.store.get("Pod", row.namespace, row.name)
-        assert stored is not None and stored.reason == "Unschedulable" and stored.message.startswith("0/")
+        assert stored is not None
+        assert stored.reason == "Unschedulable"
+        assert stored.message.startswith("0/")
         fitting = [n for n in model.alloc if model.fits(row.name, n, used[n])]
         assert not fitting, f"(b) {row.name} pending at the end but fits {fitting}: {stored.message}"

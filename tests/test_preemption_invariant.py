@@ -27,7 +27,8 @@ def _scenario(nodes: list[int], pods: list[tuple[int, int, float]]) -> str:
                       for i, cpu in enumerate(nodes))
     workloads = "\n".join(
         f"- name: p{i}\n  at: {at}s\n  manifests:\n  - {{apiVersion: v1, kind: Pod, metadata: {{name: p{i}}}, "
-        f"spec: {{priority: {prio}, containers: [{{name: c, image: 'i:1', resources: {{requests: {{cpu: {cpu}m}}}}}}]}}}}"
+        f"spec: {{priority: {prio}, containers: [{{name: c, image: 'i:1', "
+        f"resources: {{requests: {{cpu: {cpu}m}}}}}}]}}}}"
         for i, (cpu, prio, at) in enumerate(pods))
     return f"name: inv\nduration: 5m\ncluster:\n  nodePools:\n{pools}\nworkloads:\n{workloads}\n"
 

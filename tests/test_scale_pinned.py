@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 
 import pytest
+from test_golden import SCENARIOS as GOLDEN_SCENARIOS
 
 from sim import load_scenario, run
-from test_golden import SCENARIOS as GOLDEN_SCENARIOS
 
 PINNED_FILE = Path("tests/golden/pinned-traces.json")
 SCENARIOS = ["scenarios/scale/density-250.yaml", *GOLDEN_SCENARIOS]

@@ -215,8 +215,10 @@ CASES = {
         "timeline[0].toRevision", ("greater than or equal to 1",)),
     "image-behavior-typo": Case(
         scenario(edit(SCENARIO, "  manifests: [web.yaml]\n",
-                      f"  manifests: [web.yaml]\n  behavior:\n    images:\n      nginx:1.28: {{nevrReady: true}}{M}\n")),
-        "workloads[0].behavior.images.nginx:1.28.nevrReady", ("unknown field 'nevrReady'", "did you mean 'neverReady'?")),
+                      "  manifests: [web.yaml]\n  behavior:\n    images:\n"
+                      f"      nginx:1.28: {{nevrReady: true}}{M}\n")),
+        "workloads[0].behavior.images.nginx:1.28.nevrReady",
+        ("unknown field 'nevrReady'", "did you mean 'neverReady'?")),
     "statefulset-claim-template-without-storage": Case(
         scenario(SCENARIO, web=edit(DEPLOYMENT, "kind: Deployment\n", "kind: StatefulSet\n").replace(
             "  replicas: 2\n", "  replicas: 2\n  volumeClaimTemplates:\n  - metadata: {name: data}\n"
@@ -242,7 +244,8 @@ def check_one_error_line(capsys: Capsys, argv: list[str], case: Case, tmp_path: 
     assert status == 2, err
     assert out == ""
     assert "Traceback" not in err
-    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.endswith("\n"), err
+    assert err.count("\n") == 1, err
     assert err.startswith(case.expected_prefix(tmp_path)), err
     for word in case.words:
         assert word in err, f"{word!r} not in {err!r}"

@@ -6,8 +6,16 @@ from functools import lru_cache
 from typing import Any
 
 from labs.exercises import Feedback, checker, multiple_choice, number
-from labs.teach.autoscaling import (SECOND_BURST, SLO_S, SPIKE, flaps, reaction_stages, run_autoscaling, stage_of,
-                                    window_attainment)
+from labs.teach.autoscaling import (
+    SECOND_BURST,
+    SLO_S,
+    SPIKE,
+    flaps,
+    reaction_stages,
+    run_autoscaling,
+    stage_of,
+    window_attainment,
+)
 
 __all__ = ["check"]
 

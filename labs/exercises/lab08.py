@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from labs.exercises import Feedback, checker, multiple_choice, number
-from labs.teach.controlplane import (API_SLO_S, SCORING_NODES, STARTUP_SLO_S, burst_window, mystery, run_fast,
-                                     run_scoring, scheduler_capacity)
 from sim.scheduler.framework import num_feasible_nodes_to_find
+
+from labs.exercises import Feedback, checker, multiple_choice, number
+from labs.teach.controlplane import (
+    API_SLO_S,
+    SCORING_NODES,
+    STARTUP_SLO_S,
+    burst_window,
+    mystery,
+    run_fast,
+    run_scoring,
+    scheduler_capacity,
+)
 
 __all__ = ["check"]
 

@@ -7,8 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from labs.exercises import Feedback, checker, multiple_choice, number
-from labs.teach.capacity import (CHEAPEST_AT_3X, DEADLINE_S, GPUS_PER_NODE, PRICE_PER_NODE, SLO_TARGET,
-                                 TRAINING_WORKERS, evaluate)
+from labs.teach.capacity import (
+    CHEAPEST_AT_3X,
+    DEADLINE_S,
+    GPUS_PER_NODE,
+    PRICE_PER_NODE,
+    SLO_TARGET,
+    TRAINING_WORKERS,
+    evaluate,
+)
 
 __all__ = ["check"]
 

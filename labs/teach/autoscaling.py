@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
+
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 
 __all__ = ["HPA", "SCALE_OUT", "SCALE_OUT_PATH", "SCENARIO", "SCENARIO_PATH", "SECOND_BURST", "SLO_S", "SPIKE",
            "flaps", "loop_figure", "reaction_figure", "reaction_stages", "rescales", "run_autoscaling",

@@ -13,12 +13,15 @@ from typing import Any
 
 import pandas as pd
 
-from labs.teach.common import close, run_scenario, scenario_path
 from sim import Result
 from sim.whatif import parse_requirement, plan, sweep
 
-__all__ = ["BASE_RATE", "CHEAPEST_AT_3X", "DEADLINE_S", "FIT_PATH", "GPUS_PER_NODE", "NODES", "PRICE_PER_NODE", "REPLICAS", "REQUIREMENTS",
-           "SCENARIO", "SCENARIO_PATH", "SLO_TARGET", "TRAINING_WORKERS", "evaluate", "headline", "plan_cluster", "plan_nodes", "replicas_figure", "run_cluster", "run_fit", "sweep_table",
+from labs.teach.common import close, run_scenario, scenario_path
+
+__all__ = ["BASE_RATE", "CHEAPEST_AT_3X", "DEADLINE_S", "FIT_PATH", "GPUS_PER_NODE", "NODES", "PRICE_PER_NODE",
+           "REPLICAS", "REQUIREMENTS",
+           "SCENARIO", "SCENARIO_PATH", "SLO_TARGET", "TRAINING_WORKERS", "evaluate", "headline", "plan_cluster",
+           "plan_nodes", "replicas_figure", "run_cluster", "run_fit", "sweep_table",
            "serving_figure", "sweep_replicas", "topology_figure", "what_if_figure"]
 
 SCENARIO = "labs/lab09-capacity"

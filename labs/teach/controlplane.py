@@ -8,15 +8,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
 from sim.api.objects import PodSpec
 from sim.config import SchedulerConfig
 from sim.scheduler.framework import num_feasible_nodes_to_find
 from sim.scheduler.timing import cycle_cost
 
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
+
 __all__ = ["BURST", "BURST_PATH", "FAST", "STARTUP_SLO_S", "API_SLO_S", "burst_window", "ceiling_figure",
-           "components_figure", "controlplane_figure", "limits_table", "mystery", "progress_figure", "run_burst", "run_fast",
+           "components_figure", "controlplane_figure", "limits_table", "mystery", "progress_figure", "run_burst",
+           "run_fast",
            "run_scoring", "SCORING_NODES", "scheduler_capacity", "scoring_figure", "startup_figure", "inflight_figure"]
 
 BURST = "labs/lab08-startup-burst"        # 100 nodes, 300 pods, default limits: replays on KWOK

@@ -7,10 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from labs.teach.common import close, flow_diagram, run_scenario
 from sim import Result
 from sim.faults import recovery_time_s
 from sim.metrics import ready_over_time
+
+from labs.teach.common import close, flow_diagram, run_scenario
 
 __all__ = ["CRASH", "CRASH_AT_S", "REPLACE", "TRAINING", "TRAINING_CRASH_TIMES", "chain_figure", "milestones",
            "recovery_figure", "recovery_s", "run_crash", "run_training", "step_seconds", "training_figure",
@@ -61,7 +62,8 @@ def milestones(result: Result) -> pd.DataFrame:
 
     rows = [
         ("node crashes (kubelet stops renewing its lease)", "fault", first(event == "nodeCrash")),
-        ("node marked Unknown / NotReady", "node lifecycle controller", first((kind == "Node") & (event == "notReady"))),
+        ("node marked Unknown / NotReady", "node lifecycle controller",
+         first((kind == "Node") & (event == "notReady"))),
         ("taint unreachable:NoExecute", "node lifecycle controller",
          first((kind == "Node") & (event == "tainted") & msg.str.contains("NoExecute"))),
         ("pods evicted (tolerationSeconds ran out)", "taint eviction controller", first(event == "evicted")),
@@ -153,7 +155,8 @@ def training_figure(interval: float = 100) -> Any:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 2.8))
     left.bar(table["node crash at"], table["work lost (s)"], color="#e06666")
     left.axhline(180, color="black", linestyle=":", linewidth=1)
-    left.set(xlabel="node crashes at", ylabel="work lost (s)", title=f"Lost work, checkpoint every {int(interval)} steps")
+    left.set(xlabel="node crashes at", ylabel="work lost (s)",
+             title=f"Lost work, checkpoint every {int(interval)} steps")
     right.bar(table["node crash at"], table["job time (min)"].fillna(0), color="#6fa8dc")
     right.axhline(40, color="black", linestyle=":", linewidth=1)
     right.set(xlabel="node crashes at", ylabel="job completion time (min)", title="Job time (0 = not done in 1 h)")

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
+
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 
 __all__ = ["REAL", "REAL_PATH", "REPLICAS", "SCENARIO", "SCENARIO_PATH", "UNDO_AT", "V2_AT", "V3_AT",
            "available_at", "deployment_events", "rollout_figure", "rollout_summary", "run_real_rollout", "run_rollout",

@@ -7,9 +7,10 @@ from typing import Any
 
 import yaml
 
-from labs.teach.common import SCENARIOS, close, run_scenario, run_with_manifests, scenario_path
 from sim import Result
 from sim.explain import explain
+
+from labs.teach.common import SCENARIOS, close, run_scenario, run_with_manifests, scenario_path
 
 __all__ = ["SCENARIO", "SCENARIO_PATH", "explain_first_pending", "load_manifests", "ready_figure", "readiness_figure",
            "run_serving", "show_yaml"]

@@ -8,10 +8,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from labs.teach.common import REPO, close, run_scenario
 from sim import Result
 from sim.explain import explain
 from sim.metrics import ready_over_time
+
+from labs.teach.common import REPO, close, run_scenario
 
 __all__ = ["PREEMPT", "SCENARIO", "explain_preemptor", "figures", "load_classes", "peak_figure", "placement_figure",
            "pool_size", "preemptions", "run_sharing", "story"]

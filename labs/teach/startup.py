@@ -6,8 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 from sim import Result
+
+from labs.teach.common import close, flow_diagram, run_scenario, scenario_path
 
 __all__ = ["PHASES", "SCENARIO", "SCENARIO_PATH", "breakdown", "components_figure", "etcd_figure", "run_startup"]
 
@@ -43,7 +44,7 @@ def etcd_figure(fsync_ms: float = 2.0) -> Any:
 
     runs = {"default disk": run_startup(), f"fsync = {fsync_ms:g} ms": run_startup(fsync_ms)}
     fig, ax = plt.subplots(figsize=(9, 2.6))
-    for y, (label, result) in enumerate(runs.items()):
+    for y, result in enumerate(runs.values()):
         for _, r in breakdown(result).iterrows():
             ax.barh(y, r["seconds"], left=r["starts_at_s"], label=r["phase"] if y == 0 else None)
     ax.set_yticks(range(len(runs)), list(runs))

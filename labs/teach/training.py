@@ -7,10 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from labs.teach.common import close, run_scenario, scenario_path
 from sim import Result, load_scenario
 from sim.engine import build_nodes
 from sim.network import Network, NetworkConfig
+
+from labs.teach.common import close, run_scenario, scenario_path
 
 __all__ = ["FAILURE_TIMES", "allreduce_seconds", "checkpoint_figure", "gpu_holders", "network",
            "nodes_table", "run_checkpointed", "topology_figure"]

@@ -190,7 +190,8 @@ def cron_job_patch_problem(cron_job: CronJob, spec: dict[str, Any]) -> tuple[str
     if "suspend" in spec and not isinstance(spec["suspend"], bool | None):
         return "suspend", f"expected true or false, got {spec['suspend']!r}"
     if spec.get("concurrencyPolicy") not in (None, *CONCURRENCY_POLICIES):
-        return "concurrencyPolicy", f"expected one of {', '.join(CONCURRENCY_POLICIES)}, got {spec['concurrencyPolicy']!r}"
+        return "concurrencyPolicy", (f"expected one of {', '.join(CONCURRENCY_POLICIES)}, "
+                                     f"got {spec['concurrencyPolicy']!r}")
     deadline = spec.get("startingDeadlineSeconds")
     if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int) or deadline < 0):
         return "startingDeadlineSeconds", f"expected a non-negative integer, got {deadline!r}"
@@ -228,7 +229,8 @@ def parse_cron_job(r: _Reader, meta: ObjectMeta, spec: dict[str, Any],
         raise r.fail(("spec", "schedule"), problem)
     policy = r.string(spec.get("concurrencyPolicy"), ("spec", "concurrencyPolicy")) or "Allow"
     if policy not in CONCURRENCY_POLICIES:
-        raise r.fail(("spec", "concurrencyPolicy"), f"expected one of {', '.join(CONCURRENCY_POLICIES)}, got {policy!r}")
+        raise r.fail(("spec", "concurrencyPolicy"),
+                     f"expected one of {', '.join(CONCURRENCY_POLICIES)}, got {policy!r}")
     deadline = _optional_int(r, spec.get("startingDeadlineSeconds"), ("spec", "startingDeadlineSeconds"))
     limits = [_optional_int(r, spec.get(f), ("spec", f)) for f in ("successfulJobsHistoryLimit",
                                                                     "failedJobsHistoryLimit")]

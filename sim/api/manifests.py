@@ -14,6 +14,7 @@ from typing import Any
 
 from sim.api.autoscaling import parse_horizontal_pod_autoscaler
 from sim.api.batch import parse_cron_job, parse_job
+from sim.api.configdata import parse_config_map, parse_config_refs, parse_secret
 from sim.api.daemonset import parse_daemon_set
 from sim.api.names import ALPHABET
 from sim.api.networking import parse_ingress
@@ -35,7 +36,6 @@ from sim.api.objects import (
     Toleration,
     WorkloadBehavior,
 )
-from sim.api.configdata import parse_config_map, parse_config_refs, parse_secret
 from sim.api.quantity import QuantityError, resource_value
 from sim.api.selectors import NODE_NAME_FIELD, OPERATORS, Requirement, Selector
 from sim.api.spread_affinity import parse_pod_affinity, parse_topology_spread
@@ -236,7 +236,8 @@ def _requirements(r: _Reader, value: Any, path: Path) -> tuple[Requirement, ...]
 
 def _label_selector(r: _Reader, value: Any, path: Path) -> Selector:
     m = r.mapping(value, path)
-    reqs = [Requirement(k, "In", (v,)) for k, v in sorted(r.labels(m.get("matchLabels"), (*path, "matchLabels")).items())]
+    reqs = [Requirement(k, "In", (v,))
+            for k, v in sorted(r.labels(m.get("matchLabels"), (*path, "matchLabels")).items())]
     reqs += _requirements(r, m.get("matchExpressions"), (*path, "matchExpressions"))
     return Selector(tuple(reqs))
 
@@ -430,7 +431,8 @@ def _policy_object(r: _Reader, kind: str, meta: ObjectMeta, m: dict[str, Any],
             raise r.fail(("spec",), "set exactly one of minAvailable and maxUnavailable")
         policy = r.string(spec.get("unhealthyPodEvictionPolicy"), ("spec", "unhealthyPodEvictionPolicy")) or None
         if policy not in (None, "IfHealthyBudget", "AlwaysAllow"):
-            raise r.fail(("spec", "unhealthyPodEvictionPolicy"), f"expected IfHealthyBudget or AlwaysAllow, got {policy!r}")
+            raise r.fail(("spec", "unhealthyPodEvictionPolicy"),
+                         f"expected IfHealthyBudget or AlwaysAllow, got {policy!r}")
         return PodDisruptionBudget(meta, _label_selector(r, spec.get("selector"), ("spec", "selector")),
                                    min_available, max_unavailable, policy)
     min_member = int(r.number(spec.get("minMember"), ("spec", "minMember"), 1, 1))
@@ -499,7 +501,8 @@ def parse_manifest(doc: Located, namespace: str, behavior: WorkloadBehavior,
         strategy=_strategy(r, spec.get("strategy")),
         min_ready_seconds=min_ready,
         revision_history_limit=int(r.number(spec.get("revisionHistoryLimit"), ("spec", "revisionHistoryLimit"), 10)),
-        progress_deadline_seconds=r.number(spec.get("progressDeadlineSeconds"), ("spec", "progressDeadlineSeconds"), 600),
+        progress_deadline_seconds=r.number(spec.get("progressDeadlineSeconds"), ("spec", "progressDeadlineSeconds"),
+                                           600),
         paused=bool(spec.get("paused", False)),
         raw_template=spec.get("template") or {},
     )

@@ -1,8 +1,9 @@
 """API objects as the simulated API server stores them.
 
 Models the subset of ``k8s.io/api`` (core/v1 Pod, Node, Service; apps/v1 ReplicaSet,
-Deployment, StatefulSet, ControllerRevision; batch/v1 Job) that the control plane acts on. Pods made from one template share a frozen
-``PodSpec``, so 150,000 pods cost one spec per template rather than one per pod.
+Deployment, StatefulSet, ControllerRevision; batch/v1 Job) that the control plane acts on.
+Pods made from one template share a frozen ``PodSpec``, so 150,000 pods cost one spec per
+template rather than one per pod.
 """
 
 from __future__ import annotations

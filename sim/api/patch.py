@@ -56,7 +56,8 @@ def patch_problem(kind: str, patch: dict[str, Any], immutable: bool = False) -> 
                 return ("metadata",), "expected a mapping"
             for sub in value:
                 if sub not in _METADATA:
-                    return ("metadata", sub), f"only metadata.labels and metadata.annotations can be patched, not {sub!r}"
+                    return ("metadata", sub), ("only metadata.labels and metadata.annotations can be patched, "
+                                               f"not {sub!r}")
             continue
         if key not in allowed:
             fields = sorted([*allowed, "metadata"])

@@ -434,9 +434,7 @@ def _nonzero_total(pod: Pod, resource: str, default: int) -> int:
     """Pod request for scoring: an unset container request counts as the default, an explicit 0 as 0."""
     total = 0
     for c in pod.spec.containers:
-        requests = dict(c.requests)
-        total += requests[resource] if resource in requests else default
+        total += dict(c.requests).get(resource, default)
     for c in pod.spec.init_containers:
-        requests = dict(c.requests)
-        total = max(total, requests[resource] if resource in requests else default)
+        total = max(total, dict(c.requests).get(resource, default))
     return total

@@ -23,9 +23,9 @@ worker processes need not import matplotlib).
 """
 
 from sim.whatif.answer import PlanResult
-from sim.whatif.search import plan
 from sim.whatif.plots import heatmap_figure, metric_figure
 from sim.whatif.requirements import Requirement, parse_requirement
+from sim.whatif.search import plan
 from sim.whatif.space import Axis, parse_vary
 from sim.whatif.stats import aggregate, t_quantile
 from sim.whatif.study import sweep

@@ -65,7 +65,8 @@ class Axis:
         """The value at quantile ``u`` in [0, 1) of this axis (uniform over values or interval)."""
         if not self.is_interval:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
-        assert self.high is not None and self.low is not None
+        assert self.high is not None
+        assert self.low is not None
         if self.integer and not self.unit:  # counts are sampled as integers, durations continuously
             return int(self.low) + min(int(u * (self.high - self.low + 1)), int(self.high - self.low))
         return self._with_unit(round(self.low + u * (self.high - self.low), 9))

@@ -18,8 +18,16 @@ import numpy as np
 from sim.workloads.fluid import FluidTick, ServiceStats, fluid_tick
 from sim.workloads.latency import BINS, Points, add, convolve, stratified
 from sim.workloads.serving import (
-    INGRESS_OVERLOAD, NO_ENDPOINTS, NO_ROUTE, OUTCOMES, QUEUE_FULL, SERVED, TIMED_OUT, ServiceTimeModel,
-    batch_factor, service_time_for,
+    INGRESS_OVERLOAD,
+    NO_ENDPOINTS,
+    NO_ROUTE,
+    OUTCOMES,
+    QUEUE_FULL,
+    SERVED,
+    TIMED_OUT,
+    ServiceTimeModel,
+    batch_factor,
+    service_time_for,
 )
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ defaults cite where they come from (kube-proxy, ingress-nginx, Knative's config-
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -86,7 +86,7 @@ class StepRate(Model):
         return value
 
 
-RateSpec = Annotated[Union[ConstantRate, DiurnalRate, StepRate], Field(discriminator="pattern")]
+RateSpec = Annotated[ConstantRate | DiurnalRate | StepRate, Field(discriminator="pattern")]
 
 
 class Burst(Model):

@@ -274,7 +274,8 @@ class ArrivalSource:
         return np.interp(ks, cumulative, grid) if len(ks) else np.zeros(0)
 
     def _replay(self, t0: float, t1: float) -> Arrivals:
-        assert self.trace is not None and self.spec.trace is not None
+        assert self.trace is not None
+        assert self.spec.trace is not None
         t, ctx, gen = self.trace
         start = t[0]
         cycles = range(0, 1) if not self.spec.trace.loop else range(

@@ -17,9 +17,9 @@ worker's node, the straggler: label ``kubesim.io/relative-speed``) plus a ring a
 over the job's placement (sim/network.py), and a checkpoint every K steps. If a worker is
 lost while training, the job stops, keeps its last finished checkpoint, and resumes from
 it once its replacement has joined the rendezvous (torchrun's elastic restart); lost work
-and restarts are recorded as ``TrainingJob`` events. Workers are one job when they share a namespace and the value of the label
-named by ``rendezvous.groupLabel`` (``batch.kubernetes.io/job-name`` by default, the label
-the Job controller puts on its pods).
+and restarts are recorded as ``TrainingJob`` events. Workers are one job when they share a
+namespace and the value of the label named by ``rendezvous.groupLabel``
+(``batch.kubernetes.io/job-name`` by default, the label the Job controller puts on its pods).
 
 One ``Rendezvous`` is shared by all kubelets, since a job's workers run on many nodes; it
 works by callbacks, with no SimPy process per pod. Not modelled: the barrier's timeout

@@ -2,8 +2,9 @@
 
 Uses the kwok-kubesim control plane if one answers; otherwise starts one with
 ``labs/controlplane/cluster.sh up`` when its binaries are already built (about 9 s) and
-stops it at the end of the session (unless another test session is still using it). Without binaries the cluster tests are skipped with a
-message saying how to get them - or fail, when ``KUBESIM_REQUIRE_CLUSTER=1`` (CI).
+stops it at the end of the session (unless another test session is still using it).
+Without binaries the cluster tests are skipped with a message saying how to get them -
+or fail, when ``KUBESIM_REQUIRE_CLUSTER=1`` (CI).
 """
 
 from __future__ import annotations

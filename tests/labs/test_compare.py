@@ -42,8 +42,10 @@ def test_placement_figures() -> None:
     place = placement(sim, real)
     assert (place.compared, place.same_node) == (3, 1)
     assert place.moved[0] == ("default/b", "n2", "n3")
-    assert place.pending_identical and place.pending_sim == ["default/d"]
-    assert place.sorted_counts == ([2, 1, 0], [2, 1, 0]) and place.counts_identical
+    assert place.pending_identical
+    assert place.pending_sim == ["default/d"]
+    assert place.sorted_counts == ([2, 1, 0], [2, 1, 0])
+    assert place.counts_identical
 
 
 def test_differences_are_named_with_reasons() -> None:
@@ -71,7 +73,8 @@ def test_cli_writes_table_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFi
     assert "| Same node (pods bound in both) | 2 of 2 | 100% |" in printed
     assert sorted(p.name for p in out.iterdir()) == ["compare.json", "compare.md", "compare.png"]
     data = json.loads((out / "compare.json").read_text())
-    assert data["placement"]["same_node"] == 2 and data["placement"]["counts_identical"]
+    assert data["placement"]["same_node"] == 2
+    assert data["placement"]["counts_identical"]
     assert main(["compare", str(tmp_path / "missing"), str(tmp_path / "real")]) == 2
 
 
@@ -85,4 +88,5 @@ def test_deployment_pods_are_compared_by_deployment() -> None:
     sim = _trace("kubesim", {"gpu-6xlt2kh-zggq2": "", "gpu-6xlt2kh-v65bl": "", "a": "n1"}, 1.0, False)
     real = _trace("real", {"gpu-59dc557b79-xgh2v": "", "gpu-59dc557b79-jfhn4": "", "a": "n1"}, 1.0, False)
     place = placement(sim, real)
-    assert place.pending_identical and place.pending_sim == ["default/gpu-*", "default/gpu-*"]
+    assert place.pending_identical
+    assert place.pending_sim == ["default/gpu-*", "default/gpu-*"]

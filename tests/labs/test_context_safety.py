@@ -84,7 +84,8 @@ def test_unreachable_local_cluster_is_one_line_without_credentials(tmp_path: Pat
         connect("kwok-test", kubeconfig=config, timeout=2)
     message = str(info.value)
     assert message.startswith(f"no cluster reachable at {server} (context 'kwok-test')")
-    assert "\n" not in message and SECRET not in message
+    assert "\n" not in message
+    assert SECRET not in message
 
 
 def test_cli_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,17 +97,20 @@ def test_cli_errors_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureF
                      "--out", str(tmp_path / "out")])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2
-        assert len(err) == 1 and err[0].startswith("kubesim: error: ")
+        assert len(err) == 1
+        assert err[0].startswith("kubesim: error: ")
         assert SECRET not in err[0]
     assert not (tmp_path / "out").exists()
 
 
 def test_namespace_names_are_valid_and_distinct() -> None:
     long = namespace_name("A Very_Long scenario name " * 5)
-    assert len(long) <= 63 and long.startswith("kubesim-a-very-long-scenario-name")
+    assert len(long) <= 63
+    assert long.startswith("kubesim-a-very-long-scenario-name")
     assert namespace_name("pod-startup", "abcde") == "kubesim-pod-startup-abcde"
     assert namespace_name("pod-startup") != namespace_name("pod-startup")
-    assert all(c.isalnum() or c == "-" for c in long) and long == long.lower()
+    assert all(c.isalnum() or c == "-" for c in long)
+    assert long == long.lower()
 
 
 def test_timeouts_and_the_replay_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,11 +122,10 @@ def test_timeouts_and_the_replay_lock(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("KUBESIM_CACHE", str(tmp_path))
     target = Target("kwok-x", "https://127.0.0.1:16443", None, "kwok", "v1.36.5")
     said: list[str] = []
-    with exclusive(target, 1, said.append):
-        with pytest.raises(LabError, match="waiting for another kubesim replay on context 'kwok-x'"):
-            # a separate open file description, as another process would have
-            with exclusive(target, 0.3, said.append):
-                pass
+    with (exclusive(target, 1, said.append),
+          pytest.raises(LabError, match="waiting for another kubesim replay on context 'kwok-x'"),
+          exclusive(target, 0.3, said.append)):  # a separate open file description, as another process would have
+        pass
     assert said == ["another kubesim replay is using kwok-x; waiting for it to finish"]
     with exclusive(target, 0.3, said.append):  # released: free again
         pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sim.scenario import load_scenario
+
 from labs.controller_fidelity import (
     CASES,
     ROOT,
@@ -15,7 +17,6 @@ from labs.controller_fidelity import (
     statefulset_order,
 )
 from labs.replay import OBSERVABLE, WATCHED
-from sim.scenario import load_scenario
 
 
 def _sim(case: str):  # type: ignore[no-untyped-def]
@@ -33,9 +34,11 @@ def test_simulated_rollouts_follow_the_upstream_algorithm() -> None:
     assert surge["deterministic_prefix"] == [(0, 10), (3, 10), (3, 8), (5, 8)]
     assert (surge["max_asked"], surge["min_available"], surge["final"]) == (13, 8, (10, 0))
     recreate = deployment_rollout(rec.updates, "recreate", 6.0)
-    assert recreate["steps"] == [(0, 10), (0, 0), (10, 0)] and recreate["overlap"] is False
+    assert recreate["steps"] == [(0, 10), (0, 0), (10, 0)]
+    assert recreate["overlap"] is False
     result = compare_case("deployment", scenario, rec, rec)  # a run agrees with itself
-    assert result.agree and {c.item for c in result.checks} == {"surge", "one-by-one", "recreate"}
+    assert result.agree
+    assert {c.item for c in result.checks} == {"surge", "one-by-one", "recreate"}
 
 
 def test_surge_rollout_stays_within_max_unavailable_whatever_the_seed() -> None:
@@ -48,17 +51,21 @@ def test_surge_rollout_stays_within_max_unavailable_whatever_the_seed() -> None:
         rec = record_sim(scenario.model_copy(update={"seed": seed}), "deployment")
         surge = deployment_rollout(rec.updates, "surge", 6.0)
         assert surge["min_available"] == 8, seed
-        assert surge["max_asked"] == 13 and surge["final"] == (10, 0), seed
+        assert surge["max_asked"] == 13, seed
+        assert surge["final"] == (10, 0), seed
 
 
 def test_simulated_statefulsets_and_job() -> None:
     _, rec = _sim("statefulset")
     ordered, parallel = statefulset_order(rec.updates, "ordered"), statefulset_order(rec.updates, "parallel")
-    assert ordered["created"] == ordered["ready"] == [0, 1, 2, 3] and ordered["each_waited_for_previous"]
-    assert parallel["all_created_before_first_ready"] and not parallel["each_waited_for_previous"]
+    assert ordered["created"] == ordered["ready"] == [0, 1, 2, 3]
+    assert ordered["each_waited_for_previous"]
+    assert parallel["all_created_before_first_ready"]
+    assert not parallel["each_waited_for_previous"]
     _, rec = _sim("job")
     job = job_backoff(rec.updates, "failing")
-    assert job["pods_created"] == 3 and job["condition"] == ("Failed", "BackoffLimitExceeded")
+    assert job["pods_created"] == 3
+    assert job["condition"] == ("Failed", "BackoffLimitExceeded")
     assert [round(x) for x in job["backoff_intervals_s"]] == [10, 20]
 
 
@@ -89,26 +96,31 @@ def test_simulated_cronjob_reads_the_schedule_from_the_replays_start() -> None:
     scenario = load_scenario(ROOT / CASES["cronjob"])
     t0 = 29_460_000 * 60 - 20.5
     rec = record_sim(scenario, "cronjob", t0)
-    assert rec.t0_unix == int(t0) and finished("cronjob", rec.updates, rec.expected)
+    assert rec.t0_unix == int(t0)
+    assert finished("cronjob", rec.updates, rec.expected)
     runs = cronjob_runs(rec.updates, "every-minute", rec.t0_unix)
-    assert runs["activations"][:2] == [0, 1] and runs["skipped_while_running"]
+    assert runs["activations"][:2] == [0, 1]
+    assert runs["skipped_while_running"]
     assert 0.1 <= runs["delays_after_activation_s"][0] < 0.5
     assert 0 <= runs["second_after_first_completed_s"] < 0.5
     jobs = [o["name"] for _, s, _, o in rec.updates if s == "job"]
     assert jobs[0] == "every-minute-29460000"  # the activation's minute, as upstream names it
     result = compare_case("cronjob", scenario, rec, rec)
-    assert result.agree and len(result.checks) == 4
+    assert result.agree
+    assert len(result.checks) == 4
 
 
 def test_simulated_daemonset_rollouts_keep_their_bounds() -> None:
     """maxUnavailable 1: never more than one node without an available pod, one pod per node;
     maxSurge 1: every node keeps an available pod, two pods on a node at most."""
     scenario, rec = _sim("daemonset")
-    assert finished("daemonset", rec.updates, rec.expected) and rec.expected == {"one-at-a-time": 4, "surge": 4}
+    assert finished("daemonset", rec.updates, rec.expected)
+    assert rec.expected == {"one-at-a-time": 4, "surge": 4}
     one = daemonset_rollout(rec.updates, "one-at-a-time", 6.0)
     assert (one["fewest_nodes_available"], one["most_pods_on_a_node"], one["new_pods"]) == (3, 1, 4)
     surge = daemonset_rollout(rec.updates, "surge", 6.0)
     assert (surge["fewest_nodes_available"], surge["most_pods_on_a_node"], surge["new_pods"]) == (4, 2, 4)
     assert one["pods_per_node_before"] == one["pods_per_node_after"] == [1, 1, 1, 1]
     result = compare_case("daemonset", scenario, rec, rec)
-    assert result.agree and len(result.checks) == 12
+    assert result.agree
+    assert len(result.checks) == 12

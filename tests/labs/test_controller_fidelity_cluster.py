@@ -42,7 +42,8 @@ def test_deployment_rollout_steps_match(kwok_cluster: str, tmp_path: Path) -> No
     assert sim["one-by-one"]["steps"] == real["one-by-one"]["steps"] == one_by_one
     assert sim["recreate"]["steps"] == real["recreate"]["steps"] == [(0, 10), (0, 0), (10, 0)]
     assert real["surge"]["deterministic_prefix"] == [(0, 10), (3, 10), (3, 8), (5, 8)]
-    assert real["surge"]["max_asked"] == 13 and real["surge"]["min_available"] == 8
+    assert real["surge"]["max_asked"] == 13
+    assert real["surge"]["min_available"] == 8
 
 
 def test_statefulset_ordering_matches(kwok_cluster: str, tmp_path: Path) -> None:
@@ -59,9 +60,11 @@ def test_job_backoff_matches(kwok_cluster: str, tmp_path: Path) -> None:
     assert result.agree, _failed(result)
     for side in (result.sim, result.real):
         job = side["failing"]
-        assert job["pods_created"] == 3 and job["condition"] == ("Failed", "BackoffLimitExceeded")
+        assert job["pods_created"] == 3
+        assert job["condition"] == ("Failed", "BackoffLimitExceeded")
         first, second = job["backoff_intervals_s"]
-        assert 8.8 <= first <= 11.2 and 18.8 <= second <= 21.2
+        assert 8.8 <= first <= 11.2
+        assert 18.8 <= second <= 21.2
 
 
 def test_daemonset_rollouts_match(kwok_cluster: str, tmp_path: Path) -> None:
@@ -78,7 +81,8 @@ def test_cronjob_activations_match(kwok_cluster: str, tmp_path: Path) -> None:
     assert result.agree, _failed(result)
     for side in (result.sim, result.real):
         runs = side["every-minute"]
-        assert runs["activations"][:2] == [0, 1] and runs["skipped_while_running"] is True
+        assert runs["activations"][:2] == [0, 1]
+        assert runs["skipped_while_running"] is True
         assert 0.1 <= runs["delays_after_activation_s"][0] <= 1.5
 
 
@@ -86,5 +90,6 @@ def test_fidelity_controllers_cli(kwok_cluster: str, tmp_path: Path, capsys: pyt
     assert main(["fidelity-controllers", "statefulset", "--context", kwok_cluster, "--json",
                  "--out", str(tmp_path)]) == 0
     [row] = json.loads(capsys.readouterr().out)
-    assert row["case"] == "statefulset" and row["agree"] is True
+    assert row["case"] == "statefulset"
+    assert row["agree"] is True
     assert (tmp_path / "statefulset.json").is_file()

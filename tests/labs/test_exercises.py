@@ -63,8 +63,10 @@ MALFORMED = [("lab01", "1.1", "created"), ("lab01", "1.3", "fast"), ("lab01", "1
 def test_malformed_answer_explains_without_traceback(lab: str, name: str, answer: Any) -> None:
     """A malformed answer returns feedback (never raises) that says what shape is expected."""
     feedback = _check(lab)(name, answer)
-    assert isinstance(feedback, Feedback) and not feedback.passed
-    assert "Traceback" not in feedback.message and len(feedback.message) > 20
+    assert isinstance(feedback, Feedback)
+    assert not feedback.passed
+    assert "Traceback" not in feedback.message
+    assert len(feedback.message) > 20
 
 
 @pytest.mark.parametrize("lab", LABS)

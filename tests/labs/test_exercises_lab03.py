@@ -7,7 +7,6 @@ from exercise_suite import exercise_tests
 from labs.exercises.lab03 import check
 from labs.solutions.lab03 import ANSWERS
 
-
 WRONG = [
     ("3.1", 8, "of the spike's requests were served within 3 s"),
     ("3.1", 1, "over the budget"),

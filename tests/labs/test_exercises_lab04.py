@@ -11,7 +11,6 @@ from labs.exercises.lab04 import check
 from labs.solutions.lab04 import ANSWERS
 from labs.teach.rollout import surge_bounds
 
-
 WRONG = [
     ("4.1", {"maxSurge": 2, "maxUnavailable": 0}, "needs maxUnavailable > 0"),
     ("4.1", {"maxSurge": "25%", "maxUnavailable": "25%"}, "sat Pending"),

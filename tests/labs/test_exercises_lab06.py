@@ -7,7 +7,6 @@ from exercise_suite import exercise_tests
 from labs.exercises.lab06 import check
 from labs.solutions.lab06 import ANSWERS
 
-
 WRONG = [
     ("6.1", 60, "recovery took 367 s"),
     ("6.1", 60, "evicted at 360 s"),

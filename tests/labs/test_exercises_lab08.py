@@ -7,7 +7,6 @@ from exercise_suite import exercise_tests
 from labs.exercises.lab08 import check
 from labs.solutions.lab08 import ANSWERS
 
-
 WRONG = [
     ("8.1", 60, "over the 5 s SLO"),
     ("8.1", 200, "find the smallest"),

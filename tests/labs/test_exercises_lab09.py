@@ -8,7 +8,6 @@ from labs.exercises.lab09 import check
 from labs.solutions.lab09 import ANSWERS
 from labs.teach import capacity
 
-
 WRONG = [
     ("9.1", 5, "under the 0.95 target"),
     ("9.1", 8, "find the smallest"),

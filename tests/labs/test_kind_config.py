@@ -15,7 +15,8 @@ from labs.kind import kind_config, scaled_counts
 
 def _workers(text: str) -> list[dict]:
     config = yaml.safe_load(text)
-    assert config["kind"] == "Cluster" and config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    assert config["kind"] == "Cluster"
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
     assert config["nodes"][0] == {"role": "control-plane"}
     return config["nodes"][1:]
 
@@ -69,4 +70,6 @@ def test_kind_up_without_kind_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PATH", str(tmp_path))
     assert main(["kind", "up", "scenarios/pod-startup.yaml"]) == 2
     err = capsys.readouterr().err
-    assert "kind is not installed" in err and "go install sigs.k8s.io/kind@" in err and "make cluster" in err
+    assert "kind is not installed" in err
+    assert "go install sigs.k8s.io/kind@" in err
+    assert "make cluster" in err

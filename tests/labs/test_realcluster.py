@@ -9,11 +9,13 @@ import pytest
 from labs.realcluster import on_real_cluster
 
 
-def test_offline_prints_how_to_get_a_cluster(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_offline_prints_how_to_get_a_cluster(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("KUBESIM_LABS_OFFLINE", "1")
     assert on_real_cluster(Path("scenarios/pod-startup.yaml")) is None
     out = capsys.readouterr().out
-    assert "make cluster" in out and "kubesim replay scenarios/pod-startup.yaml" in out
+    assert "make cluster" in out
+    assert "kubesim replay scenarios/pod-startup.yaml" in out
 
 
 def test_missing_context_is_reported(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -40,7 +42,8 @@ current-context: kwok-kubesim
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     assert on_real_cluster("scenarios/labs/lab01-pod-startup.yaml", out=tmp_path / "real") is None
     out = capsys.readouterr().out
-    assert "No real cluster for this step" in out and "make cluster" in out
+    assert "No real cluster for this step" in out
+    assert "make cluster" in out
 
 
 def test_scenario_a_kwok_replay_cannot_reproduce_says_why(monkeypatch: pytest.MonkeyPatch,

@@ -41,11 +41,14 @@ def test_capture_gives_the_simulators_lifecycle_events() -> None:
     assert web["terminating"] < web["deleted"]
     assert math.isnan(web["pulling"])  # kwok: no kubelet, no image pull events
     huge = pods.loc["huge"]
-    assert math.isnan(huge["bound"]) and huge["attempts"] == 2
+    assert math.isnan(huge["bound"])
+    assert huge["attempts"] == 2
     names = [(r["name"], r["event"]) for r in trace.events() if r["kind"] == "Pod"]
     assert len(names) == len(set(names)) + 1  # only failedScheduling repeats
     metrics = trace_metrics(trace)
-    assert metrics["pods_created"] == 2 and metrics["pods_ready"] == 1 and metrics["pods_pending_at_end"] == 1
+    assert metrics["pods_created"] == 2
+    assert metrics["pods_ready"] == 1
+    assert metrics["pods_pending_at_end"] == 1
 
 
 def test_failed_scheduling_keeps_the_schedulers_message_and_timestamp() -> None:
@@ -54,7 +57,8 @@ def test_failed_scheduling_keeps_the_schedulers_message_and_timestamp() -> None:
     failed = [r for r in trace.events() if r["event"] == "failedScheduling"]
     assert failed[0]["message"].startswith("0/2 nodes are available: 2 Insufficient cpu.")
     assert failed[0]["reason"] == "FailedScheduling"
-    assert failed[0]["upstream"].endswith("Z") and "." in failed[0]["upstream"]  # microsecond eventTime
+    assert failed[0]["upstream"].endswith("Z")
+    assert "." in failed[0]["upstream"]
 
 
 def test_namespace_is_recorded_as_the_scenarios(tmp_path: Path) -> None:
@@ -94,7 +98,9 @@ def test_started_needs_every_container_running() -> None:
     both = [one[0], {"name": "b", "state": {"running": {"startedAt": "2026-01-01T00:00:02Z"}}}]
     rec.pod(2.0, "MODIFIED", _pod("p", "u1", spec={"nodeName": "n1"}, containerStatuses=both))
     started = [r for r in trace.events() if r["event"] == "started"]
-    assert len(started) == 1 and started[0]["t"] == 2.0 and started[0]["upstream"] == "2026-01-01T00:00:02Z"
+    assert len(started) == 1
+    assert started[0]["t"] == 2.0
+    assert started[0]["upstream"] == "2026-01-01T00:00:02Z"
     assert started[0]["node"] == "n1"
 
 

@@ -46,7 +46,8 @@ def _created(trace: Trace, until: float) -> Counter[str]:
 
 
 def test_scenario_list_covers_the_folders() -> None:
-    assert "scenarios/pod-startup.yaml" in SCENARIOS and "scenarios/faults/node-crash.yaml" in SCENARIOS
+    assert "scenarios/pod-startup.yaml" in SCENARIOS
+    assert "scenarios/faults/node-crash.yaml" in SCENARIOS
     assert not any(s.startswith("scenarios/scale/") for s in SCENARIOS)
 
 

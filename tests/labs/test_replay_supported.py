@@ -26,8 +26,9 @@ def test_serving_scenarios(path: str, ok: bool, reason: str) -> None:
 ])
 def test_the_replay_namespace_stands_for_the_scenarios_one_namespace(path: str, namespace: str) -> None:
     """Cluster-scoped objects do not make a scenario multi-namespace, so the trace keeps its names."""
-    from labs.replay import scenario_namespace
     from sim import load_scenario
+
+    from labs.replay import scenario_namespace
 
     assert scenario_namespace(load_scenario(path)) == namespace
 

@@ -66,7 +66,8 @@ def test_metric_targets_are_milli_values() -> None:
       policies: [{type: Pods, value: 2, periodSeconds: 60}]
 """)
     targets = [m.target for m in hpa.spec.metrics]
-    assert targets == [MetricTarget("AverageValue", average_value=250), MetricTarget("AverageValue", average_value=10_000),
+    assert targets == [MetricTarget("AverageValue", average_value=250),
+                       MetricTarget("AverageValue", average_value=10_000),
                        MetricTarget("Value", value=1001)]
     assert str(hpa.spec.metrics[2].selector) == "queue=jobs"
     up = hpa.spec.behavior.scale_up

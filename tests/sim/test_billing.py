@@ -28,5 +28,6 @@ def test_autoscaled_nodes_count_in_the_run_cost() -> None:
     static = result.summary["cost_per_hour"] * result.summary["sim_time_s"] / 3600
     assert result.summary["cost_total"] > static  # the added VMs cost extra ...
     price = result.simulation.billing  # ... and no more than if they had run from t = 0
-    assert result.summary["cost_total"] < static + len(added) * max(p.price_per_hour for p in result.scenario.cluster.node_pools) * result.summary["sim_time_s"] / 3600
+    assert result.summary["cost_total"] < static + len(added) * max(
+        p.price_per_hour for p in result.scenario.cluster.node_pools) * result.summary["sim_time_s"] / 3600
     assert price.total(result.summary["sim_time_s"]) == pytest.approx(result.summary["cost_total"], abs=1e-3)

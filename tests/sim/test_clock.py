@@ -52,5 +52,5 @@ def test_event_count_and_negative_delay() -> None:
         counts.append(next(env._eid))
     assert counts[0] == counts[1]
     env = Environment()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Negative delay"):
         call_later(env, -1.0, lambda: None)

@@ -85,7 +85,8 @@ kind: Service
 metadata: {name: db}
 spec: {selector: {app: db}, publishNotReadyAddresses: true}
 """)
-    assert pdb.unhealthy_pod_eviction_policy == "AlwaysAllow" and pdb.disruptions_allowed == 0
+    assert pdb.unhealthy_pod_eviction_policy == "AlwaysAllow"
+    assert pdb.disruptions_allowed == 0
     assert svc.publish_not_ready_addresses
 
 
@@ -98,7 +99,8 @@ spec: {selector: {app: db}, publishNotReadyAddresses: true}
      "    env:\n    - name: X\n      valueFrom:\n        configMapKeyRef: {name: cfg}\n", 11,
      "spec.containers[0].env[0].valueFrom.configMapKeyRef.key", "required field is missing"),
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n  volumes:\n"
-     "  - name: v\n    secret: {optional: true}\n", 8, "spec.volumes[0].secret.secretName", "required field is missing"),
+     "  - name: v\n    secret: {optional: true}\n", 8, "spec.volumes[0].secret.secretName",
+     "required field is missing"),
     ("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: d}\nspec:\n  minAvailable: 1\n"
      "  unhealthyPodEvictionPolicy: Never\n", 6, "spec.unhealthyPodEvictionPolicy",
      "expected IfHealthyBudget or AlwaysAllow"),

@@ -93,7 +93,8 @@ def test_drain_that_cannot_finish_times_out_and_stays_cordoned() -> None:
     result = _run("- {at: 2m, action: drain, target: node/w-0, timeout: 30s}\n", min_available=6, duration="4m")
     df = result.to_frame()
     failed = df[(df["kind"] == "Node") & (df["event"] == "drainFailed")]
-    assert len(failed) == 1 and 150 <= float(failed["t"].iloc[0]) <= 156
+    assert len(failed) == 1
+    assert 150 <= float(failed["t"].iloc[0]) <= 156
     assert "global timeout reached" in str(failed["message"].iloc[0])
     assert (df["event"] == "evicted").sum() == 0
     assert result.simulation.api.store.get("Node", "", "w-0").unschedulable
@@ -120,11 +121,13 @@ def test_cordoned_node_gets_no_new_pods_until_uncordoned() -> None:
     result = _run(timeline, duration="5m", server_at="10s")
     pods = result.pods()
     assert set(pods.loc[pods["bound"] < 180, "node"]) == {"w-2"}
-    assert (pods["bound"] < 180).sum() == 4 and ((pods["created"] < 60) & (pods["bound"] > 180)).sum() == 2
+    assert (pods["bound"] < 180).sum() == 4
+    assert ((pods["created"] < 60) & (pods["bound"] > 180)).sum() == 2
     assert len(set(pods.loc[pods["created"] > 240, "node"]) - {"w-2"}) > 0
     df = result.to_frame()
     waiting = df[(df["event"] == "failedScheduling") & (df["t"] < 180)]
-    assert len(waiting) and waiting["message"].astype(str).str.contains("2 node\\(s\\) were unschedulable").all()
+    assert len(waiting)
+    assert waiting["message"].astype(str).str.contains("2 node\\(s\\) were unschedulable").all()
 
 
 @pytest.mark.parametrize(("owner", "phase", "force", "errors"), [
@@ -135,4 +138,5 @@ def test_drain_filter(owner: bool, phase: str, force: bool, errors: int) -> None
     """GetPodsForDeletion: unmanaged running pods are errors unless forced; finished ones are fine."""
     meta = ObjectMeta(name="p", owner=OwnerReference("ReplicaSet", "rs", 1) if owner else None)
     pods, problems = drain_filter([Pod(meta=meta, spec=PodSpec(containers=()), phase=phase)], force)
-    assert len(problems) == errors and len(pods) == (0 if errors else 1)
+    assert len(problems) == errors
+    assert len(pods) == (0 if errors else 1)

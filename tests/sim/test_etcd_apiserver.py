@@ -39,7 +39,8 @@ def test_group_commit_batches_concurrent_writes() -> None:
         etcd.propose(i)
     env.run()
     assert applied == [[0], [1, 2, 3, 4]]
-    assert etcd.batches == 2 and etcd.writes == 5
+    assert etcd.batches == 2
+    assert etcd.writes == 5
 
 
 def test_requests_queue_when_inflight_seats_are_full() -> None:
@@ -94,7 +95,8 @@ def test_filtered_watch_skips_unwanted_batches_but_keeps_their_place() -> None:
         return seen
     everything = run(None)
     kept = run(lambda etype, obj: obj.meta.name.startswith("keep"))
-    assert len(everything) == 20 and [name for _, name in kept] == [f"keep-{i}" for i in range(0, 20, 3)]
+    assert len(everything) == 20
+    assert [name for _, name in kept] == [f"keep-{i}" for i in range(0, 20, 3)]
     assert kept == [(t, name) for t, name in everything if name.startswith("keep")]
 
 
@@ -107,7 +109,8 @@ def test_shared_informers_deliver_each_batch_once_to_every_handler() -> None:
     env = simpy.Environment()
     api = ApiServer(env, control, Streams(3), Trace())
     informers = api.informers(CONTROLLER_MANAGER)
-    assert api.informers(CONTROLLER_MANAGER) is informers and api.informers("kube-scheduler") is not informers
+    assert api.informers(CONTROLLER_MANAGER) is informers
+    assert api.informers("kube-scheduler") is not informers
     seen: list[tuple[str, float, str]] = []
 
     def handler(tag: str):  # type: ignore[no-untyped-def]
@@ -130,4 +133,5 @@ def test_shared_informers_deliver_each_batch_once_to_every_handler() -> None:
     filtered = ApiServer(env, control, Streams(3), Trace()).informers(CONTROLLER_MANAGER)
     filtered.watch("Service", handler("c"), wants=lambda etype, obj: False)
     watch = filtered._api._kind_watches["Service"][0]
-    assert watch.wants is not None and not watch.wants(ADDED, Service(meta=ObjectMeta(name="x"), selector=Selector()))
+    assert watch.wants is not None
+    assert not watch.wants(ADDED, Service(meta=ObjectMeta(name="x"), selector=Selector()))

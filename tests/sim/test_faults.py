@@ -64,11 +64,13 @@ def test_node_crash_pods_replaced_after_grace_period_plus_toleration() -> None:
     assert len(lost) == 2
     assert sorted(e["name"] for e in _events(result, "evicted")) == lost
     replacements = pods[pods["created"] > 120]
-    assert len(replacements) == 2 and not (replacements["node"] == "w-0").any()
+    assert len(replacements) == 2
+    assert not (replacements["node"] == "w-0").any()
     # worked example: last renewal 118 s, seen at 120 s, Unknown at 175 s, tainted at 180.1 s,
     # evicted and replaced at 480.1 s: last renewal + 50 + 300 plus up to two passes and a tick
     created = replacements["created"].to_numpy()
-    assert (created > last_renew + 350).all() and (created <= last_renew + 350 + 15.5).all()
+    assert (created > last_renew + 350).all()
+    assert (created <= last_renew + 350 + 15.5).all()
     assert recovery_time_s(result.trace, 120, "web-", 6) == pytest.approx(366, abs=3)
 
 
@@ -76,13 +78,15 @@ def test_node_reboot_before_the_toleration_cancels_eviction() -> None:
     """A node back within 300 s is untainted; its pods' evictions are cancelled and they restart in place."""
     result = run(load_scenario("scenarios/faults/node-reboot.yaml"))
     pods = _pods(result)
-    assert not _events(result, "evicted") and len(pods) == 6  # nothing replaced
+    assert not _events(result, "evicted")
+    assert len(pods) == 6
     cancelled = sorted(e["name"] for e in _events(result, "evictionCancelled"))
     assert cancelled == sorted(pods.index[pods["node"] == "w-0"])
     restarted = [e for e in _events(result, "started") if e["node"] == "w-0" and e["t"] > 180]
     assert sorted(e["name"] for e in restarted) == cancelled
     untainted = [e["t"] for e in _events(result, "untainted") if "unreachable:NoExecute" in e["message"]]
-    assert untainted and 180 < untainted[0] <= 190  # the first monitor pass after the kubelet posts Ready
+    assert untainted
+    assert 180 < untainted[0] <= 190
     assert recovery_time_s(result.trace, 60, "web-", 6) == pytest.approx(129, abs=5)
 
 
@@ -96,7 +100,8 @@ def test_zone_outage_taints_one_node_per_10s_and_moves_pods_out() -> None:
     assert gaps == pytest.approx([10, 10, 10], abs=0.2)
     pods = _pods(result)
     alive = pods[pods["terminating"].isna() & pods["deleted"].isna()]
-    assert len(alive) == 24 and not alive["node"].isin(zone_a).any()
+    assert len(alive) == 24
+    assert not alive["node"].isin(zone_a).any()
     assert alive["ready"].notna().all()
 
 
@@ -108,11 +113,14 @@ def test_partition_replaces_pods_while_the_originals_still_run() -> None:
     evicted = {e["name"]: e["t"] for e in _events(result, "evicted")}
     assert set(evicted) == set(on_w0.index)
     replacements = pods[pods["created"] > 60]
-    assert len(replacements) == 2 and (replacements["ready"] < 540).all()  # ready while w-0 is still cut off
+    assert len(replacements) == 2
+    assert (replacements["ready"] < 540).all()
     # split brain: the originals are deleted only after the partition heals at 540 s
-    assert (on_w0["deleted"] > 540).all() and (on_w0["deleted"] < 541).all()
+    assert (on_w0["deleted"] > 540).all()
+    assert (on_w0["deleted"] < 541).all()
     node_ready = [e["t"] for e in _events(result, "ready") if e["kind"] == "Node"]
-    assert node_ready and 540 < node_ready[0] <= 550  # the kubelet's next status tick
+    assert node_ready
+    assert 540 < node_ready[0] <= 550
 
 
 WHAT_IF = """
@@ -152,7 +160,8 @@ def test_what_if_shorter_unreachable_toleration_cuts_recovery_by_270s() -> None:
     for seconds in (300, 30):
         result = run(scenario_from_text(WHAT_IF.replace("SECONDS", str(seconds))))
         recovery[seconds] = recovery_time_s(result.trace, 120, "model-server-", 6)
-    assert recovery[300] is not None and recovery[30] is not None
+    assert recovery[300] is not None
+    assert recovery[30] is not None
     # worked example: both runs are identical until the eviction, which comes 270 s earlier;
     # the replacements then pull 8 GiB and warm up the same way
     assert recovery[300] - recovery[30] == pytest.approx(270, abs=5)

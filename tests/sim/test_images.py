@@ -21,7 +21,8 @@ def test_backoff_sequence_and_window() -> None:
     key = (1, "img:1")
     assert [backoff.failed(key, t) for t in (0.0, 10.0, 30.0)] == [10.0, 20.0, 40.0]
     # worked example: last failure at 30 s with 40 s of back-off -> retries before 70 s back off
-    assert backoff.in_backoff(key, 69.9) and not backoff.in_backoff(key, 70.0)
+    assert backoff.in_backoff(key, 69.9)
+    assert not backoff.in_backoff(key, 70.0)
     assert not backoff.in_backoff((2, "img:1"), 31.0)  # keyed by pod and image
     backoff.forget(1)
     assert not backoff.in_backoff(key, 31.0)
@@ -32,8 +33,11 @@ def test_registry_outage_windows() -> None:
     registry = ImageRegistry()
     assert registry.up
     registry.go_down(100.0)
-    assert not registry.up and registry.down_during(50.0, 150.0)
+    assert not registry.up
+    assert registry.down_during(50.0, 150.0)
     registry.come_back(200.0)
     assert registry.up
-    assert registry.down_during(150.0, 160.0) and registry.down_during(190.0, 250.0)
-    assert not registry.down_during(10.0, 90.0) and not registry.down_during(200.0, 260.0)
+    assert registry.down_during(150.0, 160.0)
+    assert registry.down_during(190.0, 250.0)
+    assert not registry.down_during(10.0, 90.0)
+    assert not registry.down_during(200.0, 260.0)

@@ -71,7 +71,9 @@ def test_invalid_jobs_are_rejected_where_they_are_wrong(spec: str, template: str
     with pytest.raises(SourceError) as err:
         parse(spec, template)
     text = str(err.value)
-    assert f"m.yaml:{line}:" in text and field in text and message in text, text
+    assert f"m.yaml:{line}:" in text, text
+    assert field in text, text
+    assert message in text, text
 
 
 CRON_TEMPLATE = """
@@ -96,7 +98,8 @@ def test_cron_job_defaults() -> None:
     assert (cron_job.concurrency_policy, cron_job.suspend, cron_job.successful_jobs_history_limit,
             cron_job.failed_jobs_history_limit, cron_job.time_zone, cron_job.starting_deadline_seconds) == (
         "Allow", False, 3, 1, None, None)
-    assert cron_job.job_template.backoff_limit == 6 and cron_job.job_template.meta.labels == {"team": "ml"}
+    assert cron_job.job_template.backoff_limit == 6
+    assert cron_job.job_template.meta.labels == {"team": "ml"}
 
 
 @pytest.mark.parametrize(("spec", "template", "name", "line", "field", "message"), [
@@ -127,4 +130,6 @@ def test_invalid_cron_jobs_are_rejected_where_they_are_wrong(spec: str, template
     with pytest.raises(SourceError) as err:
         parse_cron(spec, template, name)
     text = str(err.value)
-    assert f"m.yaml:{line}:" in text and field in text and message in text, text
+    assert f"m.yaml:{line}:" in text, text
+    assert field in text, text
+    assert message in text, text

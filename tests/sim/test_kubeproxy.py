@@ -66,7 +66,8 @@ def test_change_after_a_quiet_second_is_programmed_after_one_sync() -> None:
     _at(env, 5.0, _slice_event, api, READY)
     env.run(until=10)
     assert proxy.history("default", "web")[-1][0] == pytest.approx(5.05)
-    assert proxy.ready_endpoints("web", 5.049) == [] and proxy.ready_endpoints("web", 5.05) == ["ready"]
+    assert proxy.ready_endpoints("web", 5.049) == []
+    assert proxy.ready_endpoints("web", 5.05) == ["ready"]
 
 
 def test_min_sync_period_delays_a_change_right_after_a_sync() -> None:
@@ -108,4 +109,5 @@ def test_deleted_service_routes_nowhere() -> None:
     svc = Service(ObjectMeta(name="web"), Selector.from_labels({"app": "web"}))
     _at(env, 8.0, api.handlers["Service"], [("DELETED", svc)])
     env.run(until=10)
-    assert proxy.ready_endpoints("web", 7) == ["ready"] and proxy.ready_endpoints("web", 9) == []
+    assert proxy.ready_endpoints("web", 7) == ["ready"]
+    assert proxy.ready_endpoints("web", 9) == []

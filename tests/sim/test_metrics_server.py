@@ -116,7 +116,8 @@ def test_live_scrape_serves_usage_with_window_and_timestamp() -> None:
 
 def test_a_crashed_node_is_not_scraped() -> None:
     """Once its node crashes the pod has no points, so metrics.k8s.io has nothing for it."""
-    text = ONE_POD.replace("duration: 40s", "duration: 60s") + "timeline:\n- {at: 31s, action: nodeCrash, nodes: [n-0]}\n"
+    text = (ONE_POD.replace("duration: 40s", "duration: 60s")
+            + "timeline:\n- {at: 31s, action: nodeCrash, nodes: [n-0]}\n")
     result = run(scenario_from_text(text))
     server = result.simulation.metrics_server
     assert server.scrapes == 3  # at 15, 30 and 45 s; the one at 45 s finds the kubelet down

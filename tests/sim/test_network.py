@@ -16,7 +16,8 @@ def _nodes(count: int, zones: tuple[str, ...] = ("a",)) -> list[Node]:
                  allocatable={}, capacity={}) for i in range(count)]
 
 
-@pytest.mark.parametrize(("ranks", "expected"), [(1, 0.0), (2, 2 * 1e-5 + 1.0 * GIB / 1e9), (8, 14e-5 + 1.75 * GIB / 1e9)],
+@pytest.mark.parametrize(("ranks", "expected"),
+                         [(1, 0.0), (2, 2 * 1e-5 + 1.0 * GIB / 1e9), (8, 14e-5 + 1.75 * GIB / 1e9)],
                          ids=["one", "two", "eight"])
 def test_ring_formula(ranks: int, expected: float) -> None:
     """2(N-1) latency terms plus 2(N-1)/N of the data at the slowest hop's bandwidth."""

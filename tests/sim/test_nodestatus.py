@@ -69,7 +69,8 @@ def test_reporter_timing_and_coalescing() -> None:
     env.run(until=200)
     assert [t for t, _ in api.writes] == [14.0, 74.0]
     assert list(api.writes[0][1]) == ["a:1", "b:1", "registry.k8s.io/pause:3.10"]
-    assert "c:1" in api.writes[1][1] and reporter.writes == 2
+    assert "c:1" in api.writes[1][1]
+    assert reporter.writes == 2
 
 
 LEARN = """

@@ -84,7 +84,8 @@ def test_bad_node_and_patch_actions_are_located(action: str, words: str) -> None
     """Each mistake is reported at load time with its line and what was expected."""
     with pytest.raises(SourceError) as info:
         scenario_from_text(BASE + f"- {action}\n")
-    assert info.value.line == ACTION_LINE and words in info.value.message
+    assert info.value.line == ACTION_LINE
+    assert words in info.value.message
 
 
 def test_patching_replicas_scales_the_deployment() -> None:
@@ -92,4 +93,5 @@ def test_patching_replicas_scales_the_deployment() -> None:
     result = run(scenario_from_text(BASE + "- {at: 1m, action: patch, target: deployment/web, "
                                            "patch: {spec: {replicas: 4}}}\n"))
     pods = result.pods()
-    assert len(pods) == 4 and (pods["created"] > 60).sum() == 2
+    assert len(pods) == 4
+    assert (pods["created"] > 60).sum() == 2

@@ -25,7 +25,8 @@ def test_mount_backoff_doubles_from_half_a_second_to_two_minutes_two() -> None:
 
 def test_jitter_stretches_by_up_to_half() -> None:
     """wait.Jitter(d, 0.5) lies in [d, 1.5 d)."""
-    assert jittered(10, 0.0) == 10 and jittered(60, 0.999) < 90
+    assert jittered(10, 0.0) == 10
+    assert jittered(60, 0.999) < 90
 
 
 DATA = {("ConfigMap", "ns", "cfg"): (7, {"mode": "fast"}), ("Secret", "ns", "creds"): (8, {"token": "x"})}
@@ -104,7 +105,9 @@ def test_missing_configmap_in_env_blocks_start_until_created() -> None:
     assert set(waits["reason"].astype(str)) == {"CreateContainerConfigError"}
     assert set(waits["message"].astype(str)) == {'configmap "app-config" not found'}
     gaps = np.diff(waits["t"].to_numpy())
-    assert len(gaps) >= 3 and (gaps >= 10).all() and (gaps < 16.01).all()
+    assert len(gaps) >= 3
+    assert (gaps >= 10).all()
+    assert (gaps < 16.01).all()
     started = float(_events(result, "started")["t"].iloc[0])
     assert float(waits["t"].max()) < 60 < started <= 60 + 16.1
     assert "env from configmap/app-config (resourceVersion" in str(_events(result, "started")["message"].iloc[0])
@@ -115,7 +118,8 @@ def test_missing_configmap_volume_blocks_start_with_mount_backoff() -> None:
     result = _run(volumes=VOLUME)
     fails = _events(result, "waiting")
     assert set(fails["reason"].astype(str)) == {"FailedMount"}
-    assert str(fails["message"].iloc[0]) == 'MountVolume.SetUp failed for volume "config" : configmap "app-config" not found'
+    assert str(fails["message"].iloc[0]) == ('MountVolume.SetUp failed for volume "config" : '
+                                            'configmap "app-config" not found')
     times = fails["t"].to_numpy()
     assert np.diff(times) == pytest.approx([0.5, 1, 2, 4, 8, 16], abs=0.101)
     started = float(_events(result, "started")["t"].iloc[0])
@@ -126,7 +130,8 @@ def test_missing_configmap_volume_blocks_start_with_mount_backoff() -> None:
 def test_optional_reference_does_not_block() -> None:
     """An optional ConfigMap that does not exist yet is simply skipped."""
     result = _run(env="envFrom: [{configMapRef: {name: app-config, optional: true}}]")
-    assert _events(result, "waiting").empty and float(_events(result, "started")["t"].iloc[0]) < 10
+    assert _events(result, "waiting").empty
+    assert float(_events(result, "started")["t"].iloc[0]) < 10
 
 
 UPDATE = "- {at: 2m, action: patch, target: configmap/app-config, patch: {data: {mode: fast}}}\n"
@@ -154,9 +159,11 @@ def test_env_changes_only_when_a_template_annotation_rolls_the_pods() -> None:
     pod template replaces the pod, and the new one reads the new version."""
     result = _run(env=ENV, timeline=UPDATE + ROLLOUT, duration="6m")
     started = _events(result, "started")
-    assert len(started) == 2 and float(started["t"].iloc[1]) > 240
+    assert len(started) == 2
+    assert float(started["t"].iloc[1]) > 240
     old, new = (str(m) for m in started["message"])
-    assert old != new and "configmap/app-config" in new
+    assert old != new
+    assert "configmap/app-config" in new
     assert _events(result, "volumeUpdated").empty  # env-only pods have nothing to refresh
     pods = result.pods()
     assert pods["deleted"].notna().sum() == 1  # the old pod, replaced by the rollout

@@ -36,7 +36,8 @@ def test_bad_quantity_is_rejected(bad: str) -> None:
         cpu_millis(bad)
 
 
-@pytest.mark.parametrize("bad", ["10 minutes", "soon", "5x", "-3s", "1h-2m"], ids=["words", "word", "unit", "neg", "mixed"])
+@pytest.mark.parametrize("bad", ["10 minutes", "soon", "5x", "-3s", "1h-2m"],
+                         ids=["words", "word", "unit", "neg", "mixed"])
 def test_bad_duration_is_rejected(bad: str) -> None:
     """Unknown units, words and negative durations are errors."""
     with pytest.raises(QuantityError):

@@ -66,7 +66,8 @@ def test_pod_affinity_fields() -> None:
                                                                              ("data",), None)
     ((weight, anti),) = spec.pod_anti_affinity.preferred
     assert (weight, anti.namespace_selector, anti.mismatch_label_keys) == (50, Selector(), ("tenant",))
-    assert spec.has_pod_affinity and not spec.pod_anti_affinity.required
+    assert spec.has_pod_affinity
+    assert not spec.pod_anti_affinity.required
 
 
 BAD = {

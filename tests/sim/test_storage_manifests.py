@@ -116,4 +116,5 @@ def test_located_errors(text: str, where: str, message: str) -> None:
     """Each invalid field is reported at its path with what was expected."""
     with pytest.raises(SourceError) as exc:
         parse(text)
-    assert f"{where}: " in str(exc.value) and message in str(exc.value)
+    assert f"{where}: " in str(exc.value)
+    assert message in str(exc.value)

@@ -33,7 +33,9 @@ def test_deleting_a_deployment_removes_its_replicaset_and_pods() -> None:
     df = result.to_frame()
     deleted = df[df["event"] == "deleted"]
     kinds = deleted.groupby("kind", observed=True).size().to_dict()
-    assert kinds.get("Deployment") == 1 and kinds.get("ReplicaSet") == 1 and kinds.get("Pod") == 3
+    assert kinds.get("Deployment") == 1
+    assert kinds.get("ReplicaSet") == 1
+    assert kinds.get("Pod") == 3
     assert (deleted["t"] >= 60).all()
 
 

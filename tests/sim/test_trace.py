@@ -33,7 +33,8 @@ def test_jsonl_round_trip_keeps_events_and_series(tmp_path) -> None:  # type: ig
     assert list(back.events()) == list(trace.events())
     assert back.header["scenario"] == "t"
     t, v = back.series_array("etcd_commit_p99_s")
-    assert list(t) == [0.0] and math.isnan(v[0])
+    assert list(t) == [0.0]
+    assert math.isnan(v[0])
     path2 = tmp_path / "again.jsonl"
     back.write_jsonl(path2)
     assert path.read_bytes() == path2.read_bytes()
@@ -56,15 +57,18 @@ def test_event_lines_are_what_json_dumps_writes(tmp_path) -> None:  # type: igno
         rec = {k: v for k, v in rec.items() if v != "" or k in ("t", "kind", "name", "event")}
         expected.append(json.dumps({"type": "event", **rec}))
     assert written == expected
-    assert lines[3]["upstream"] == "2026-12-07T05:00:00Z" and "namespace" not in lines[1]
+    assert lines[3]["upstream"] == "2026-12-07T05:00:00Z"
+    assert "namespace" not in lines[1]
 
 
 def test_pods_frame_has_one_row_per_pod() -> None:
     """Each pod's first time per lifecycle event, its node and failed attempts."""
     pods = _small_trace().pods_frame().set_index("name")
     assert list(pods.index) == ["a", "b"]
-    assert pods.loc["a", "node"] == "n1" and pods.loc["a", "ready"] == 3.0
-    assert pods.loc["b", "attempts"] == 1 and pods.loc["b", "node"] == ""
+    assert pods.loc["a", "node"] == "n1"
+    assert pods.loc["a", "ready"] == 3.0
+    assert pods.loc["b", "attempts"] == 1
+    assert pods.loc["b", "node"] == ""
 
 
 def test_pod_state_series_counts_pending_running_ready() -> None:
@@ -105,7 +109,8 @@ def test_a_matrix_grows_when_a_node_joins(tmp_path: Path) -> None:
     assert np.allclose(np.array(m.rows), [[0.5, 0.25, np.nan], [0.5, 0.5, np.nan], [0.75, 0.5, 0.1]], equal_nan=True)
     trace.write_jsonl(tmp_path / "t.jsonl")
     back = Trace.read_jsonl(tmp_path / "t.jsonl").matrices["node_cpu_allocation"]
-    assert back.columns == m.columns and np.allclose(np.array(back.rows), np.array(m.rows), equal_nan=True)
+    assert back.columns == m.columns
+    assert np.allclose(np.array(back.rows), np.array(m.rows), equal_nan=True)
     assert allocation_figure(trace) is not None
 
 

@@ -75,7 +75,8 @@ class DeploymentController(Controller):
         self._read_version: dict[Key, int] = {}  # the Deployment's resourceVersion when its sync began
         self.informers.watch("Deployment", self._on_deployments)
         self.informers.watch("ReplicaSet", self._on_replicasets)
-        self.informers.watch("Pod", self._on_pods, wants=lambda etype, pod: etype == DELETED and pod.meta.owner is not None)
+        self.informers.watch("Pod", self._on_pods,
+                             wants=lambda etype, pod: etype == DELETED and pod.meta.owner is not None)
 
     # ------------------------------------------------------------------ handlers
     def _on_deployments(self, events: list[tuple[str, Any]]) -> None:

@@ -23,7 +23,7 @@ from sim.controllers.deployment.util import RSState, new_rs_new_replicas, strate
 __all__ = ["StaleAvailability", "reconcile_new_replica_set", "reconcile_old_replica_sets"]
 
 
-class StaleAvailability(Exception):
+class StaleAvailability(Exception):  # noqa: N818 - a signal to the caller (upstream returns it as an error)
     """cleanupUnhealthyReplicas' error: an old ReplicaSet reports more available pods than its
     spec asks for. ``targets`` holds the scale-downs of older ReplicaSets made before it."""
 

@@ -63,7 +63,8 @@ class Status:
             self.available_replicas, self.unavailable_replicas, self.conditions)
 
 
-def set_condition(conditions: tuple[DeploymentCondition, ...], cond: DeploymentCondition) -> tuple[DeploymentCondition, ...]:
+def set_condition(conditions: tuple[DeploymentCondition, ...],
+                  cond: DeploymentCondition) -> tuple[DeploymentCondition, ...]:
     """SetDeploymentCondition: no change if status and reason match; keep the transition time
     if only the reason changes; the condition moves to the end of the list."""
     current = next((c for c in conditions if c.type == cond.type), None)

@@ -27,6 +27,8 @@ from sim.api.objects import ObjectMeta, OwnerReference, Pod, Service
 from sim.apiserver import DELETED, ApiServer
 from sim.controllers.endpointslice.reconciler import (
     Key as EndpointKey,
+)
+from sim.controllers.endpointslice.reconciler import (
     endpoint_key,
     pod_to_endpoint,
     reconcile,

@@ -114,7 +114,7 @@ class JobController(Controller):
                 self._backoff.pop(key, None)
                 self._pods.pop(job.meta.uid, None)
                 self._counted.pop(job.meta.uid, None)
-            if etype == ADDED or etype == DELETED:
+            if etype in (ADDED, DELETED):
                 self.queue.add(key)
             else:  # a status write: batched like pod events
                 self.queue.add_after(key, SYNC_JOB_BATCH_PERIOD)

@@ -7,8 +7,9 @@ the change the pod makes to it, 50 + (50 + balance with the pod - balance withou
 so a pod that evens a node out scores toward 100 and one that skews it toward 50.
 Worked example (ours): an empty 4-cpu / 10000-memory node and a pod of 3 cpu / 5000:
 fractions 0.75 and 0.5, std 0.125, balance 87 with the pod and 100 without, score
-50 + (50 + 87 - 100) // 2 = 68. Best-effort pods (no cpu or memory request) are skipped at PreScore; an extended resource
-the pod does not request is left out (calculateResourceAllocatableRequest returns 0, 0).
+50 + (50 + 87 - 100) // 2 = 68. Best-effort pods (no cpu or memory request) are skipped at
+PreScore; an extended resource the pod does not request is left out
+(calculateResourceAllocatableRequest returns 0, 0).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 
 from sim.scheduler.framework import MAX_NODE_SCORE, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
-from sim.scheduler.plugins.helpers import is_scalar_resource
 from sim.scheduler.plugins.args import NodeResourcesBalancedAllocationArgs
+from sim.scheduler.plugins.helpers import is_scalar_resource
 from sim.scheduler.plugins.names import NODE_RESOURCES_BALANCED_ALLOCATION
 
 __all__ = ["BalancedAllocation", "balanced_score"]

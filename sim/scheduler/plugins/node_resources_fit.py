@@ -16,8 +16,8 @@ import numpy as np
 
 from sim.scheduler.framework import MAX_NODE_SCORE, Code, CycleState, PodInfo
 from sim.scheduler.nodetable import NodeTable
-from sim.scheduler.plugins.helpers import is_scalar_resource
 from sim.scheduler.plugins.args import NodeResourcesFitArgs
+from sim.scheduler.plugins.helpers import is_scalar_resource
 from sim.scheduler.plugins.names import NODE_RESOURCES_FIT
 
 __all__ = ["NodeResourcesFit", "broken_linear", "least_allocated", "most_allocated",

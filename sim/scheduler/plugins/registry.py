@@ -16,11 +16,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.scheduler.framework import Profile
-from sim.scheduler.plugins import names
 from sim.scheduler.gang import Coscheduling
-from sim.scheduler.plugins.args import (ArgsModel, CoschedulingArgs, NodeResourcesBalancedAllocationArgs,
-                                        NodeResourcesFitArgs)
-from sim.scheduler.plugins.args import InterPodAffinityArgs, PodTopologySpreadArgs
+from sim.scheduler.plugins import names
+from sim.scheduler.plugins.args import (
+    ArgsModel,
+    CoschedulingArgs,
+    InterPodAffinityArgs,
+    NodeResourcesBalancedAllocationArgs,
+    NodeResourcesFitArgs,
+    PodTopologySpreadArgs,
+)
 from sim.scheduler.plugins.balanced_allocation import BalancedAllocation
 from sim.scheduler.plugins.image_locality import ImageLocality
 from sim.scheduler.plugins.inter_pod_affinity import InterPodAffinity

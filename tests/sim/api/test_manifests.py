@@ -32,7 +32,8 @@ def test_per_image_behaviour_follows_the_image() -> None:
     s = parse(STS % "", behavior)
     assert not s.template.spec.behavior.never_ready
     raw, bad = template_with_image(s.raw_template, "c", "db:2", s.template.spec.behavior)
-    assert bad.spec.behavior.never_ready and bad.spec.behavior.readiness.value == 5.0
+    assert bad.spec.behavior.never_ready
+    assert bad.spec.behavior.readiness.value == 5.0
     _, good = template_with_image(raw, "c", "db:1", bad.spec.behavior)
     assert not good.spec.behavior.never_ready
     assert good.hash == s.template.hash  # the same template as before: a rollback target

@@ -8,8 +8,14 @@ import pytest
 
 from sim.api.objects import ObjectMeta, PodDisruptionBudget
 from sim.api.selectors import Selector
-from sim.controllers.clusterautoscaler import (ScaleUpOption, disruptions_allowed, estimate_nodes, least_waste,
-                                               node_utilization, simulation_profile)
+from sim.controllers.clusterautoscaler import (
+    ScaleUpOption,
+    disruptions_allowed,
+    estimate_nodes,
+    least_waste,
+    node_utilization,
+    simulation_profile,
+)
 from sim.engine import run
 from sim.scenario import load_scenario, scenario_from_text
 from tests.builders import make_node, make_pod
@@ -86,7 +92,8 @@ def test_scale_up_then_pods_run_after_provisioning_and_idle_nodes_go() -> None:
     assert len(_events(trace, "TriggeredScaleUp")) == 4
     pods = result.pods()
     late = pods[pods.created > 30]
-    assert len(late) == 4 and late.started.notna().all()
+    assert len(late) == 4
+    assert late.started.notna().all()
     # nodes appear ~3 min (lognormal, p99 4 min) after the decision; the pods start only then
     assert (late.started - float(up.t.iloc[0]) > 120).all()
     deleted = trace.to_frame().query("kind == 'Node' and event == 'deleted'")

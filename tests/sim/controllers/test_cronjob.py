@@ -65,7 +65,8 @@ def test_allow_creates_one_job_per_activation_named_by_its_minute() -> None:
     assert all(60 * m + 0.1 <= t < 60 * m + 0.5 for m, (t, _) in enumerate(jobs, start=1))
     store = result.simulation.api.store
     job = store.get("Job", "default", jobs[-1][1])
-    assert job.meta.owner.kind == "CronJob" and job.meta.owner.name == "tick"
+    assert job.meta.owner.kind == "CronJob"
+    assert job.meta.owner.name == "tick"
     assert job.meta.labels == {"team": "ml"}
     assert job.meta.annotations == {"owner": "ml", SCHEDULED_TIMESTAMP: "2026-01-01T00:05:00Z"}
     cron_job = store.get("CronJob", "default", "tick")
@@ -81,7 +82,8 @@ def test_forbid_skips_while_a_job_runs_then_makes_up_the_latest_activation() -> 
     result = run(scenario_from_text(cron_scenario('      schedule: "* * * * *"\n      concurrencyPolicy: Forbid')))
     cj = events(result)
     skipped = cj[cj["event"] == "jobAlreadyActive"]
-    assert len(skipped) >= 2 and set(skipped["reason"]) == {"JobAlreadyActive"}
+    assert len(skipped) >= 2
+    assert set(skipped["reason"]) == {"JobAlreadyActive"}
     jobs = created_jobs(result)
     finished = cj[cj["event"] == "jobFinished"]["t"].tolist()
     assert jobs[0][0] == pytest.approx(60.2, abs=0.3)
@@ -95,11 +97,13 @@ def test_replace_deletes_the_running_job_first() -> None:
     result = run(scenario_from_text(cron_scenario('      schedule: "* * * * *"\n      concurrencyPolicy: Replace')))
     cj = events(result)
     deleted = cj[cj["event"] == "jobDeleted"]
-    assert len(deleted) == 4 and set(deleted["reason"]) == {"SuccessfulDelete"}
+    assert len(deleted) == 4
+    assert set(deleted["reason"]) == {"SuccessfulDelete"}
     store = result.simulation.api.store
     assert [j.meta.name for j in store.list("Job")] == [f"tick-{int(START) // 60 + 5}"]
     pods = [p for p in store.list("Pod") if p.meta.deletion_time is None]
-    assert len(pods) == 1 and pods[0].meta.owner.name == f"tick-{int(START) // 60 + 5}"
+    assert len(pods) == 1
+    assert pods[0].meta.owner.name == f"tick-{int(START) // 60 + 5}"
 
 
 def test_history_limits_keep_the_newest_finished_jobs() -> None:
@@ -154,7 +158,8 @@ def test_time_zone_and_start_time() -> None:
     spec = '      schedule: "0 2 * * *"\n      timeZone: Europe/Berlin'
     result = run(scenario_from_text(cron_scenario(spec, duration="40m", start="startTime: 2026-01-01T00:30:00Z")))
     jobs = created_jobs(result)
-    assert len(jobs) == 1 and 1800.1 <= jobs[0][0] < 1800.5
+    assert len(jobs) == 1
+    assert 1800.1 <= jobs[0][0] < 1800.5
     job = result.simulation.api.store.get("Job", "default", jobs[0][1])
     assert job.meta.annotations[SCHEDULED_TIMESTAMP] == "2026-01-01T02:00:00+01:00"
 
@@ -164,7 +169,8 @@ def test_deleting_the_cronjob_deletes_its_jobs_and_pods() -> None:
     result = run(scenario_from_text(cron_scenario('      schedule: "* * * * *"', timeline=timeline)))
     store = result.simulation.api.store
     assert len(created_jobs(result)) == 2
-    assert not store.list("Job") and not [p for p in store.list("Pod") if p.meta.deletion_time is None]
+    assert not store.list("Job")
+    assert not [p for p in store.list("Pod") if p.meta.deletion_time is None]
 
 
 def test_a_schedule_change_requeues_for_the_new_schedule() -> None:
@@ -197,7 +203,8 @@ def test_a_patch_the_api_server_would_refuse_is_a_located_error(patch: str, fiel
     timeline = f"- {{at: 30s, action: patch, target: cronjob/tick, patch: {patch}}}"
     with pytest.raises(SourceError) as err:
         scenario_from_text(cron_scenario('      schedule: "@hourly"', timeline=timeline))
-    assert field in str(err.value) and message in str(err.value), str(err.value)
+    assert field in str(err.value), str(err.value)
+    assert message in str(err.value), str(err.value)
 
 
 def test_the_report_counts_what_the_controller_did() -> None:

@@ -65,7 +65,8 @@ def test_one_pod_per_node_it_tolerates_scheduled_by_the_scheduler() -> None:
         assert [(r.key, r.operator, r.values) for r in term.requirements] == [
             (NODE_NAME_FIELD, "In", (pod.node_name,))]
         assert set(DAEMON_TOLERATIONS) <= set(pod.spec.tolerations)
-        assert pod.meta.labels["pod-template-generation"] == "1" and pod.ready
+        assert pod.meta.labels["pod-template-generation"] == "1"
+        assert pod.ready
     frame = pods(result).set_index("name")
     assert frame.loc[[p.meta.name for p in agents], "scheduled"].notna().all()
     ds = result.simulation.api.store.get("DaemonSet", "default", "agent")
@@ -94,7 +95,9 @@ def test_rolling_update_replaces_one_node_at_a_time() -> None:
     frame = pods(result)
     frame = frame[frame["name"].str.startswith("agent-")].sort_values("created")
     old, new = frame[frame["created"] < 60], frame[frame["created"] >= 60]
-    assert len(old) == 3 and len(new) == 3 and new["ready"].notna().all()
+    assert len(old) == 3
+    assert len(new) == 3
+    assert new["ready"].notna().all()
     for (_, gone), (_, came) in zip(old.sort_values("deleted").iterrows(), new.iterrows(), strict=True):
         assert gone["deleted"] <= came["created"]  # replaced in place: delete, then create
     for i in range(1, 3):  # the next node waits for the previous replacement to be Ready
@@ -194,7 +197,8 @@ def test_a_scaled_up_node_gets_its_daemon_pod_and_a_removed_one_loses_it() -> No
     frame = pods(result)
     on_new = frame[frame["node"] == "auto-0"]
     agent = on_new[on_new["name"].str.startswith("agent-")]
-    assert len(agent) == 1 and agent["ready"].notna().all()
+    assert len(agent) == 1
+    assert agent["ready"].notna().all()
     df = result.to_frame()
     removed = df[(df["kind"] == "Node") & (df["name"] == "auto-0") & (df["event"] == "deleted")]["t"]
     assert len(removed) == 1
@@ -213,7 +217,8 @@ def test_a_scaled_up_node_gets_its_daemon_pod_and_a_removed_one_loses_it() -> No
 def test_invalid_daemonsets_are_rejected(spec: str, field: str, message: str) -> None:
     with pytest.raises(SourceError) as err:
         scenario_from_text(ds_scenario(spec))
-    assert field in str(err.value) and message in str(err.value), str(err.value)
+    assert field in str(err.value), str(err.value)
+    assert message in str(err.value), str(err.value)
 
 
 def test_match_fields_in_a_pods_node_affinity() -> None:
@@ -244,7 +249,8 @@ def test_on_delete_leaves_running_pods_alone() -> None:
     timeline = "- {at: 1m, action: setImage, target: daemonset/agent, image: agent:2}"
     result = run(scenario_from_text(ds_scenario("      updateStrategy: {type: OnDelete}", timeline=timeline)))
     agents = live_agents(result)
-    assert len(agents) == 3 and all(p.meta.labels["pod-template-generation"] == "1" for p in agents)
+    assert len(agents) == 3
+    assert all(p.meta.labels["pod-template-generation"] == "1" for p in agents)
     assert (pods(result)["created"] >= 60).sum() == 0
     ds = result.simulation.api.store.get("DaemonSet", "default", "agent")
     assert (ds.updated_number_scheduled, ds.number_available, ds.observed_generation) == (0, 3, 2)

@@ -76,7 +76,8 @@ def test_ready_pod_becomes_routable_only_after_the_propagation_chain() -> None:
     proxy = result.simulation.kube_proxy
     start, end = next((s, e) for s, e in proxy.runs if e == pytest.approx(t_proxy))
     last_end = max((e for _, e in proxy.runs if e < start), default=float("-inf"))
-    assert start >= t_slice and start >= last_end + 1.0 - 1e-9
+    assert start >= t_slice
+    assert start >= last_end + 1.0 - 1e-9
     assert end - start == pytest.approx(0.05)
     assert start - max(t_slice, last_end + 1.0) < 0.02  # no other wait
     endpoints = result.simulation.endpoints
@@ -88,10 +89,12 @@ def test_slices_list_unready_pods_but_only_ready_ones_are_routed() -> None:
     """Before its readiness probe passes a running pod is in the slice with ready=false, unrouted."""
     result = _run(replicas=2, readiness="10m", duration="90s")
     endpoints = [e for s in _slices(result) for e in s.endpoints]
-    assert len(endpoints) == 2 and not any(e.ready or e.serving or e.terminating for e in endpoints)
+    assert len(endpoints) == 2
+    assert not any(e.ready or e.serving or e.terminating for e in endpoints)
     assert result.simulation.endpoints.ready_endpoints("web") == []
     t, v = result.trace.series_array("endpoints_ready/default/web")
-    assert len(t) and (v == 0).all()
+    assert len(t)
+    assert (v == 0).all()
 
 
 def test_endpoints_are_split_at_max_endpoints_per_slice() -> None:
@@ -115,7 +118,8 @@ def test_terminating_pods_keep_serving_until_gone_when_nothing_is_ready() -> Non
     t_deleted = float(df.loc[(df["kind"] == "Pod") & (df["event"] == "deleted"), "t"].min())
     assert t_deleted - t_terminating > 15  # stopTime 20s
     during = result.simulation.endpoints.routable("default", "web", (t_terminating + t_deleted) / 2)
-    assert len(during) == 2 and all(e.serving and e.terminating and not e.ready for e in during)
+    assert len(during) == 2
+    assert all(e.serving and e.terminating and not e.ready for e in during)
     assert result.simulation.endpoints.ready_endpoints("web") == []
 
 

@@ -54,7 +54,8 @@ def test_zone_eviction_qps(state: str, size: int, qps: float) -> None:
 def test_condition_taints_are_noschedule(status: str, unschedulable: bool, keys: list[str]) -> None:
     """TaintNodesByCondition: the Ready condition (and cordon) map to NoSchedule taints."""
     taints = condition_taints(status, unschedulable)
-    assert [t.key for t in taints] == keys and all(t.effect == "NoSchedule" for t in taints)
+    assert [t.key for t in taints] == keys
+    assert all(t.effect == "NoSchedule" for t in taints)
 
 
 def test_swap_taints_matches_on_key_and_effect_and_keeps_others() -> None:
@@ -139,7 +140,8 @@ def test_kubelet_reporting_not_ready_gets_the_not_ready_taint_and_eviction() -> 
     assert posted < tainted <= posted + 10.2  # within two monitor passes
     assert "w-0" not in _node_events(sim.trace, "statusUnknown")  # the lease kept it from Unknown
     evicted = [e["t"] for e in sim.trace.events() if e["event"] == "evicted"]
-    assert evicted and all(t == pytest.approx(tainted + 300, abs=0.05) for t in evicted)
+    assert evicted
+    assert all(t == pytest.approx(tainted + 300, abs=0.05) for t in evicted)
 
 
 def test_all_zones_down_is_master_disruption_mode_no_eviction() -> None:

@@ -47,8 +47,10 @@ def test_processed_name_cannot_be_added_again_until_removed() -> None:
     queue = RateLimitedTimedQueue(1.0)
     queue.add("n", 0.0)
     _taint_all(queue, 0.0)
-    assert "n" in queue and not queue.add("n", 1.0)
-    assert queue.remove("n") and queue.add("n", 2.0)
+    assert "n" in queue
+    assert not queue.add("n", 1.0)
+    assert queue.remove("n")
+    assert queue.add("n", 2.0)
 
 
 def test_failed_item_is_retried_after_its_wait() -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from sim.api.objects import ObjectMeta, Pod, PodSpec
 from sim.controllers.replicaset import deletion_order, slow_start_batches
-from sim.scenario import scenario_from_text
 from sim.engine import run
+from sim.scenario import scenario_from_text
 
 
 @pytest.mark.parametrize(("count", "batches"), [
@@ -78,6 +78,8 @@ def test_replicaset_scales_up_and_down_through_the_api() -> None:
     assert len(pods) == 9
     assert pods["deleted"].notna().sum() == 7
     alive = pods[pods["deleted"].isna()]
-    assert len(alive) == 2 and alive["ready"].notna().all()
+    assert len(alive) == 2
+    assert alive["ready"].notna().all()
     created = pods["created"].to_numpy()
-    assert (created[:5] < 60).all() and (created[5:] >= 60).all()
+    assert (created[:5] < 60).all()
+    assert (created[5:] >= 60).all()

@@ -139,7 +139,8 @@ def test_ordered_ready_creates_each_pod_after_the_previous_is_ready() -> None:
     created = pod_events(result, "created").set_index("name")["t"]
     ready_at = pod_events(result, "ready").set_index("name")["t"]
     assert list(created.index) == ["db-0", "db-1", "db-2"]
-    assert created["db-1"] > ready_at["db-0"] and created["db-2"] > ready_at["db-1"]
+    assert created["db-1"] > ready_at["db-0"]
+    assert created["db-2"] > ready_at["db-1"]
     s = result.simulation.api.store.get("StatefulSet", "default", "db")
     assert (s.ready_replicas, s.available_replicas, s.current_revision) == (3, 3, s.update_revision)
 
@@ -148,7 +149,8 @@ def test_parallel_creates_all_pods_at_once() -> None:
     """Parallel: all three pods are created before any of them is ready."""
     result = run_set("podManagementPolicy: Parallel")
     created = pod_events(result, "created")["t"]
-    assert len(created) == 3 and created.max() < pod_events(result, "ready")["t"].min()
+    assert len(created) == 3
+    assert created.max() < pod_events(result, "ready")["t"].min()
 
 
 def test_scale_down_goes_from_the_highest_ordinal_waiting_for_each() -> None:
@@ -172,7 +174,8 @@ def test_rolling_update_respects_partition() -> None:
     recreated = pod_events(result, "ready").query("t > 120").set_index("name")["t"]
     assert terminating_at["db-1"] > recreated["db-2"]  # one at a time: db-2 back and Ready first
     s = store.get("StatefulSet", "default", "db")
-    assert (s.current_replicas, s.updated_replicas) == (1, 2) and s.current_revision != s.update_revision
+    assert (s.current_replicas, s.updated_replicas) == (1, 2)
+    assert s.current_revision != s.update_revision
     revisions = sorted((r.revision, r.template.spec.containers[0].image) for r in store.list("ControllerRevision"))
     assert revisions == [(1, "db:1"), (2, "db:2")]
 
@@ -181,7 +184,8 @@ def test_deleting_a_statefulset_removes_its_pods_and_revisions() -> None:
     """The garbage collector deletes a StatefulSet's pods and ControllerRevisions."""
     result = run_set(timeline="{at: 2m, action: delete, target: statefulset/db}")
     store = result.simulation.api.store
-    assert store.count("Pod") == 0 and store.count("ControllerRevision") == 0
+    assert store.count("Pod") == 0
+    assert store.count("ControllerRevision") == 0
 
 
 CLAIMS = """
@@ -232,7 +236,8 @@ def test_volume_claim_templates_give_each_pod_its_own_claim() -> None:
         pod = store.get("Pod", "default", f"db-{ordinal}")
         claim = store.get("PersistentVolumeClaim", "default", f"data-db-{ordinal}")
         assert pod.spec.persistent_volume_claims == (f"data-db-{ordinal}",)
-        assert claim.phase == "Bound" and claim.meta.labels["app"] == "db"
+        assert claim.phase == "Bound"
+        assert claim.meta.labels["app"] == "db"
         node = next(n for n in result.simulation.nodes if n.meta.name == pod.node_name)
         assert claim.zone == node.meta.labels["topology.kubernetes.io/zone"]
     assert pod_events(result, "ready")["name"].tolist().count("db-1") == 2

@@ -60,5 +60,7 @@ def test_a_finished_job_and_its_pods_are_deleted_after_the_ttl() -> None:
     job = events[events["kind"] == "Job"].set_index("event")["t"]
     assert job["deleted"] - job["completed"] == pytest.approx(60.0, abs=0.05)
     pods = result.pods()
-    assert len(pods) == 2 and (pods["deleted"] >= job["deleted"]).all()
-    assert result.simulation.api.store.count("Job") == 0 and result.simulation.api.store.count("Pod") == 0
+    assert len(pods) == 2
+    assert (pods["deleted"] >= job["deleted"]).all()
+    assert result.simulation.api.store.count("Job") == 0
+    assert result.simulation.api.store.count("Pod") == 0

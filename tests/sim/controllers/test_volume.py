@@ -50,7 +50,8 @@ def test_unset_class_gets_the_default_and_binds() -> None:
     """A claim without storageClassName is given the default class, then provisioned."""
     text = scenario(storage_class("std", default=True) + "\n" + storage_class("other"), claim("data", None))
     data = claims_of(run(scenario_from_text(text)))["data"]
-    assert data.storage_class_name == "std" and data.phase == "Bound"
+    assert data.storage_class_name == "std"
+    assert data.phase == "Bound"
     assert data.zone in {"zone-a", "zone-b", "zone-c"}
 
 
@@ -63,7 +64,8 @@ def test_claims_that_never_bind(classes: str, class_name: str, reason: str | Non
     """Static-only, unknown and explicitly empty classes leave the claim Pending."""
     result = run(scenario_from_text(scenario(classes, claim("data", class_name))))
     data = claims_of(result)["data"]
-    assert data.phase == "Pending" and not data.volume_name
+    assert data.phase == "Pending"
+    assert not data.volume_name
     events = result.to_frame()
     reasons = set(events.loc[(events["name"] == "data") & (events["event"] == "pending"), "reason"])
     assert reasons == ({reason} if reason else set())
@@ -73,7 +75,8 @@ def test_immediate_zones_come_from_the_nodes() -> None:
     """Without allowedTopologies an Immediate claim lands in one of the nodes' zones."""
     text = scenario(storage_class("std"), "\n".join(claim(f"c{i}", "std") for i in range(12)))
     zones = {c.zone for c in claims_of(run(scenario_from_text(text))).values()}
-    assert zones <= {"zone-a", "zone-b", "zone-c"} and len(zones) > 1
+    assert zones <= {"zone-a", "zone-b", "zone-c"}
+    assert len(zones) > 1
 
 
 def test_cluster_without_zones_gives_zoneless_volumes() -> None:

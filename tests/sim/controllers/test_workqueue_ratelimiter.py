@@ -16,13 +16,15 @@ def test_per_key_backoff_doubles_from_5ms_and_forget_resets_it() -> None:
     assert limiter.num_requeues(KEY) == 4
     assert limiter.when(("default", "other"), 0.0) == pytest.approx(0.005)  # another key starts over
     limiter.forget(KEY)
-    assert limiter.num_requeues(KEY) == 0 and limiter.when(KEY, 0.0) == pytest.approx(0.005)
+    assert limiter.num_requeues(KEY) == 0
+    assert limiter.when(KEY, 0.0) == pytest.approx(0.005)
 
 
 def test_backoff_is_capped_at_1000s() -> None:
     limiter = ControllerRateLimiter()
     delays = [limiter.when(KEY, 1e6 * i) for i in range(30)]  # far apart: the bucket is always full
-    assert delays[-1] == 1000.0 and max(delays) == 1000.0
+    assert delays[-1] == 1000.0
+    assert max(delays) == 1000.0
 
 
 def test_forgotten_requeues_run_at_the_bucket_rate_after_its_burst_of_100() -> None:

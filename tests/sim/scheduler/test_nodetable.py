@@ -70,7 +70,8 @@ def test_present_rows_follow_the_node_set() -> None:
     """Present rows are cached until a node leaves or returns (set_present bumps the version)."""
     table = _table(3)
     first = table.present_rows()
-    assert first.tolist() == [0, 1, 2] and table.present_rows() is first
+    assert first.tolist() == [0, 1, 2]
+    assert table.present_rows() is first
     assert not first.flags.writeable
     table.set_present(1, False)
     assert table.present_rows().tolist() == [0, 2]
@@ -85,7 +86,8 @@ def test_take_copies_or_gathers() -> None:
     values = np.array([5, 6, 7, 8])
     every = table.present_rows()
     whole = table.take(values, every)
-    assert whole.tolist() == [5, 6, 7] and not np.shares_memory(whole, values)
+    assert whole.tolist() == [5, 6, 7]
+    assert not np.shares_memory(whole, values)
     assert table.take(values, np.array([2, 0])).tolist() == [7, 5]
     table.set_present(1, False)
     assert table.take(values, table.present_rows()).tolist() == [5, 7]

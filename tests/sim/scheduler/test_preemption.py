@@ -28,7 +28,8 @@ def _victim(priority: int, start: float = 0.0) -> PodEntry:
     ([Candidate(0, [_victim(1)], 1), Candidate(1, [_victim(5)], 0)], 1),                 # fewer PDB violations
     ([Candidate(0, [_victim(5)], 0), Candidate(1, [_victim(3), _victim(3)], 0)], 1),     # lower top priority
     ([Candidate(0, [_victim(3), _victim(2)], 0), Candidate(1, [_victim(3), _victim(1)], 0)], 1),  # smaller sum
-    ([Candidate(0, [_victim(3), _victim(-5)], 0), Candidate(1, [_victim(3)], 0)], 1),   # an extra victim costs even at negative priority
+    ([Candidate(0, [_victim(3), _victim(-5)], 0), Candidate(1, [_victim(3)], 0)], 1),   # an extra victim costs
+                                                                                        # even at negative priority
     ([Candidate(0, [_victim(3, 10.0)], 0), Candidate(1, [_victim(3, 50.0)], 0)], 1),    # latest start
     ([Candidate(0, [_victim(3, 10.0)], 0), Candidate(1, [_victim(3, 10.0)], 0)], 0),    # first in list
 ], ids=["pdb", "highest-priority", "priority-sum", "negative-priorities", "start-time", "first"])
@@ -82,7 +83,8 @@ def test_high_priority_pod_preempts_and_takes_the_node() -> None:
     df = result.to_frame()
     assert list(df.loc[df["event"] == "preempted", "name"].astype(str)) == ["low"]
     assert list(df.loc[df["event"] == "nominated", "name"].astype(str)) == ["urgent"]
-    assert pods.loc["low", "terminating"] >= 30 and pods.loc["low", "deleted"] > pods.loc["low", "terminating"]
+    assert pods.loc["low", "terminating"] >= 30
+    assert pods.loc["low", "deleted"] > pods.loc["low", "terminating"]
     assert pods.loc["urgent", "bound"] > pods.loc["low", "deleted"]
     assert pods.loc["urgent", "node"] == "w-0"
 

@@ -80,7 +80,8 @@ def test_pop_waits_for_a_pod() -> None:
     pod.meta.uid = 1
     queue.add(pod)
     env.run(until=0.001)
-    assert event.triggered and event.value.pod is pod
+    assert event.triggered
+    assert event.value.pod is pod
     assert event.value.attempts == 1
 
 

@@ -41,10 +41,12 @@ workloads:
         spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}
 - name: p0
   manifests:
-  - {apiVersion: v1, kind: Pod, metadata: {name: p0}, spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: p0},
+     spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}}
 - name: p1
   manifests:
-  - {apiVersion: v1, kind: Pod, metadata: {name: p1}, spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}}
+  - {apiVersion: v1, kind: Pod, metadata: {name: p1},
+     spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}}
 """
 
 

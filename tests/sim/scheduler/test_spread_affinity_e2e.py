@@ -147,5 +147,6 @@ def test_affinity_follows_a_later_pod_promptly() -> None:
     scheduled = events[events["event"] == "scheduled"].set_index("name")
     db_node, db_time = scheduled.loc["db", "node"], scheduled.loc["db", "t"]
     web = scheduled[scheduled.index.str.startswith("web-")]
-    assert len(web) == 2 and (web["node"] == db_node).all()  # one node per zone: same zone = same node
+    assert len(web) == 2
+    assert (web["node"] == db_node).all()
     assert (web["t"] < db_time + 2.0).all()

@@ -129,8 +129,10 @@ def test_wait_for_first_consumer_claim_follows_its_pod(result: Result) -> None:
     """The delayed claim is provisioned in the zone of the node its first pod was given."""
     writer = _pod(result, "writer")
     claim = result.simulation.api.store.get("PersistentVolumeClaim", "default", "data")
-    assert writer.node_name and writer.phase == "Running"
-    assert claim.volume_name and claim.zone == _zone(result, writer.node_name)
+    assert writer.node_name
+    assert writer.phase == "Running"
+    assert claim.volume_name
+    assert claim.zone == _zone(result, writer.node_name)
     assert claim.selected_node == writer.node_name
     events = result.to_frame()
     writer_events = events[events["name"] == "writer"]
@@ -143,7 +145,8 @@ def test_second_users_of_the_zonal_claim_stay_in_its_zone(result: Result) -> Non
     """Four readers of the now-bound claim all land in its zone, despite zone spreading."""
     zone = result.simulation.api.store.get("PersistentVolumeClaim", "default", "data").zone
     readers = _pods_of(result, "readers")
-    assert len(readers) == 4 and all(p.node_name for p in readers)
+    assert len(readers) == 4
+    assert all(p.node_name for p in readers)
     assert {_zone(result, p.node_name) for p in readers} == {zone}
 
 
@@ -155,7 +158,8 @@ def test_immediate_claim_in_zone_b_pulls_its_pod_there(result: Result) -> None:
     events = result.to_frame()
     failed = events[(events["name"] == "logger") & (events["event"] == "failedScheduling")]
     assert set(failed["message"]) == {"0/6 nodes are available: pod has unbound immediate PersistentVolumeClaims. "
-                                      "preemption: 0/6 nodes are available: 6 Preemption is not helpful for scheduling."}
+                                      "preemption: 0/6 nodes are available: 6 Preemption is not helpful for "
+                                      "scheduling."}
 
 
 def test_host_port_collision_leaves_one_agent_pending(result: Result) -> None:
@@ -163,7 +167,8 @@ def test_host_port_collision_leaves_one_agent_pending(result: Result) -> None:
     agents = _pods_of(result, "agents")
     placed = [p for p in agents if p.node_name]
     pending = [p for p in agents if not p.node_name]
-    assert len(placed) == 4 and len({p.node_name for p in placed}) == 4
+    assert len(placed) == 4
+    assert len({p.node_name for p in placed}) == 4
     assert len(pending) == 1
     assert pending[0].message.startswith(
         "0/6 nodes are available: 2 node(s) had untolerated taint {dedicated: llm}, "

@@ -22,7 +22,8 @@ def test_equivalent_spellings_share_a_key() -> None:
 def test_content_and_seed_change_the_key() -> None:
     """A different node count, manifest field or seed is a different run."""
     base = _content()
-    assert len({base, _content("cluster.nodePools.gpu.count=3"), _content("workloads.model-server.spec.replicas=9")}) == 3
+    assert len({base, _content("cluster.nodePools.gpu.count=3"),
+                _content("workloads.model-server.spec.replicas=9")}) == 3
     assert run_key(base, 1) != run_key(base, 2)
 
 

@@ -20,7 +20,8 @@ def test_sweep_prints_a_table_and_writes_tables_and_plots(tmp_path: Path, capsys
             str(tmp_path), "--require", "pods_pending_at_end == 0", "--quiet"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "6 configurations × 2 runs" in out and "meets all" in out
+    assert "6 configurations × 2 runs" in out
+    assert "meets all" in out
     assert "12 runs (12 simulated, the rest from the cache)" in out
     assert {"sweep.csv", "sweep.parquet", "runs.csv", "runs.parquet", "pods_pending_at_end.png",
             "pods_pending_at_end-heatmap.png"} <= {p.name for p in tmp_path.iterdir()}
@@ -33,7 +34,8 @@ def test_plan_prints_the_answer_and_exits_zero(tmp_path: Path, capsys: Capsys) -
             "pod_ready_p99_s < 8m", "--replications", "2", "--jobs", "1", "--out", str(tmp_path), "--quiet"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "cluster.nodePools.gpu.count = 4" in out and "Binding constraint: pods_pending_at_end == 0" in out
+    assert "cluster.nodePools.gpu.count = 4" in out
+    assert "Binding constraint: pods_pending_at_end == 0" in out
 
 
 def test_plan_without_an_answer_exits_one(tmp_path: Path, capsys: Capsys) -> None:
@@ -59,7 +61,9 @@ def test_bad_input_is_one_line_and_exit_two(tmp_path: Path, capsys: Capsys, extr
         argv += ["--require", "pods_pending_at_end == 0"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
 
 
 def test_ctrl_c_says_finished_runs_are_kept(tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch) -> None:

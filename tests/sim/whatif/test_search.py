@@ -32,7 +32,8 @@ def test_explanation_names_answer_binding_constraint_and_failing_neighbour(tmp_p
     answer = plan(SCENARIO, {COUNT: "1..8"}, [NO_PENDING, "pod_ready_p99_s < 10m"], replications=2, jobs=1,
                   out=tmp_path, progress=False, sets=["workloads.model-server.spec.replicas=12"])
     text = answer.explain()
-    assert answer.binding is not None and answer.binding.text == NO_PENDING
+    assert answer.binding is not None
+    assert answer.binding.text == NO_PENDING
     assert f"  {COUNT} = 3\n" in text
     assert f"Binding constraint: {NO_PENDING}" in text
     assert f"{COUNT}=2: {NO_PENDING}: mean 4, not 0 in every run -> fails" in text
@@ -54,8 +55,10 @@ def test_search_without_a_monotone_axis_is_exhaustive_within_budget(tmp_path: Pa
     """Over replicas (not monotone), the fewest pods with at least 5 ready is 5 replicas."""
     answer = plan(SCENARIO, {"workloads.model-server.spec.replicas": "1..10"}, ["pods_ready >= 5"],
                   minimize="pods_created", replications=2, jobs=1, out=tmp_path, progress=False)
-    assert answer.best is not None and answer.best.point == {"workloads.model-server.spec.replicas": 5}
-    assert answer.method.startswith("exhaustive") and len(answer.evaluated) == 10
+    assert answer.best is not None
+    assert answer.best.point == {"workloads.model-server.spec.replicas": 5}
+    assert answer.method.startswith("exhaustive")
+    assert len(answer.evaluated) == 10
 
 
 def test_budgeted_search_stays_within_budget_and_says_so(tmp_path: Path) -> None:
@@ -91,6 +94,7 @@ def test_minimum_replicas_for_a_latency_target_matches_queueing_theory(tmp_path:
                   minimize="serving_replica_hours", replications=4, jobs=1, out=tmp_path, progress=False,
                   monotone=[replicas])
     assert expected == 8
-    assert answer.best is not None and answer.best.point == {replicas: expected}
+    assert answer.best is not None
+    assert answer.best.point == {replicas: expected}
     below = next(e for e in answer.evaluated if e.point == {replicas: expected - 1})
     assert below.row["latency_p99_s_mean"] == pytest.approx(math.log(100) / (mu - lam / (expected - 1)), rel=0.05)

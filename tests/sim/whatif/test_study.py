@@ -61,7 +61,8 @@ def test_tables_are_written_as_csv_and_parquet(tmp_path: Path) -> None:
 def test_replications_use_independent_seeds_derived_from_the_scenario_seed() -> None:
     """Seeds differ per replication, are stable, and change with the scenario seed."""
     seeds = replication_seeds(11, 4)
-    assert len(set(seeds)) == 4 and seeds == replication_seeds(11, 4)
+    assert len(set(seeds)) == 4
+    assert seeds == replication_seeds(11, 4)
     assert seeds[:2] == replication_seeds(11, 2)
     assert set(seeds).isdisjoint(replication_seeds(12, 4))
 

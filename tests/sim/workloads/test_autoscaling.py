@@ -31,7 +31,9 @@ def test_hpa_scales_on_the_pods_in_flight_requests(hpa_run: Result) -> None:
     enough replicas for three times the traffic (15-16 of maxReplicas 16), keeps them through its
     5-minute downscale stabilisation, and only then gives replicas back."""
     events = rescales(hpa_run, "HorizontalPodAutoscaler")
-    assert events and events[0][0] < 540 and all(size <= 16 for _, size in events)
+    assert events
+    assert events[0][0] < 540
+    assert all(size <= 16 for _, size in events)
     t, desired = hpa_run.trace.series_array("serving_replicas")
     burst = (t >= 600) & (t <= 660)
     assert desired[burst].min() >= 15

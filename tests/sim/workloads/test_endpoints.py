@@ -1,4 +1,5 @@
-"""The serving proxies (sim/workloads/endpoints.py): rate-limited syncs, and routing that follows the\ncluster's EndpointSlices and kube-proxy rather than pod readiness directly."""
+"""The serving proxies (sim/workloads/endpoints.py): rate-limited syncs, and routing that follows the
+cluster's EndpointSlices and kube-proxy rather than pod readiness directly."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from builders import make_pod
 
 from sim.api.objects import Pod
 from sim.workloads.endpoints import ProgrammedEndpoints
-
 
 
 def pod(name: str) -> Pod:
@@ -45,4 +45,5 @@ def test_program_changes_the_rules_at_once_after_playing_requests_so_far() -> No
     proxy = ProgrammedEndpoints(env, 1.0, before_sync=lambda: seen.append(env.now))
     env.run(until=0.3)
     proxy.program(("default", "svc"), (pod("a"),))
-    assert [p.meta.name for p in proxy.endpoints(("default", "svc"))] == ["a"] and seen == [0.3]
+    assert [p.meta.name for p in proxy.endpoints(("default", "svc"))] == ["a"]
+    assert seen == [0.3]

@@ -17,7 +17,8 @@ def test_histogram_bins(value: float, low: float, high: float) -> None:
     """A value lands in the bin whose edges hold it (the last bin takes anything larger)."""
     k = int(np.flatnonzero(histogram(np.array([value])))[0])
     assert low <= EDGES[k] <= value or value > EDGES[-1]
-    assert EDGES[k + 1] <= high + 1e-12 and EDGES[k] >= low - 1e-12
+    assert EDGES[k + 1] <= high + 1e-12
+    assert EDGES[k] >= low - 1e-12
 
 
 def test_quantiles_from_a_histogram_are_within_a_bin_width() -> None:

@@ -25,7 +25,8 @@ def test_exact_outcomes_give_counts_rates_percentiles_and_slo() -> None:
     assert (summary["requests_offered"], summary["requests_served"], summary["requests_dropped"],
             summary["requests_timed_out"]) == (10, 7, 2, 1)
     assert (summary["requests_queue_full"], summary["requests_no_endpoints"]) == (1, 1)
-    assert summary["latency_p50_s"] == 0.4 and summary["slo_attainment"] == 0.6
+    assert summary["latency_p50_s"] == 0.4
+    assert summary["slo_attainment"] == 0.6
     assert math.isclose(summary["throughput_rps"], 0.35)
     trace = Trace()
     log.write_series(trace)

@@ -58,7 +58,8 @@ def test_in_flight_and_busy_count_queued_and_serving_requests() -> None:
     play(replica, [(0, 1), (0, 1), (0, 1)])
     assert (replica.in_flight(0.5), replica.busy(0.5)) == (3, 2)
     assert (replica.in_flight(1.5), replica.busy(1.5)) == (1, 1)
-    assert replica.in_flight(2.0) == 0 and replica.arrived == 3
+    assert replica.in_flight(2.0) == 0
+    assert replica.arrived == 3
 
 
 def test_fcfs_replica_mean_wait_matches_erlang_c() -> None:

@@ -89,7 +89,8 @@ def exact_and_fluid() -> tuple[dict, dict]:
 def test_exact_and_fluid_modes_agree(exact_and_fluid: tuple[dict, dict], figure: str) -> None:
     """At moderate load the fluid mode's p50, p99 and drop rate are within 5% of the exact mode's."""
     exact, fluid = exact_and_fluid
-    assert exact["serving_mode"] == "exact" and fluid["serving_mode"] == "fluid"
+    assert exact["serving_mode"] == "exact"
+    assert fluid["serving_mode"] == "fluid"
     assert exact["requests_offered"] > 300_000
     assert math.isclose(fluid[figure], exact[figure], rel_tol=0.05)
 
@@ -104,7 +105,8 @@ def test_requests_reach_a_pod_only_after_kube_proxy_programs_it() -> None:
     ready_at = float(result.pods()["ready"].min())
     programmed = next(t for t, endpoints in sim.kube_proxy.history("default", "server") if endpoints)
     assert ready_at < programmed < ready_at + 0.5  # watch delay and EndpointSlice propagation
-    assert refused[arrival < programmed].all() and not refused[arrival >= programmed].any()
+    assert refused[arrival < programmed].all()
+    assert not refused[arrival >= programmed].any()
     assert result.summary["requests_no_endpoints"] == int(refused.sum()) > 300
 
 
@@ -167,10 +169,12 @@ def test_service_traffic_routes_to_what_kube_proxy_programs() -> None:
     sim = _serving("service: server")
     sim.run()
     history = sim.kube_proxy.history("default", "server")
-    assert len(history) >= 2 and history[-1][1]  # the endpoints appeared as pods became Ready
+    assert len(history) >= 2
+    assert history[-1][1]
     assert sim.serving.kube_proxy.sync_times == [t for t, _ in history]  # type: ignore[union-attr]
     final = [p.meta.name for p in sim.serving.kube_proxy.endpoints(("default", "server"))]  # type: ignore[union-attr]
-    assert final == [e.pod for e in history[-1][1]] and len(final) == 3
+    assert final == [e.pod for e in history[-1][1]]
+    assert len(final) == 3
 
 
 def test_ingress_traffic_follows_endpointslices_at_the_controller_rate_limit() -> None:
@@ -179,7 +183,8 @@ def test_ingress_traffic_follows_endpointslices_at_the_controller_rate_limit() -
     sim = _serving("host: web.example.com, path: /api")
     result = sim.run()
     syncs = sim.serving.ingress_proxy.sync_times  # type: ignore[union-attr]
-    assert syncs and all(b - a >= 1 / 0.3 - 1e-9 for a, b in zip(syncs, syncs[1:], strict=False))
+    assert syncs
+    assert all(b - a >= 1 / 0.3 - 1e-9 for a, b in zip(syncs, syncs[1:], strict=False))
     first_ready = float(result.pods()["ready"].min())
     assert syncs[0] > first_ready  # status write, EndpointSlice write and watch come first
     routed = sim.serving.ingress_proxy.endpoints(("default", "server"))  # type: ignore[union-attr]

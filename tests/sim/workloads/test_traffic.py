@@ -41,9 +41,12 @@ def test_parse_timestamp(text: str, seconds: float | None) -> None:
 def test_azure_subset_loads_with_times_from_the_first_row() -> None:
     """The shipped 20-minute subset has 5,986 requests over 1,200 s with token counts."""
     t, context, generated = load_trace_csv(AZURE)
-    assert len(t) == 5986 and t[0] == 0.0 and 1199 < t[-1] < 1201
+    assert len(t) == 5986
+    assert t[0] == 0.0
+    assert 1199 < t[-1] < 1201
     assert (np.diff(t) >= 0).all()
-    assert (context[:3] == [374, 396, 879]).all() and (generated[:3] == [44, 109, 55]).all()
+    assert (context[:3] == [374, 396, 879]).all()
+    assert (generated[:3] == [44, 109, 55]).all()
 
 
 def test_trace_without_its_columns_names_file_and_line(tmp_path: Path) -> None:
@@ -119,8 +122,10 @@ def test_take_is_deterministic_for_a_seed() -> None:
     spec = source(rate={"pattern": "constant", "rate": 50}, tokens={"context": {"dist": "lognormal", "median": 1000,
                                                                                "p99": 4000}})
     a, b = make(spec, seed=9).take(0, 10), make(spec, seed=9).take(0, 10)
-    assert np.array_equal(a.times, b.times) and np.array_equal(a.context, b.context)
-    assert (a.context == np.rint(a.context)).all() and a.context.mean() > 500
+    assert np.array_equal(a.times, b.times)
+    assert np.array_equal(a.context, b.context)
+    assert (a.context == np.rint(a.context)).all()
+    assert a.context.mean() > 500
 
 
 def replay(**trace: object) -> ArrivalSource:
@@ -132,7 +137,8 @@ def test_replay_windows_add_up_to_the_trace() -> None:
     arrivals = replay()
     windows = [arrivals.take(t, t + 10.0) for t in range(0, 1210, 10)]
     assert sum(len(w) for w in windows) == 5986
-    assert windows[0].context[0] == 374 and windows[0].times[0] == 0.0
+    assert windows[0].context[0] == 374
+    assert windows[0].times[0] == 0.0
     assert arrivals.expected(0, 1210) == 5986.0
 
 

@@ -83,7 +83,8 @@ def test_scenario_usage_reaches_the_pod_spec() -> None:
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("cpuUsage: {total: [{at: 0s, value: 500m}, {at: 30s, value: \"2\"}]}", "cpuUsage: {total: 1, perPod: 1}",
      r"<text>:12: workloads\[0\]\.behavior\.cpuUsage: set exactly one of perPod and total"),
-    ("queue_messages: 30", "queue_messages: lots", r"<text>:16: .*externalMetrics\.queue_messages: 'lots' is not a Kubernetes quantity"),
+    ("queue_messages: 30", "queue_messages: lots",
+     r"<text>:16: .*externalMetrics\.queue_messages: 'lots' is not a Kubernetes quantity"),
 ], ids=["both-modes", "bad-quantity"])
 def test_bad_usage_is_a_located_error(old: str, new: str, message: str) -> None:
     """A malformed usage description is reported at load time with its line and field."""

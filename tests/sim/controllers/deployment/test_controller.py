@@ -76,7 +76,8 @@ def test_rolling_update_keeps_between_8_available_and_13_pods() -> None:
     assert total.max() <= 13
     assert available.min() >= 8
     survivors = pods[pods["deleted"].isna()]
-    assert len(survivors) == 10 and survivors["ready"].notna().all()
+    assert len(survivors) == 10
+    assert survivors["ready"].notna().all()
     assert total.max() == 13  # the surge was actually used
 
 
@@ -99,7 +100,8 @@ def test_bad_version_exceeds_progress_deadline_and_rollback_restores() -> None:
     events = deployment_events(result)
     last_progress = events.query("t < 700 and reason == 'ReplicaSetUpdated'")["t"].max()
     exceeded = events.query("event == 'progressDeadlineExceeded'")
-    assert len(exceeded) == 1 and exceeded["reason"].iloc[0] == "ProgressDeadlineExceeded"
+    assert len(exceeded) == 1
+    assert exceeded["reason"].iloc[0] == "ProgressDeadlineExceeded"
     # requeued at lastUpdateTime + 600 s + 1 s, then one watch/sync round trip
     assert last_progress + 600 < exceeded["t"].iloc[0] < last_progress + 602
     rolled = events.query("event == 'rolledBack'")
@@ -135,7 +137,8 @@ def test_recreate_never_overlaps_old_and_new_pods() -> None:
     pods = result.pods()
     old = pods[pods["created"] < 120]
     new = pods[pods["created"] >= 120]
-    assert len(old) == 10 and len(new) == 10
+    assert len(old) == 10
+    assert len(new) == 10
     assert old["deleted"].max() < new["created"].min()
     assert new["ready"].notna().all()
 
@@ -194,7 +197,8 @@ def test_serving_rollout_scenario_tells_its_story() -> None:
     assert available.min() >= 6
     events = deployment_events(result)
     exceeded = events.query("event == 'progressDeadlineExceeded'")["t"].tolist()
-    assert len(exceeded) == 1 and 540 + 300 < exceeded[0] < 960
+    assert len(exceeded) == 1
+    assert 540 + 300 < exceeded[0] < 960
     assert events.query("event == 'rolledBack'")["message"].tolist() == [
         'Rolled back deployment "model-server" to revision 2']
     images = sorted(replica_sets(result).values())

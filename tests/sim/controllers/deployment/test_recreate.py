@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from builders import make_pod
+
 from sim.api.objects import FAILED, RUNNING, SUCCEEDED, Pod
 from sim.controllers.deployment.recreate import old_pods_running, scale_down_old_for_recreate
 from sim.controllers.deployment.util import RSState

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import numpy as np
@@ -81,7 +80,8 @@ def test_replacements_wait_10_20_40_seconds_after_each_failure() -> None:
     result = run(scenario_from_text(job_scenario("      backoffLimit: 3", "{runDuration: 1m, failure: {after: 2s}}")))
     pods = pods_of(result)
     assert len(pods) == 4
-    waits = [later.meta.creation_time - math.floor(earlier.finish_time) for earlier, later in zip(pods, pods[1:])]
+    waits = [later.meta.creation_time - math.floor(earlier.finish_time)
+             for earlier, later in zip(pods, pods[1:], strict=False)]
     assert waits == pytest.approx([10.0, 20.0, 40.0], abs=0.05)
 
 
@@ -94,13 +94,15 @@ def test_indexed_job_runs_one_pod_per_index() -> None:
     for pod in pods:
         index = pod.meta.annotations[INDEX]
         assert pod.meta.labels[INDEX] == index
-        assert pod.meta.name.startswith(f"j-{index}-") and len(pod.meta.name) == len(f"j-{index}-") + 5
+        assert pod.meta.name.startswith(f"j-{index}-")
+        assert len(pod.meta.name) == len(f"j-{index}-") + 5
         assert pod.meta.labels["batch.kubernetes.io/job-name"] == pod.meta.labels["job-name"] == "j"
         assert pod.meta.labels["batch.kubernetes.io/controller-uid"] == str(job_of(result).meta.uid)
     job = job_of(result)
     assert (job.completed_indexes, job.succeeded) == ("0-3", 4)
     complete = job.condition("Complete")
-    assert complete is not None and complete.reason == "CompletionsReached"
+    assert complete is not None
+    assert complete.reason == "CompletionsReached"
     assert complete.last_transition_time > max(p.finish_time for p in pods)
 
 
@@ -123,7 +125,8 @@ def test_parallelism_caps_the_pods_running_at_once() -> None:
     spec = "      completions: 6\n      parallelism: 2"
     result = run(scenario_from_text(job_scenario(spec, "{runDuration: {dist: uniform, low: 10s, high: 30s}}")))
     frame = result.pods()
-    assert len(frame) == 6 and frame["succeeded"].notna().all()
+    assert len(frame) == 6
+    assert frame["succeeded"].notna().all()
     times = np.concatenate([frame["created"], frame["succeeded"]])
     steps = np.concatenate([np.ones(6), -np.ones(6)])
     order = np.lexsort((steps, times))  # at equal times, count the success first
@@ -133,10 +136,12 @@ def test_parallelism_caps_the_pods_running_at_once() -> None:
 
 def test_work_queue_job_completes_when_its_pods_are_done() -> None:
     """completions unset, parallelism 3: three pods; once one succeeds no new pod starts."""
-    result = run(scenario_from_text(job_scenario("      parallelism: 3", "{runDuration: {dist: uniform, low: 10s, high: 40s}}")))
+    result = run(scenario_from_text(job_scenario("      parallelism: 3",
+                                                 "{runDuration: {dist: uniform, low: 10s, high: 40s}}")))
     job = job_of(result)
     assert len(pods_of(result)) == 3
-    assert job.succeeded == 3 and job.condition("Complete") is not None
+    assert job.succeeded == 3
+    assert job.condition("Complete") is not None
 
 
 def test_pod_failure_policy_failjob_fails_at_the_first_matching_exit_code() -> None:
@@ -149,7 +154,8 @@ def test_pod_failure_policy_failjob_fails_at_the_first_matching_exit_code() -> N
     assert len(pods_of(result)) == 1
     failed = job.condition("Failed")
     assert failed.reason == "PodFailurePolicy"
-    assert failed.message.startswith("Container c for pod default/j-") and "exit code 42 matching FailJob rule" in failed.message
+    assert failed.message.startswith("Container c for pod default/j-")
+    assert "exit code 42 matching FailJob rule" in failed.message
 
 
 PREEMPTOR = """
@@ -196,7 +202,8 @@ def test_active_deadline_fails_the_job_and_deletes_its_pods() -> None:
     assert (failed.reason, failed.message) == ("DeadlineExceeded", "Job was active longer than specified deadline")
     assert job.condition("FailureTarget").last_transition_time == pytest.approx(job.start_time + 20, abs=0.05)
     frame = result.pods()
-    assert frame["terminating"].notna().all() and frame["deleted"].notna().all()
+    assert frame["terminating"].notna().all()
+    assert frame["deleted"].notna().all()
     assert (frame["terminating"] - job.start_time).between(20, 20.1).all()
     assert job.failed == 2
 
@@ -218,7 +225,8 @@ def test_indexed_job_trains_as_one_distributed_job() -> None:
     result = run(scenario_from_text(job_scenario(spec, "{runDuration: 2m, rendezvous: {worldSize: 4}}")))
     events = result.to_frame()
     started = events.loc[events["event"] == "trainingStarted", "t"]
-    assert len(started) == 4 and started.nunique() == 1
+    assert len(started) == 4
+    assert started.nunique() == 1
     assert job_of(result).condition("Complete") is not None
 
 

@@ -46,7 +46,8 @@ def test_replacement_waits_out_the_pod_failure_backoff() -> None:
     assert result.create == ()
     assert result.requeue_after == pytest.approx(9.0)
     assert result.backoff == BackoffRecord(1, 100.0)
-    assert result.status.failed == 1 and result.status.active == 0
+    assert result.status.failed == 1
+    assert result.status.active == 0
     assert result.counted == (1,)
     later = sync_job(make_job(failed=1), [failed], {1}, result.backoff, now=110.0)
     assert later.create == (None,)
@@ -69,7 +70,8 @@ def test_a_failing_job_deletes_its_active_pods_and_fails_once_they_are_gone() ->
     pods = [make_pod(1, "Failed", finished=5.0, exit_codes=(("c", 1),)), make_pod(2, ready=True)]
     first = sync_job(job, pods, set(), BackoffRecord(), now=6.0)
     assert [p.meta.uid for p in first.delete] == [2]
-    assert first.finishing and first.finished is None
+    assert first.finishing
+    assert first.finished is None
     assert _types(first) == ["FailureTarget"]
     assert (first.status.failed, first.status.active, first.status.terminating, first.status.ready) == (2, 0, 1, 0)
     job.failed, job.conditions = first.status.failed, first.status.conditions
@@ -101,7 +103,8 @@ def test_a_second_success_of_an_index_does_not_count() -> None:
     """One success per index: a duplicate Succeeded pod of index 0 adds nothing."""
     job = make_job(completion_mode="Indexed", completions=2, parallelism=2, completed_indexes="0", succeeded=1)
     result = sync_job(job, [make_pod(7, "Succeeded", index=0), make_pod(8, index=1)], set(), BackoffRecord(), 5.0)
-    assert result.status.succeeded == 1 and result.create == ()
+    assert result.status.succeeded == 1
+    assert result.create == ()
 
 
 @pytest.mark.parametrize(("now", "failed", "requeue"), [(10.0, False, 10.0), (20.0, True, None)],
@@ -124,9 +127,11 @@ def test_pod_failure_policy_failjob_fails_at_once_and_ignore_does_not_count() ->
     job = make_job(backoff_limit=6, pod_failure_policy=rules, pod_replacement_policy="Failed")
     fatal = sync_job(job, [make_pod(1, "Failed", finished=1.0, exit_codes=(("c", 42),))], set(), BackoffRecord(), 2.0)
     assert fatal.status.conditions[0].reason == "PodFailurePolicy"
-    assert fatal.finished is not None and fatal.finished.type == "Failed"
+    assert fatal.finished is not None
+    assert fatal.finished.type == "Failed"
     benign = sync_job(job, [make_pod(1, "Failed", finished=1.0, exit_codes=(("c", 1),))], set(), BackoffRecord(), 2.0)
-    assert benign.status.failed == 0 and benign.status.conditions == ()
+    assert benign.status.failed == 0
+    assert benign.status.conditions == ()
     assert benign.backoff == BackoffRecord(1, 1.0)
 
 
@@ -134,8 +139,10 @@ def test_only_failed_pods_are_replaced_with_a_pod_failure_policy() -> None:
     """podReplacementPolicy Failed: a terminating pod is neither failed nor replaced yet."""
     job = make_job(backoff_limit=0, pod_failure_policy=IGNORE_1, pod_replacement_policy="Failed")
     result = sync_job(job, [make_pod(1, deleted=3.0)], set(), BackoffRecord(), now=4.0)
-    assert result.create == () and result.status.failed == 0
-    assert result.status.terminating == 1 and result.counted == ()
+    assert result.create == ()
+    assert result.status.failed == 0
+    assert result.status.terminating == 1
+    assert result.counted == ()
 
 
 def test_on_failure_restarts_count_against_the_backoff_limit() -> None:
@@ -165,7 +172,8 @@ def test_surplus_pods_are_deleted_unscheduled_and_not_ready_first() -> None:
 def test_a_suspended_job_creates_nothing() -> None:
     """spec.suspend: no pods, no startTime, condition Suspended."""
     result = sync_job(make_job(suspend=True), [], set(), BackoffRecord(), 1.0)
-    assert result.create == () and result.status.start_time is None
+    assert result.create == ()
+    assert result.status.start_time is None
     assert _types(result) == ["Suspended"]
 
 
@@ -173,7 +181,8 @@ def test_a_finished_job_is_left_alone() -> None:
     """Complete or Failed: the sync does nothing."""
     job = make_job(conditions=(JobCondition("Complete", "CompletionsReached", "", 1.0),))
     result = sync_job(job, [make_pod(1)], set(), BackoffRecord(), 5.0)
-    assert result.create == () and result.delete == ()
+    assert result.create == ()
+    assert result.delete == ()
 
 
 def test_per_index_backoff_fails_the_index_and_then_the_job() -> None:
@@ -182,7 +191,8 @@ def test_per_index_backoff_fails_the_index_and_then_the_job() -> None:
                    backoff_limit=2**31 - 1, start_time=0.0)
     pods = [make_pod(1, "Succeeded", index=0), make_pod(2, "Failed", index=1, finished=3.0), make_pod(3, index=2)]
     running = sync_job(job, pods, set(), BackoffRecord(), 4.0)
-    assert running.status.failed_indexes == "1" and running.create == ()
+    assert running.status.failed_indexes == "1"
+    assert running.create == ()
     pods[2] = make_pod(3, "Succeeded", index=2)
     done = sync_job(job, pods, set(), BackoffRecord(), 5.0)
     assert done.status.conditions[0].reason == "FailedIndexes"

@@ -98,7 +98,8 @@ def test_size_is_first_reported() -> None:
     nodes = [make_node("n1").capacity(cpu="1", memory="1Gi").images({I300: 300 * MB}).obj(),
              make_node("n2").capacity(cpu="1", memory="1Gi").images({I300: 900 * MB}).obj()]
     table = make_table(nodes)
-    assert table.image_sizes[I300] == 300 * MB and table.image_rows[I300] == {0, 1}
+    assert table.image_sizes[I300] == 300 * MB
+    assert table.image_rows[I300] == {0, 1}
 
 
 def test_removed_node_leaves_image_states() -> None:
@@ -108,7 +109,8 @@ def test_removed_node_leaves_image_states() -> None:
     table.remove_node("n3")
     assert scores(ImageLocality(), table, pod("gcr.io/300")) == {"n1": 28, "n2": 28}
     table.remove_node("n2")
-    assert I300 in table.image_sizes and table.image_rows[I300] == {0}
+    assert I300 in table.image_sizes
+    assert table.image_rows[I300] == {0}
 
 
 @pytest.mark.parametrize(("name", "want"), [

@@ -194,7 +194,7 @@ def test_args(raw, want) -> None:
 
 def test_bad_hard_weight() -> None:
     """hardPodAffinityWeight must be within 0..100."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="hardPodAffinityWeight"):
         InterPodAffinityArgs.model_validate({"hardPodAffinityWeight": 101})
 
 

@@ -225,18 +225,18 @@ def test_args_defaulting_type(raw, kind) -> None:
     assert PodTopologySpreadArgs.model_validate(raw).defaulting_type == kind
 
 
-BAD_ARGS = {
-    "system-with-constraints": listed() | {"defaultingType": "System"},
-    "selector-in-default": listed(labelSelector={}),
-    "zero-skew": listed(max_skew=0),
-    "bad-action": listed(when="Sometimes"),
+BAD_ARGS = {  # args, what the error names
+    "system-with-constraints": (listed() | {"defaultingType": "System"}, "defaultConstraints must be empty"),
+    "selector-in-default": (listed(labelSelector={}), "labelSelector must not be set"),
+    "zero-skew": (listed(max_skew=0), "defaultConstraints.0.maxSkew"),
+    "bad-action": (listed(when="Sometimes"), "defaultConstraints.0.whenUnsatisfiable"),
 }
 
 
-@pytest.mark.parametrize("raw", BAD_ARGS.values(), ids=BAD_ARGS.keys())
-def test_bad_args(raw) -> None:
+@pytest.mark.parametrize(("raw", "named"), BAD_ARGS.values(), ids=BAD_ARGS.keys())
+def test_bad_args(raw, named) -> None:
     """Invalid PodTopologySpreadArgs are rejected when the scenario loads."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=named):
         PodTopologySpreadArgs.model_validate(raw)
 
 

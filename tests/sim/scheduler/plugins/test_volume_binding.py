@@ -90,7 +90,8 @@ FILTER = [
     # a bound zone-a volume plus a delayed claim allowed only in zone-b: both reasons on "plain"
     pytest.param([storage_class("fast", "WaitForFirstConsumer", ("zone-b",)), claim("x", zone="zone-a"), claim("y")],
                  make_pod().claims("x", "y").obj(),
-                 {"a1": [ERR_BIND_CONFLICT], "b1": [ERR_NODE_CONFLICT], "plain": [ERR_NODE_CONFLICT, ERR_BIND_CONFLICT]},
+                 {"a1": [ERR_BIND_CONFLICT], "b1": [ERR_NODE_CONFLICT],
+                  "plain": [ERR_NODE_CONFLICT, ERR_BIND_CONFLICT]},
                  id="both-reasons"),
 ]
 
