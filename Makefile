@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,lab]"
 	@# bytecode ahead of time: where PYTHONDONTWRITEBYTECODE is set, every start would compile it again
 	$(PY) -m compileall -q sim labs >/dev/null
+	@# the scheduler's compiled loops, cached beside their source so no run waits for the compiler
+	$(PY) -c "from sim.scheduler import kernels; kernels.load()"
 	touch $(STAMP)
 
 demo: $(STAMP)

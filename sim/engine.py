@@ -49,6 +49,7 @@ from sim.nodelease import LeaseHeartbeats
 from sim.nodestatus import IMAGE_CACHE_UPDATE_PERIOD, node_status_images, runtime_image_name
 from sim.rng import Streams
 from sim.scenario import NodePool, Scenario
+from sim.scheduler import kernels
 from sim.scheduler.scheduler import Scheduler
 from sim.timeline import Timeline
 from sim.trace import Trace
@@ -134,6 +135,8 @@ class Simulation:
             self.billing.start(node.meta.name, node.price_per_hour, 0.0)
         self.scheduler = Scheduler(env, self.api, cp.scheduler, self._resource_names(),
                                    streams.get("scheduler"), self.trace, scenario.outputs.decisions)
+        if len(self.nodes) >= kernels.MIN_NODES:
+            kernels.load()  # the scheduler's compiled loops: loaded with the cluster, not in its first cycles
         kcm = cp.controller_manager
 
         def kcm_client(name: str) -> Client:

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from sim.api.objects import Pod
+from sim.scheduler import kernels
 from sim.scheduler.nodetable import NodeTable
 
 __all__ = [
@@ -43,6 +44,8 @@ MAX_NODE_SCORE = 100
 _MAX = np.maximum.reduce  # the ufunc's reduction, without ndarray.max's wrapper
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+_NO_INTS = np.zeros(0, dtype=np.int64)
+_NO_SPREAD = (np.zeros(0), _NO_INTS, _NO_INTS, 0.0, 0)  # no PodTopologySpread score in the compiled sum
 
 
 class Code(enum.IntEnum):
@@ -302,13 +305,13 @@ def _run_filters(filters: list[Any], state: CycleState, pod: PodInfo, table: Nod
     return feasible
 
 
-def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: np.ndarray) -> np.ndarray:
-    """For ``rows``, the weighted sum of the scores that depend on a node's own row alone, kept per
-    row by the table like each score is (pods of one shape reuse it; changed rows are recomputed)."""
+def _row_local_values(table: NodeTable, hooks: list[tuple[Any, Any, int]]) -> tuple[np.ndarray, int]:
+    """Every row's weighted sum of the scores that depend on a node's own row alone, as (values,
+    weight to apply): kept per row by the table like each score is (pods of one shape reuse it;
+    changed rows are recomputed)."""
     if len(hooks) == 1:
         key, compute, weight = hooks[0]
-        values = table.row_values(key, compute)[rows]
-        return values if weight == 1 else values * weight
+        return table.row_values(key, compute), weight
 
     def weighted_sum(rows: np.ndarray) -> np.ndarray:
         total = np.zeros(len(rows), dtype=np.int64)
@@ -316,7 +319,37 @@ def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: 
             values = compute(rows)
             total += values if weight == 1 else values * weight
         return total
-    return table.row_values(("weighted", tuple((key, weight) for key, _, weight in hooks)), weighted_sum)[rows]
+    return table.row_values(("weighted", tuple((key, weight) for key, _, weight in hooks)), weighted_sum), 1
+
+
+def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: np.ndarray) -> np.ndarray:
+    """For ``rows``, the weighted sum of the scores that depend on a node's own row alone."""
+    values, weight = _row_local_values(table, hooks)
+    values = values[rows]
+    return values if weight == 1 else values * weight
+
+
+def _row_local_mask(filters: list[Any], state: CycleState, pod: PodInfo, table: NodeTable) -> np.ndarray | None:
+    """Every row's verdict when each filter's depends on the node's own row alone (its
+    ``row_local_filter``), else None."""
+    mask = None
+    for plugin in filters:
+        hook = getattr(plugin, "row_local_filter", None)
+        verdicts = hook(state, pod, table) if hook is not None else None
+        if verdicts is None:
+            return None
+        mask = verdicts if mask is None else mask & verdicts
+    return mask if mask is not None else np.ones(table.n, dtype=bool)
+
+
+def _sum(parts: list[np.ndarray]) -> np.ndarray:
+    """The element-wise sum of the score arrays (a new array)."""
+    if len(parts) == 1:
+        return parts[0].copy()
+    total = parts[0] + parts[1]
+    for part in parts[2:]:
+        total += part
+    return total
 
 
 def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
@@ -350,14 +383,24 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     # not depend on which other nodes are filtered, so the filters run first over a window from
     # ``first`` that usually holds enough feasible nodes, and over every node only if it does not.
     chosen_rows: np.ndarray | None = None
-    window = _filter_window(want, n)
-    if window < n:
-        end = first + window
-        rows = all_rows[first:end] if end <= n else np.concatenate((all_rows[first:], all_rows[: end - n]))
-        local = _run_filters(filters, state, pod, table, rows).nonzero()[0]
-        if len(local) >= want:
-            local = local[:want]
-            chosen_rows, evaluated = rows[local], int(local[-1]) + 1
+    evaluated = n
+    # On a large cluster, compiled loops do the search when every filter's verdict is a per-row
+    # value of the table, and the weighted sum (``sim.scheduler.kernels``); they decide alike.
+    jit = None if explain or only_rows is not None else kernels.active(n)
+    mask = _row_local_mask(filters, state, pod, table) if jit is not None else None
+    if mask is not None:
+        found, evaluated = jit.first_feasible(all_rows, mask, first, want)
+        if len(found):
+            chosen_rows = found
+    else:
+        window = _filter_window(want, n)
+        if window < n:
+            end = first + window
+            rows = all_rows[first:end] if end <= n else np.concatenate((all_rows[first:], all_rows[: end - n]))
+            local = _run_filters(filters, state, pod, table, rows).nonzero()[0]
+            if len(local) >= want:
+                local = local[:want]
+                chosen_rows, evaluated = rows[local], int(local[-1]) + 1
     if chosen_rows is None:
         positions = _run_filters(filters, state, pod, table, all_rows).nonzero()[0]
         if len(positions) == 0:
@@ -373,6 +416,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     parts: list[np.ndarray] = []  # weighted scores to add up (arrays a plugin may keep: read only)
     per_plugin: dict[str, np.ndarray] = {}
+    spread: tuple[Any, ...] | None = None  # PodTopologySpread's inputs and weight, for the compiled sum
     # the winner alone is wanted: the template's plan has left out what cannot change it
     row_local: list[tuple[Any, Any, int]] = [] if explain else list(plan.row_local)
     for plugin, weight, skip, constant, local in profile.score_plan() if explain else plan.scores:
@@ -388,10 +432,23 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
                 if hook is not None:  # a node's score depends on its own row alone: summed below
                     row_local.append((*hook, weight))
                     continue
+            if jit is not None and spread is None and hasattr(plugin, "spread_inputs"):
+                inputs = plugin.spread_inputs(state, pod, table, candidates)
+                if inputs is not None:
+                    spread = (*inputs, weight)
+                    continue
         scores = plugin.score(state, pod, table, candidates)
         parts.append(scores if weight == 1 else scores * weight)
         if explain:
             per_plugin[plugin.name] = scores * weight
+    if jit is not None:
+        other = (parts[0] if len(parts) == 1 else _sum(parts)).astype(np.int64, copy=False) if parts else _NO_INTS
+        values, values_weight = _row_local_values(table, row_local) if row_local else (_NO_INTS, 0)
+        host, ids, sums, skew, spread_weight = spread if spread is not None else _NO_SPREAD
+        best = jit.select(candidates, other, values, values_weight, host, ids, sums, kernels.log_table(len(sums)),
+                          skew, spread_weight)
+        pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
+        return ScheduleResult(int(candidates[pick]), evaluated, len(candidates), candidates=candidates, state=state)
     if row_local:
         parts.append(_row_local_total(table, row_local, candidates))
     if not parts:
@@ -399,9 +456,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     elif len(parts) == 1:
         total = parts[0] if not explain else parts[0].copy()
     else:
-        total = parts[0] + parts[1]
-        for part in parts[2:]:
-            total += part
+        total = _sum(parts)
     best = (total == _MAX(total)).nonzero()[0]
     pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),

@@ -92,9 +92,15 @@ class NodeResourcesFit:
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
         if pod.unknown_resources:
             return np.zeros(len(rows), dtype=bool)
-        # whether a node fits depends on its own row and the pod's requests alone
-        fits = table.row_values((self.name, "fits", pod.request.tobytes()), lambda some: _fits(pod, table, some))
-        return fits[rows]
+        return self.row_local_filter(state, pod, table)[rows]
+
+    def row_local_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> np.ndarray | None:
+        """Every row's verdict (the table's own array: read only): whether a node fits depends
+        on its own row and the pod's requests alone. None for a pod that requests a resource no
+        node has (``filter`` fails every node)."""
+        if pod.unknown_resources:
+            return None
+        return table.row_values((self.name, "fits", pod.request.tobytes()), lambda some: _fits(pod, table, some))
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:

@@ -56,6 +56,7 @@ _NO_DOMAIN_MIN = 2**31 - 1  # no eligible domain: every skew is negative, every 
 _SELECTOR_OWNERS = ("ReplicaSet", "ReplicationController", "StatefulSet")
 _MAX, _MIN = np.maximum.reduce, np.minimum.reduce  # the ufuncs' reductions, without the methods' wrappers
 _FEW_DOMAINS = 64  # a topology key with at most this many domains has its spread terms tabulated
+_NO_FLOATS, _NO_INTS = np.zeros(0), np.zeros(0, dtype=np.int64)  # a term the pod's constraints lack
 _STATE_KEYS = {action: f"{POD_TOPOLOGY_SPREAD}/constraints/{action}"
                for action in ("DoNotSchedule", "ScheduleAnyway")}
 
@@ -298,16 +299,7 @@ class PodTopologySpread:
         constraints = self._constraints(state, pod.pod, "ScheduleAnyway")
         if not constraints:  # PreScore returns Skip
             return np.zeros(len(rows), dtype=np.int64)
-        # Only non-default constraints require every key; system defaults let nodes without a
-        # zone label still be spread by hostname.
-        require_all = bool(pod.pod.spec.topology_spread_constraints) or not self.system_defaulted
-        last = self._last_layout
-        if last is not None and last[0] is constraints and last[1] is table and last[2] == table.version \
-                and last[3] == table.n and last[4] == require_all:
-            layout = last[5]  # consecutive pods of one template
-        else:
-            layout = self._score_layout(table, tuple(c.key for c in constraints), require_all)
-            self._last_layout = (constraints, table, table.version, table.n, require_all, layout)
+        require_all, layout = self._layout(constraints, pod, table)
         if layout.ignores_none:
             ignored, scored = None, rows
         else:
@@ -351,6 +343,48 @@ class PodTopologySpread:
             raw = spread if raw is None else np.add(raw, spread, out=raw)
         assert raw is not None
         return _normalize(_round_half_away(raw), ignored)
+
+    def spread_inputs(self, state: CycleState, pod: PodInfo, table: NodeTable,
+                      rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+        """What the compiled weighted sum (``sim.scheduler.kernels``) needs to compute ``score``
+        over ``rows`` itself: (the hostname constraint's term per row, or empty; the other
+        constraint's domain per row and matching pods per domain, or empty; its maxSkew - 1).
+        Only for at most one hostname and one other constraint, with every node carrying every
+        key (two terms add up alike in either order); None otherwise, or when there is nothing
+        to score (``score`` then)."""
+        constraints = self._constraints(state, pod.pod, "ScheduleAnyway")
+        if not constraints or len(constraints) > 2:
+            return None
+        require_all, layout = self._layout(constraints, pod, table)
+        if not layout.ignores_none or not all(layout.keyed_everywhere):
+            return None
+        host, ids, sums, skew = _NO_FLOATS, _NO_INTS, _NO_INTS, 0.0
+        for c, base in zip(constraints, layout.bases, strict=True):
+            if c.key == HOSTNAME:
+                if len(host):
+                    return None
+                host = live_spread(table, c.matcher, math.log(len(rows) + 2), float(c.max_skew - 1))
+            else:
+                if len(sums) or not len(table.domains(c.key)[1]):
+                    return None
+                ids = table.domains(c.key)[0]
+                sums = live_domain_sums(table, c.matcher, c.key, self._eligible(c, pod, table, base,
+                                                                                 ("score", require_all)))
+                skew = float(c.max_skew - 1)
+        return host, ids, sums, skew
+
+    def _layout(self, constraints: list[_Constraint], pod: PodInfo, table: NodeTable) -> tuple[bool, _ScoreLayout]:
+        """Whether every key is required of a node, and the key layout for the pod's constraints."""
+        # Only non-default constraints require every key; system defaults let nodes without a
+        # zone label still be spread by hostname.
+        require_all = bool(pod.pod.spec.topology_spread_constraints) or not self.system_defaulted
+        last = self._last_layout
+        if last is not None and last[0] is constraints and last[1] is table and last[2] == table.version \
+                and last[3] == table.n and last[4] == require_all:
+            return require_all, last[5]  # consecutive pods of one template
+        layout = self._score_layout(table, tuple(c.key for c in constraints), require_all)
+        self._last_layout = (constraints, table, table.version, table.n, require_all, layout)
+        return require_all, layout
 
     def _score_layout(self, table: NodeTable, keys: tuple[str, ...], require_all: bool) -> _ScoreLayout:
         """Which rows carry each topology key, and the base node sets, until the node table changes."""

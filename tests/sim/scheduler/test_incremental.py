@@ -20,6 +20,7 @@ import sim.scheduler.framework as framework
 from sim.api.objects import ObjectMeta
 from sim.api.selectors import Selector
 from sim.api.store import Store
+from sim.scheduler import kernels
 from sim.scheduler.framework import CycleState, schedule_pod
 from sim.scheduler.plugins.image_locality import ImageLocality
 from sim.scheduler.plugins.node_unschedulable import NodeUnschedulable
@@ -104,7 +105,13 @@ def test_live_counts_pick_up_label_signatures_seen_later() -> None:
 # ------------------------------------------------------------------ the filter window
 
 @pytest.fixture
-def full_filtering(monkeypatch):  # type: ignore[no-untyped-def]
+def numpy_cycles(monkeypatch):  # type: ignore[no-untyped-def]
+    """Cycles on the numpy path (the window is its shortcut; test_kernels checks the compiled one)."""
+    monkeypatch.setattr(kernels, "active", lambda n: None)
+
+
+@pytest.fixture
+def full_filtering(monkeypatch, numpy_cycles):  # type: ignore[no-untyped-def]
     """Cycles that filter every node (the window as large as the cluster)."""
     def run(*args, **kwargs):  # type: ignore[no-untyped-def]
         with monkeypatch.context() as m:

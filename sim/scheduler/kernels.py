@@ -1,0 +1,95 @@
+"""Compiled inner loops of a scheduling cycle on large clusters (numba), deciding as the numpy path does.
+
+A cycle over a thousand nodes spends most of its time in the overhead of a few dozen small
+numpy calls: slicing the round-robin window, gathering each score, PodTopologySpread's
+rounding and normalisation, adding the scores up and finding the ties. Two loops, compiled
+once and cached beside this file, do that work in one pass each:
+
+- ``first_feasible``: findNodesThatPassFilters' round-robin search over a full-table verdict
+  mask: the first ``want`` feasible nodes from ``first``, and how many nodes it looked at;
+- ``select``: the weighted total of every candidate's score (scores already computed, a
+  row-local score read per row, and PodTopologySpread's score computed in place) and the
+  positions of the highest total (selectHost picks among them with the scheduler's random
+  stream, outside the kernel, so the stream is drawn exactly as before).
+
+They run the same integer and IEEE float operations, in the same order where order matters,
+as the numpy code in ``framework.schedule_pod`` and ``PodTopologySpread.score``; tests hold
+the two to the same decisions. numba is optional: without it, with ``KUBESIM_JIT=0``, or on a
+cluster smaller than ``MIN_NODES`` (where loading the compiled code costs more than it saves)
+the cycle takes the numpy path.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MIN_NODES", "active", "available", "load", "log_table"]
+
+MIN_NODES = 200  # below this, a cycle's numpy calls are few and short: not worth loading the compiler
+_state: dict[str, Any] = {}  # "kernels": the compiled functions, or None once loading failed or is disabled
+_logs = np.zeros(0)
+
+
+def available() -> bool:
+    """Whether the compiled kernels can be used (numba importable and ``KUBESIM_JIT`` not "0")."""
+    return load() is not None
+
+
+def active(n: int) -> Any:
+    """The compiled kernels for a cycle over ``n`` nodes, or None for the numpy path."""
+    if n < MIN_NODES:
+        return None
+    kernels = _state.get("kernels", False)
+    return load() if kernels is False else kernels
+
+
+def load() -> Any:
+    """Import numba and compile (or read from its cache) the kernels; None if that is not possible.
+
+    Loading takes about half a second with a warm cache; a simulation of a large cluster
+    loads them while it is built, not in its first cycle."""
+    if "kernels" in _state:
+        return _state["kernels"]
+    _state["kernels"] = None
+    if os.environ.get("KUBESIM_JIT", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        kernels = _compile()
+        _warm(kernels)
+    except Exception:  # numba missing, or unable to build for this platform: the numpy path decides alike
+        return None
+    _state["kernels"] = kernels
+    return kernels
+
+
+def reset() -> None:
+    """Forget the loading decision (tests switch ``KUBESIM_JIT`` and load again)."""
+    _state.clear()
+
+
+def log_table(size: int) -> np.ndarray:
+    """``math.log(k + 2)`` for k in 0..size (PodTopologySpread's topology-size weight), computed
+    by Python's math.log so both paths weigh with the same floats."""
+    global _logs
+    if len(_logs) <= size:
+        _logs = np.array([math.log(k + 2) for k in range(max(size + 1, 2 * len(_logs), 128))])
+    return _logs
+
+
+def _compile() -> Any:
+    from sim.scheduler import _compiled  # imports numba: only when the kernels are wanted
+
+    return _compiled
+
+
+def _warm(kernels: Any) -> None:
+    """Compile (or load from the cache) the one signature each kernel is called with."""
+    rows = np.arange(4, dtype=np.int64)
+    rows.flags.writeable = False  # as the table's present rows are
+    kernels.first_feasible(rows, np.ones(4, dtype=bool), 1, 2)
+    ints, floats = np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.float64)
+    kernels.select(np.arange(4, dtype=np.int64), ints, ints, 1, floats, ints, ints, log_table(4), 0.0, 2)

@@ -1,0 +1,201 @@
+"""The compiled scheduling loops decide as the numpy path does.
+
+On a cluster of ``kernels.MIN_NODES`` nodes or more, a cycle's round-robin search and its
+weighted sum (PodTopologySpread's score included) run as numba-compiled loops. Here both paths
+schedule the same pods on the same random clusters and must agree on the node, the nodes
+evaluated, the feasible count and the candidates; and the pinned density run reproduces its
+trace byte for byte with the compiled loops switched off (``test_scale_pinned`` runs it with
+them on).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from builders import make_node, make_pod, make_table, pod_info
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim import load_scenario, run
+from sim.api.objects import ObjectMeta
+from sim.api.selectors import Selector
+from sim.api.store import Store
+from sim.scheduler import framework, kernels
+from sim.scheduler.plugins.pod_topology_spread import PodTopologySpread
+from sim.scheduler.plugins.registry import default_profile
+
+ZONE = "topology.kubernetes.io/zone"
+HOST = "kubernetes.io/hostname"
+APPS = ("web", "db")
+WEB_RS = SimpleNamespace(kind="ReplicaSet", meta=ObjectMeta(name="web-1", uid=7),
+                         selector=Selector.from_labels({"app": "web"}))
+
+
+@pytest.fixture(scope="module")
+def compiled():  # type: ignore[no-untyped-def]
+    loaded = kernels.load()
+    if loaded is None:
+        pytest.skip("the compiled kernels are unavailable (numba not installed, or KUBESIM_JIT=0)")
+    return loaded
+
+
+def _numpy_cycle(monkeypatch, *args, **kwargs):  # type: ignore[no-untyped-def]
+    with monkeypatch.context() as m:
+        m.setattr(kernels, "active", lambda n: None)
+        return framework.schedule_pod(*args, **kwargs)
+
+
+def _profile_with_defaults():  # type: ignore[no-untyped-def]
+    """The default profile, its PodTopologySpread able to deduce the system default constraints."""
+    profile = default_profile()
+    store = Store()
+    store.add(WEB_RS)
+    handle = SimpleNamespace(api=SimpleNamespace(store=store))
+    for plugin, _ in profile.scores:
+        if isinstance(plugin, PodTopologySpread):
+            plugin.handle = handle
+    return profile
+
+
+@pytest.mark.parametrize("kind", ["defaults", "own-spread", "zone-only", "host-only", "bare"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(kernels.MIN_NODES, kernels.MIN_NODES + 120),
+       sizes=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=8),
+       zones=st.sampled_from(["abc", "ab", "abcdefgh"]), unzoned=st.sampled_from([(), (), (), (0,), (5, 77)]),
+       cordoned=st.one_of(st.just(()), st.lists(st.integers(0, 400), max_size=30)),
+       placed=st.lists(st.tuples(st.integers(0, 400), st.sampled_from(APPS), st.sampled_from(["250m", "1"])),
+                       max_size=300),
+       cpu=st.sampled_from(["500m", "1", "3", "6"]),
+       start=st.integers(0, 10**6), seed=st.integers(0, 3))
+def test_compiled_cycle_decides_as_numpy(compiled, monkeypatch, n, sizes, zones, unzoned, cordoned, placed, cpu,
+                                         kind, start, seed) -> None:
+    """Same node, nodes evaluated, feasible count and candidates, however full the nodes, whether
+    some lack the zone key or are cordoned, and whatever spreading the pod asks for."""
+    nodes = []
+    for i in range(n):
+        size = sizes[i % len(sizes)]
+        node = make_node(f"n{i}").capacity(cpu=str(size), memory=f"{size}Gi")
+        if i not in unzoned:
+            node = node.label(ZONE, zones[i % len(zones)])
+        if i in cordoned:
+            node = node.unschedulable()
+        nodes.append(node.obj())
+    assigned = [(make_pod(f"placed{k}").label("app", app).req(cpu=req).obj(), f"n{row % n}")
+                for k, (row, app, req) in enumerate(placed)]
+    table = make_table(nodes, assigned)
+    pod = make_pod().label("app", "web").req(cpu=cpu, memory="1Gi")
+    if kind == "defaults":
+        pod = pod.owner("ReplicaSet", "web-1", 7)
+    elif kind == "own-spread":
+        pod = pod.spread(2, HOST, "ScheduleAnyway", {"app": "web"}).spread(1, ZONE, "ScheduleAnyway", {"app": "web"})
+    elif kind == "zone-only":
+        pod = pod.spread(3, ZONE, "ScheduleAnyway", {"app": "web"})
+    elif kind == "host-only":
+        pod = pod.spread(1, HOST, "ScheduleAnyway", {"app": "web"})
+    pod = pod.obj()
+    plain = _numpy_cycle(monkeypatch, _profile_with_defaults(), pod_info(table, pod), table, start,
+                         np.random.default_rng(seed))
+    fast = framework.schedule_pod(_profile_with_defaults(), pod_info(table, pod), table, start,
+                                  np.random.default_rng(seed))
+    assert (fast.node_row, fast.evaluated, fast.feasible, fast.message) == \
+        (plain.node_row, plain.evaluated, plain.feasible, plain.message)
+    if plain.candidates is not None:
+        assert fast.candidates.tolist() == plain.candidates.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(mask=st.lists(st.booleans(), min_size=1, max_size=300), want=st.integers(1, 120),
+       first=st.integers(0, 10**6))
+def test_first_feasible_is_the_round_robin_search(compiled, mask, want, first) -> None:
+    """The first ``want`` rows that pass, in order from ``first`` round the present rows, and how
+    many rows were looked at (all of them when fewer than ``want`` pass)."""
+    passes = np.array(mask)
+    present = np.flatnonzero(np.arange(len(mask)) % 5 != 4)  # every fifth row is not in the view
+    if len(present) == 0:
+        return
+    start = first % len(present)
+    order = np.concatenate((present[start:], present[:start]))
+    hits = [i for i, row in enumerate(order) if passes[row]][:want]
+    found, evaluated = compiled.first_feasible(present, passes, start, want)
+    assert found.tolist() == order[hits].tolist()
+    assert evaluated == (hits[-1] + 1 if len(hits) == want else len(present))
+
+
+def test_small_clusters_and_switch(monkeypatch) -> None:
+    """Below MIN_NODES a cycle takes the numpy path; KUBESIM_JIT=0 turns the kernels off."""
+    assert kernels.active(kernels.MIN_NODES - 1) is None
+    try:
+        monkeypatch.setenv("KUBESIM_JIT", "0")
+        kernels.reset()
+        assert kernels.active(kernels.MIN_NODES) is None
+        assert not kernels.available()
+    finally:
+        monkeypatch.delenv("KUBESIM_JIT")
+        kernels.reset()
+
+
+def test_log_table_is_math_log() -> None:
+    """PodTopologySpread's topology-size weights, as Python's math.log computes them, however far asked."""
+    import math
+
+    logs = kernels.log_table(300)
+    assert len(logs) > 300
+    assert [float(v) for v in logs[:301]] == [math.log(k + 2) for k in range(301)]
+
+
+def test_pinned_density_run_without_the_kernels(monkeypatch, tmp_path: Path) -> None:
+    """The numpy path alone reproduces the pinned density-250 trace (250 nodes: the compiled
+    loops' side of it is ``test_scale_pinned``)."""
+    pinned = json.loads(Path("tests/golden/pinned-traces.json").read_text())["density-250"]
+    try:
+        monkeypatch.setenv("KUBESIM_JIT", "0")
+        kernels.reset()
+        result = run(load_scenario("scenarios/scale/density-250.yaml"))
+    finally:
+        monkeypatch.delenv("KUBESIM_JIT")
+        kernels.reset()
+    trace_file = tmp_path / "trace.jsonl"
+    result.trace.write_jsonl(trace_file)
+    assert hashlib.sha256(trace_file.read_bytes()).hexdigest() == pinned["trace_sha256"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), m=st.integers(1, 60), domains=st.integers(0, 5), halves=st.booleans(),
+       weight=st.sampled_from([1, 2]), local_weight=st.sampled_from([0, 1, 3]))
+def test_select_scores_as_pod_topology_spread(compiled, data, m, domains, halves, weight, local_weight) -> None:
+    """The weighted sum's ties equal those of PodTopologySpread's numpy arithmetic (terms added,
+    rounded half away from zero, reversed and normalised) plus the other scores, including raw
+    scores that land exactly on a half."""
+    from sim.scheduler.plugins.pod_topology_spread import _normalize, _round_half_away
+
+    rows = 80
+    candidates = np.array(data.draw(st.lists(st.integers(0, rows - 1), min_size=m, max_size=m, unique=True)))
+    scale = 0.5 if halves else 0.37
+    host = np.array(data.draw(st.lists(st.integers(0, 40), min_size=rows, max_size=rows)), dtype=float) * scale
+    ids = np.array(data.draw(st.lists(st.integers(0, max(domains - 1, 0)), min_size=rows, max_size=rows)))
+    sums = np.array(data.draw(st.lists(st.integers(0, 30), min_size=domains, max_size=domains)), dtype=np.int64)
+    skew = float(data.draw(st.integers(0, 4)))
+    use_host = data.draw(st.booleans()) or domains == 0
+    local = np.array(data.draw(st.lists(st.integers(0, 300), min_size=rows, max_size=rows)), dtype=np.int64)
+    other = np.array(data.draw(st.lists(st.integers(0, 200), min_size=m, max_size=m)), dtype=np.int64)
+    if data.draw(st.booleans()):  # the spread score alone decides: every rounding shows in the ties
+        other[:], local[:] = 0, 0
+    ids = ids if domains else np.zeros(0, dtype=np.int64)
+    logs = kernels.log_table(domains)
+
+    raw = host[candidates].copy() if use_host else np.zeros(m)
+    if domains:
+        size = len(set(ids[candidates].tolist()))
+        terms = np.array([float(total) * logs[size] + skew for total in sums.tolist()])
+        raw = raw + terms[ids[candidates]] if use_host else terms[ids[candidates]]
+    total = _normalize(_round_half_away(raw), None) * weight + other + local[candidates] * local_weight
+    expected = np.flatnonzero(total == total.max())
+
+    got = compiled.select(candidates, other, local if local_weight else np.zeros(0, dtype=np.int64), local_weight,
+                          host if use_host else np.zeros(0), ids, sums, logs, skew, weight)
+    assert got.tolist() == expected.tolist()
