@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["first_feasible", "select"]
+__all__ = ["first_feasible", "search_and_select", "select"]
 
 
 @njit(cache=True, nogil=True)
@@ -31,9 +31,10 @@ def first_feasible(all_rows: np.ndarray, mask: np.ndarray, first: int, want: int
                 break
     return out[:found], evaluated
 
+
 @njit(cache=True, nogil=True)
-def select(candidates: np.ndarray, other: np.ndarray, local: np.ndarray, local_weight: int,
-           host: np.ndarray, ids: np.ndarray, sums: np.ndarray, logs: np.ndarray, skew: float,
+def select(candidates: np.ndarray, other: np.ndarray, local: np.ndarray, local_weight: int, counts: np.ndarray,
+           host_skew: float, ids: np.ndarray, sums: np.ndarray, logs: np.ndarray, skew: float,
            spread_weight: int) -> np.ndarray:
     m = len(candidates)
     total = np.zeros(m, np.int64)
@@ -44,8 +45,9 @@ def select(candidates: np.ndarray, other: np.ndarray, local: np.ndarray, local_w
         for i in range(m):
             total[i] += local[candidates[i]] * local_weight
     if spread_weight:
-        # PodTopologySpread: per candidate, the hostname term (kept per row) plus its
-        # domain's term, rounded half away from zero, then reversed and normalised
+        # PodTopologySpread, per candidate: the hostname term, count * ln(candidates + 2) +
+        # maxSkew - 1, plus its domain's term, count * ln(domains among the candidates + 2) +
+        # maxSkew - 1; rounded half away from zero, then reversed and normalised
         terms = np.zeros(len(sums), np.float64)
         if len(sums):
             seen = np.zeros(len(sums), np.bool_)
@@ -58,15 +60,16 @@ def select(candidates: np.ndarray, other: np.ndarray, local: np.ndarray, local_w
             weight = logs[size]
             for d in range(len(sums)):
                 terms[d] = np.float64(sums[d]) * weight + skew
+        host_weight = logs[m]
         rounded = np.empty(m, np.int64)
         top = 0
         low = 0
         for i in range(m):
             row = candidates[i]
-            if len(host) and len(sums):
-                raw = host[row] + terms[ids[row]]
-            elif len(host):
-                raw = host[row]
+            if len(counts) and len(sums):
+                raw = (np.float64(counts[row]) * host_weight + host_skew) + terms[ids[row]]
+            elif len(counts):
+                raw = np.float64(counts[row]) * host_weight + host_skew
             else:
                 raw = terms[ids[row]]
             whole = np.int64(raw)  # truncation: the raw scores are not negative
@@ -91,3 +94,15 @@ def select(candidates: np.ndarray, other: np.ndarray, local: np.ndarray, local_w
             ties[count] = i
             count += 1
     return ties[:count]
+
+
+@njit(cache=True, nogil=True)
+def search_and_select(all_rows: np.ndarray, mask: np.ndarray, first: int, want: int, local: np.ndarray,
+                      local_weight: int, counts: np.ndarray, host_skew: float, ids: np.ndarray, sums: np.ndarray,
+                      logs: np.ndarray, skew: float, spread_weight: int) -> tuple[np.ndarray, int, np.ndarray]:
+    candidates, evaluated = first_feasible(all_rows, mask, first, want)
+    if len(candidates) < 2:
+        return candidates, evaluated, np.zeros(len(candidates), np.int64)
+    ties = select(candidates, np.zeros(0, np.int64), local, local_weight, counts, host_skew, ids, sums, logs, skew,
+                  spread_weight)
+    return candidates, evaluated, ties

@@ -45,7 +45,7 @@ _MAX = np.maximum.reduce  # the ufunc's reduction, without ndarray.max's wrapper
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 _NO_INTS = np.zeros(0, dtype=np.int64)
-_NO_SPREAD = (np.zeros(0), _NO_INTS, _NO_INTS, 0.0, 0)  # no PodTopologySpread score in the compiled sum
+_NO_SPREAD = (_NO_INTS, 0.0, _NO_INTS, _NO_INTS, 0.0, 0)  # no PodTopologySpread score in the compiled sum
 
 
 class Code(enum.IntEnum):
@@ -378,79 +378,38 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     if not profile.scores:
         want = 1
     first = start % n if only_rows is None else 0
-    # The round-robin search takes feasible nodes in order from ``first`` and stops at
-    # numFeasibleNodesToFind, as upstream's findNodesThatPassFilters does. A node's verdict does
-    # not depend on which other nodes are filtered, so the filters run first over a window from
-    # ``first`` that usually holds enough feasible nodes, and over every node only if it does not.
-    chosen_rows: np.ndarray | None = None
-    evaluated = n
-    # On a large cluster, compiled loops do the search when every filter's verdict is a per-row
-    # value of the table, and the weighted sum (``sim.scheduler.kernels``); they decide alike.
-    jit = None if explain or only_rows is not None else kernels.active(n)
-    mask = _row_local_mask(filters, state, pod, table) if jit is not None else None
-    if mask is not None:
-        found, evaluated = jit.first_feasible(all_rows, mask, first, want)
-        if len(found):
-            chosen_rows = found
-    else:
-        window = _filter_window(want, n)
-        if window < n:
-            end = first + window
-            rows = all_rows[first:end] if end <= n else np.concatenate((all_rows[first:], all_rows[: end - n]))
-            local = _run_filters(filters, state, pod, table, rows).nonzero()[0]
-            if len(local) >= want:
-                local = local[:want]
-                chosen_rows, evaluated = rows[local], int(local[-1]) + 1
-    if chosen_rows is None:
-        positions = _run_filters(filters, state, pod, table, all_rows).nonzero()[0]
-        if len(positions) == 0:
-            reasons, codes = diagnose(profile, state, pod, table, all_rows)
-            return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
-                                  codes=codes, state=state, rows=all_rows)
-        cut = int(positions.searchsorted(first))
-        chosen = np.concatenate((positions[cut:], positions[:cut]))[:want] if cut else positions[:want]
-        evaluated = (int(chosen[-1]) - first) % n + 1 if len(chosen) == want else n
-        chosen_rows = all_rows[chosen]
-    candidates = chosen_rows
+    # On a large cluster, compiled loops search and sum (``sim.scheduler.kernels``); they decide
+    # as the code below does, which runs on smaller clusters, explains, and explains failures.
+    if not explain and only_rows is None:
+        jit = kernels.active(n)
+        if jit is not None:
+            result = _compiled_cycle(jit, plan, filters, state, pod, table, all_rows, first, want, rng)
+            if result is not None:
+                return result
+    candidates, evaluated = _search(filters, state, pod, table, all_rows, first, want)
+    if len(candidates) == 0:
+        reasons, codes = diagnose(profile, state, pod, table, all_rows)
+        return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
+                              codes=codes, state=state, rows=all_rows)
     if len(candidates) == 1:
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     parts: list[np.ndarray] = []  # weighted scores to add up (arrays a plugin may keep: read only)
     per_plugin: dict[str, np.ndarray] = {}
-    spread: tuple[Any, ...] | None = None  # PodTopologySpread's inputs and weight, for the compiled sum
-    # the winner alone is wanted: the template's plan has left out what cannot change it
-    row_local: list[tuple[Any, Any, int]] = [] if explain else list(plan.row_local)
-    for plugin, weight, skip, constant, local in profile.score_plan() if explain else plan.scores:
-        if skip is not None and skip(state, pod, table):  # PreScore returned Skip: scores 0
-            if explain:
+    if explain:  # every plugin scored on its own
+        for plugin, weight, skip, _, _ in profile.score_plan():
+            if skip is not None and skip(state, pod, table):  # PreScore returned Skip: scores 0
                 per_plugin[plugin.name] = np.zeros(len(candidates), dtype=np.int64)
-            continue
-        if not explain:  # the winner alone is wanted: shortcuts that cannot change it
-            if constant is not None and constant(state, pod, table) is not None:
-                continue  # every node scores the same: no candidate gains on another
-            if local is not None:
-                hook = local(state, pod, table)
-                if hook is not None:  # a node's score depends on its own row alone: summed below
-                    row_local.append((*hook, weight))
-                    continue
-            if jit is not None and spread is None and hasattr(plugin, "spread_inputs"):
-                inputs = plugin.spread_inputs(state, pod, table, candidates)
-                if inputs is not None:
-                    spread = (*inputs, weight)
-                    continue
-        scores = plugin.score(state, pod, table, candidates)
-        parts.append(scores if weight == 1 else scores * weight)
-        if explain:
+                continue
+            scores = plugin.score(state, pod, table, candidates)
+            parts.append(scores if weight == 1 else scores * weight)
             per_plugin[plugin.name] = scores * weight
-    if jit is not None:
-        other = (parts[0] if len(parts) == 1 else _sum(parts)).astype(np.int64, copy=False) if parts else _NO_INTS
-        values, values_weight = _row_local_values(table, row_local) if row_local else (_NO_INTS, 0)
-        host, ids, sums, skew, spread_weight = spread if spread is not None else _NO_SPREAD
-        best = jit.select(candidates, other, values, values_weight, host, ids, sums, kernels.log_table(len(sums)),
-                          skew, spread_weight)
-        pick = best[0] if len(best) == 1 else best[int(rng.integers(len(best)))]
-        return ScheduleResult(int(candidates[pick]), evaluated, len(candidates), candidates=candidates, state=state)
-    if row_local:
-        parts.append(_row_local_total(table, row_local, candidates))
+    else:  # the winner alone is wanted: the shortcuts that cannot change it
+        row_local, _, rest = _resolve_scores(plan, state, pod, table, spread=False)
+        for plugin, weight in rest:
+            scores = plugin.score(state, pod, table, candidates)
+            parts.append(scores if weight == 1 else scores * weight)
+        if row_local:
+            parts.append(_row_local_total(table, row_local, candidates))
     if not parts:
         total = np.zeros(len(candidates), dtype=np.int64)
     elif len(parts) == 1:
@@ -462,3 +421,89 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),
                           scores=(per_plugin | {"total": total}) if explain else None,
                           candidates=candidates, state=state)
+
+
+def _search(filters: list[Any], state: CycleState, pod: PodInfo, table: NodeTable, all_rows: np.ndarray,
+            first: int, want: int) -> tuple[np.ndarray, int]:
+    """The round-robin search (findNodesThatPassFilters): up to ``want`` feasible rows in order
+    from position ``first`` of ``all_rows``, and how many nodes it looked at.
+
+    A node's verdict does not depend on which other nodes are filtered, so the filters run first
+    over a window from ``first`` that usually holds enough feasible nodes, and over every node
+    only if it does not."""
+    n = len(all_rows)
+    window = _filter_window(want, n)
+    if window < n:
+        end = first + window
+        rows = all_rows[first:end] if end <= n else np.concatenate((all_rows[first:], all_rows[: end - n]))
+        local = _run_filters(filters, state, pod, table, rows).nonzero()[0]
+        if len(local) >= want:
+            local = local[:want]
+            return rows[local], int(local[-1]) + 1
+    positions = _run_filters(filters, state, pod, table, all_rows).nonzero()[0]
+    if len(positions) == 0:
+        return positions, n
+    cut = int(positions.searchsorted(first))
+    chosen = np.concatenate((positions[cut:], positions[:cut]))[:want] if cut else positions[:want]
+    evaluated = (int(chosen[-1]) - first) % n + 1 if len(chosen) == want else n
+    return all_rows[chosen], evaluated
+
+
+def _resolve_scores(plan: _TemplatePlan, state: CycleState, pod: PodInfo, table: NodeTable,
+                    spread: bool) -> tuple[list[tuple[Any, Any, int]], tuple[Any, ...] | None, list[tuple[Any, int]]]:
+    """The scores a cycle that does not explain must add up, after the shortcuts that cannot
+    change the winner: (row-local scores as (key, compute, weight); with ``spread``, the compiled
+    sum's PodTopologySpread inputs and weight, or None; the (plugin, weight) left to score)."""
+    row_local = list(plan.row_local)
+    spread_inputs: tuple[Any, ...] | None = None
+    rest: list[tuple[Any, int]] = []
+    for plugin, weight, skip, constant, local in plan.scores:
+        if skip is not None and skip(state, pod, table):  # PreScore returned Skip: scores 0
+            continue
+        if constant is not None and constant(state, pod, table) is not None:
+            continue  # every node scores the same: no candidate gains on another
+        if local is not None:
+            hook = local(state, pod, table)
+            if hook is not None:  # a node's score depends on its own row alone: summed once
+                row_local.append((*hook, weight))
+                continue
+        if spread and spread_inputs is None and hasattr(plugin, "spread_inputs"):
+            inputs = plugin.spread_inputs(state, pod, table)
+            if inputs is not None:
+                spread_inputs = (*inputs, weight)
+                continue
+        rest.append((plugin, weight))
+    return row_local, spread_inputs, rest
+
+
+def _compiled_cycle(jit: Any, plan: _TemplatePlan, filters: list[Any], state: CycleState, pod: PodInfo,
+                    table: NodeTable, all_rows: np.ndarray, first: int, want: int,
+                    rng: np.random.Generator) -> ScheduleResult | None:
+    """The cycle on the compiled loops: one call searches and sums when every filter's verdict is
+    a per-row value and every score is row-local or PodTopologySpread's; otherwise the numpy
+    search and the other scores feed the compiled sum. None when no node fits."""
+    row_local, spread, rest = _resolve_scores(plan, state, pod, table, spread=True)
+    values, values_weight = _row_local_values(table, row_local) if row_local else (_NO_INTS, 0)
+    counts, host_skew, ids, sums, skew, spread_weight = spread if spread is not None else _NO_SPREAD
+    logs = kernels.log_table(max(want, len(sums)))
+    mask = _row_local_mask(filters, state, pod, table)
+    if mask is not None and not rest:
+        candidates, evaluated, ties = jit.search_and_select(all_rows, mask, first, want, values, values_weight,
+                                                            counts, host_skew, ids, sums, logs, skew, spread_weight)
+    else:
+        if mask is not None:
+            candidates, evaluated = jit.first_feasible(all_rows, mask, first, want)
+        else:
+            candidates, evaluated = _search(filters, state, pod, table, all_rows, first, want)
+        ties = None
+        if len(candidates) > 1:
+            parts = [plugin.score(state, pod, table, candidates) * weight for plugin, weight in rest]
+            other = _sum(parts).astype(np.int64, copy=False) if parts else _NO_INTS
+            ties = jit.select(candidates, other, values, values_weight, counts, host_skew, ids, sums, logs, skew,
+                              spread_weight)
+    if len(candidates) == 0:
+        return None
+    if len(candidates) == 1:
+        return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
+    pick = ties[0] if len(ties) == 1 else ties[int(rng.integers(len(ties)))]
+    return ScheduleResult(int(candidates[pick]), evaluated, len(candidates), candidates=candidates, state=state)

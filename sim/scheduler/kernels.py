@@ -87,9 +87,10 @@ def _compile() -> Any:
 
 
 def _warm(kernels: Any) -> None:
-    """Compile (or load from the cache) the one signature each kernel is called with."""
+    """Compile (or load from the cache) each kernel for the argument types a cycle passes."""
     rows = np.arange(4, dtype=np.int64)
     rows.flags.writeable = False  # as the table's present rows are
-    kernels.first_feasible(rows, np.ones(4, dtype=bool), 1, 2)
-    ints, floats = np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.float64)
-    kernels.select(np.arange(4, dtype=np.int64), ints, ints, 1, floats, ints, ints, log_table(4), 0.0, 2)
+    mask, ints, logs = np.ones(4, dtype=bool), np.zeros(4, dtype=np.int64), log_table(4)
+    candidates, _ = kernels.first_feasible(rows, mask, 1, 2)
+    kernels.select(candidates, ints, ints, 1, ints, 0.0, ints, ints, logs, 0.0, 2)
+    kernels.search_and_select(rows, mask, 1, 2, ints, 1, ints, 0.0, ints, ints, logs, 0.0, 2)

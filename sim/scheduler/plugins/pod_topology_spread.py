@@ -56,7 +56,7 @@ _NO_DOMAIN_MIN = 2**31 - 1  # no eligible domain: every skew is negative, every 
 _SELECTOR_OWNERS = ("ReplicaSet", "ReplicationController", "StatefulSet")
 _MAX, _MIN = np.maximum.reduce, np.minimum.reduce  # the ufuncs' reductions, without the methods' wrappers
 _FEW_DOMAINS = 64  # a topology key with at most this many domains has its spread terms tabulated
-_NO_FLOATS, _NO_INTS = np.zeros(0), np.zeros(0, dtype=np.int64)  # a term the pod's constraints lack
+_NO_INTS = np.zeros(0, dtype=np.int64)  # a term the pod's constraints lack
 _STATE_KEYS = {action: f"{POD_TOPOLOGY_SPREAD}/constraints/{action}"
                for action in ("DoNotSchedule", "ScheduleAnyway")}
 
@@ -344,26 +344,26 @@ class PodTopologySpread:
         assert raw is not None
         return _normalize(_round_half_away(raw), ignored)
 
-    def spread_inputs(self, state: CycleState, pod: PodInfo, table: NodeTable,
-                      rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    def spread_inputs(self, state: CycleState, pod: PodInfo,
+                      table: NodeTable) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float] | None:
         """What the compiled weighted sum (``sim.scheduler.kernels``) needs to compute ``score``
-        over ``rows`` itself: (the hostname constraint's term per row, or empty; the other
-        constraint's domain per row and matching pods per domain, or empty; its maxSkew - 1).
-        Only for at most one hostname and one other constraint, with every node carrying every
-        key (two terms add up alike in either order); None otherwise, or when there is nothing
-        to score (``score`` then)."""
+        itself, whichever the candidates: (the hostname constraint's matching pods per row, or
+        empty, and its maxSkew - 1; the other constraint's domain per row and matching pods per
+        domain, or empty, and its maxSkew - 1). Only for at most one hostname and one other
+        constraint, with every node carrying every key (two terms add up alike in either order);
+        None otherwise, or when there is nothing to score (``score`` then)."""
         constraints = self._constraints(state, pod.pod, "ScheduleAnyway")
         if not constraints or len(constraints) > 2:
             return None
         require_all, layout = self._layout(constraints, pod, table)
         if not layout.ignores_none or not all(layout.keyed_everywhere):
             return None
-        host, ids, sums, skew = _NO_FLOATS, _NO_INTS, _NO_INTS, 0.0
+        counts, host_skew, ids, sums, skew = _NO_INTS, 0.0, _NO_INTS, _NO_INTS, 0.0
         for c, base in zip(constraints, layout.bases, strict=True):
             if c.key == HOSTNAME:
-                if len(host):
+                if len(counts):
                     return None
-                host = live_spread(table, c.matcher, math.log(len(rows) + 2), float(c.max_skew - 1))
+                counts, host_skew = live_counts(table, c.matcher), float(c.max_skew - 1)
             else:
                 if len(sums) or not len(table.domains(c.key)[1]):
                     return None
@@ -371,7 +371,7 @@ class PodTopologySpread:
                 sums = live_domain_sums(table, c.matcher, c.key, self._eligible(c, pod, table, base,
                                                                                  ("score", require_all)))
                 skew = float(c.max_skew - 1)
-        return host, ids, sums, skew
+        return counts, host_skew, ids, sums, skew
 
     def _layout(self, constraints: list[_Constraint], pod: PodInfo, table: NodeTable) -> tuple[bool, _ScoreLayout]:
         """Whether every key is required of a node, and the key layout for the pod's constraints."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -68,14 +69,16 @@ def _profile_with_defaults():  # type: ignore[no-untyped-def]
        sizes=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=8),
        zones=st.sampled_from(["abc", "ab", "abcdefgh"]), unzoned=st.sampled_from([(), (), (), (0,), (5, 77)]),
        cordoned=st.one_of(st.just(()), st.lists(st.integers(0, 400), max_size=30)),
+       preferred_not=st.sampled_from([(), (), (3, 10, 50, 201)]),
        placed=st.lists(st.tuples(st.integers(0, 400), st.sampled_from(APPS), st.sampled_from(["250m", "1"])),
                        max_size=300),
        cpu=st.sampled_from(["500m", "1", "3", "6"]),
        start=st.integers(0, 10**6), seed=st.integers(0, 3))
-def test_compiled_cycle_decides_as_numpy(compiled, monkeypatch, n, sizes, zones, unzoned, cordoned, placed, cpu,
-                                         kind, start, seed) -> None:
+def test_compiled_cycle_decides_as_numpy(compiled, monkeypatch, n, sizes, zones, unzoned, cordoned, preferred_not,
+                                         placed, cpu, kind, start, seed) -> None:
     """Same node, nodes evaluated, feasible count and candidates, however full the nodes, whether
-    some lack the zone key or are cordoned, and whatever spreading the pod asks for."""
+    some lack the zone key, are cordoned (a filter that is not per-row) or carry a PreferNoSchedule
+    taint (a score left to numpy), and whatever spreading the pod asks for."""
     nodes = []
     for i in range(n):
         size = sizes[i % len(sizes)]
@@ -84,6 +87,8 @@ def test_compiled_cycle_decides_as_numpy(compiled, monkeypatch, n, sizes, zones,
             node = node.label(ZONE, zones[i % len(zones)])
         if i in cordoned:
             node = node.unschedulable()
+        if i in preferred_not:
+            node = node.taint("spot", "", "PreferNoSchedule")
         nodes.append(node.obj())
     assigned = [(make_pod(f"placed{k}").label("app", app).req(cpu=req).obj(), f"n{row % n}")
                 for k, (row, app, req) in enumerate(placed)]
@@ -141,8 +146,6 @@ def test_small_clusters_and_switch(monkeypatch) -> None:
 
 def test_log_table_is_math_log() -> None:
     """PodTopologySpread's topology-size weights, as Python's math.log computes them, however far asked."""
-    import math
-
     logs = kernels.log_table(300)
     assert len(logs) > 300
     assert [float(v) for v in logs[:301]] == [math.log(k + 2) for k in range(301)]
@@ -165,37 +168,38 @@ def test_pinned_density_run_without_the_kernels(monkeypatch, tmp_path: Path) -> 
 
 
 @settings(max_examples=80, deadline=None)
-@given(data=st.data(), m=st.integers(1, 60), domains=st.integers(0, 5), halves=st.booleans(),
-       weight=st.sampled_from([1, 2]), local_weight=st.sampled_from([0, 1, 3]))
-def test_select_scores_as_pod_topology_spread(compiled, data, m, domains, halves, weight, local_weight) -> None:
-    """The weighted sum's ties equal those of PodTopologySpread's numpy arithmetic (terms added,
-    rounded half away from zero, reversed and normalised) plus the other scores, including raw
-    scores that land exactly on a half."""
+@given(data=st.data(), m=st.integers(1, 60), domains=st.integers(0, 5), weight=st.sampled_from([1, 2]),
+       local_weight=st.sampled_from([0, 1, 3]))
+def test_select_scores_as_pod_topology_spread(compiled, data, m, domains, weight, local_weight) -> None:
+    """The weighted sum's ties equal those of PodTopologySpread's numpy arithmetic (per-row
+    hostname terms as ``live_spread`` keeps them, plus per-domain terms, rounded half away from
+    zero, reversed and normalised) plus the other scores."""
     from sim.scheduler.plugins.pod_topology_spread import _normalize, _round_half_away
 
     rows = 80
     candidates = np.array(data.draw(st.lists(st.integers(0, rows - 1), min_size=m, max_size=m, unique=True)))
-    scale = 0.5 if halves else 0.37
-    host = np.array(data.draw(st.lists(st.integers(0, 40), min_size=rows, max_size=rows)), dtype=float) * scale
+    counts = np.array(data.draw(st.lists(st.integers(0, 12), min_size=rows, max_size=rows)), dtype=np.int64)
+    host_skew = float(data.draw(st.integers(0, 4)))
+    use_host = data.draw(st.booleans()) or domains == 0
     ids = np.array(data.draw(st.lists(st.integers(0, max(domains - 1, 0)), min_size=rows, max_size=rows)))
     sums = np.array(data.draw(st.lists(st.integers(0, 30), min_size=domains, max_size=domains)), dtype=np.int64)
     skew = float(data.draw(st.integers(0, 4)))
-    use_host = data.draw(st.booleans()) or domains == 0
     local = np.array(data.draw(st.lists(st.integers(0, 300), min_size=rows, max_size=rows)), dtype=np.int64)
     other = np.array(data.draw(st.lists(st.integers(0, 200), min_size=m, max_size=m)), dtype=np.int64)
     if data.draw(st.booleans()):  # the spread score alone decides: every rounding shows in the ties
         other[:], local[:] = 0, 0
     ids = ids if domains else np.zeros(0, dtype=np.int64)
-    logs = kernels.log_table(domains)
+    logs = kernels.log_table(max(m, domains))
 
-    raw = host[candidates].copy() if use_host else np.zeros(m)
+    raw = (counts * math.log(m + 2) + host_skew)[candidates] if use_host else np.zeros(m)
     if domains:
         size = len(set(ids[candidates].tolist()))
-        terms = np.array([float(total) * logs[size] + skew for total in sums.tolist()])
+        terms = np.array([total * math.log(size + 2) + skew for total in sums.tolist()])
         raw = raw + terms[ids[candidates]] if use_host else terms[ids[candidates]]
     total = _normalize(_round_half_away(raw), None) * weight + other + local[candidates] * local_weight
     expected = np.flatnonzero(total == total.max())
 
     got = compiled.select(candidates, other, local if local_weight else np.zeros(0, dtype=np.int64), local_weight,
-                          host if use_host else np.zeros(0), ids, sums, logs, skew, weight)
+                          counts if use_host else np.zeros(0, dtype=np.int64), host_skew, ids, sums, logs, skew,
+                          weight)
     assert got.tolist() == expected.tolist()
