@@ -41,7 +41,7 @@ import numpy as np
 import simpy
 
 from sim.api.client import Client
-from sim.api.names import name_suffix
+from sim.api.names import NameSuffixes
 from sim.api.objects import (
     FAILED,
     SUCCEEDED,
@@ -171,7 +171,7 @@ class DaemonSetController(Controller):
                  sync_latency: Sampler, rng: np.random.Generator, trace: Trace,
                  burst_replicas: int = BURST_REPLICAS) -> None:
         super().__init__(env, api, client, workers, sync_latency)
-        self.rng = rng
+        self.name_suffix = NameSuffixes(rng)  # generateName suffixes: the stream serves nothing else
         self.trace = trace
         self.burst_replicas = burst_replicas
         self.expectations = Expectations(env)
@@ -382,7 +382,7 @@ class DaemonSetController(Controller):
                 self.expectations.observed(key, delete=failed)
 
     def _create_pod(self, ds: DaemonSet, node: str) -> simpy.Event:
-        suffix = name_suffix(self.rng)
+        suffix = self.name_suffix()
         template = ds.template
         labels = {**dict(template.labels), REVISION_HASH: template.hash, TEMPLATE_GENERATION: str(ds.meta.generation)}
         pod = Pod(meta=ObjectMeta(name=f"{ds.meta.name}-{suffix}", namespace=ds.meta.namespace, labels=labels,

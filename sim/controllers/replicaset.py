@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 
 from sim.api.client import Client
-from sim.api.names import name_suffix
+from sim.api.names import NameSuffixes
 from sim.api.objects import ObjectMeta, OwnerReference, Pod, ReplicaSet
 from sim.apiserver import ADDED, DELETED, ApiServer
 from sim.controllers.workqueue import Controller, Expectations, Key
@@ -69,7 +69,7 @@ class ReplicaSetController(Controller):
                  sync_latency: Sampler, burst_replicas: int, rng: np.random.Generator) -> None:
         super().__init__(env, api, client, workers, sync_latency)
         self.burst_replicas = burst_replicas
-        self.rng = rng
+        self.name_suffix = NameSuffixes(rng)  # generateName suffixes: the stream serves nothing else
         self.expectations = Expectations(env)
         self._seen_deleting: set[int] = set()
         # The pod informer's view, indexed by owner: active pods and the ready ones among them.
@@ -147,7 +147,7 @@ class ReplicaSetController(Controller):
                 self.expectations.observed(key, delete=failed)
 
     def _create_pod(self, rs: ReplicaSet) -> simpy.Event:
-        suffix = name_suffix(self.rng)
+        suffix = self.name_suffix()
         template = rs.template
         pod = Pod(
             meta=ObjectMeta(

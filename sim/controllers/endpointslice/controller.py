@@ -22,7 +22,7 @@ import simpy
 
 from sim.api.client import Client
 from sim.api.discovery import MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, Endpoint, EndpointSlice
-from sim.api.names import name_suffix
+from sim.api.names import NameSuffixes
 from sim.api.objects import ObjectMeta, OwnerReference, Pod, Service
 from sim.apiserver import DELETED, ApiServer
 from sim.controllers.endpointslice.reconciler import (
@@ -85,7 +85,7 @@ class EndpointSliceController(Controller):
         super().__init__(env, api, client, workers, sync_latency)
         self.max_endpoints_per_slice = max_endpoints_per_slice
         self.batch_period = batch_period
-        self.rng = rng
+        self.name_suffix = NameSuffixes(rng)  # generateName suffixes: the stream serves nothing else
         self.trace = trace
         # informer views: Services by namespace, pods by namespace, each Service's pods
         self._services: dict[str, dict[str, Service]] = defaultdict(dict)
@@ -221,7 +221,7 @@ class EndpointSliceController(Controller):
         return node.meta.labels.get(ZONE_LABEL, "") if node is not None else ""
 
     def _new_slice(self, svc: Service, endpoints: tuple[Endpoint, ...]) -> EndpointSlice:
-        suffix = name_suffix(self.rng)
+        suffix = self.name_suffix()
         labels = {**svc.meta.labels, SERVICE_NAME_LABEL: svc.meta.name, MANAGED_BY_LABEL: MANAGED_BY}
         meta = ObjectMeta(name=f"{svc.meta.name}-{suffix}", namespace=svc.meta.namespace, labels=labels,
                           owner=OwnerReference("Service", svc.meta.name, svc.meta.uid))

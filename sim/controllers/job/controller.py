@@ -25,7 +25,7 @@ import simpy
 
 from sim.api.batch import JOB_NAME_LABEL
 from sim.api.client import Client
-from sim.api.names import name_suffix
+from sim.api.names import NameSuffixes
 from sim.api.objects import FAILED, SUCCEEDED, Job, JobCondition, ObjectMeta, OwnerReference, Pod
 from sim.apiserver import ADDED, DELETED, ApiServer
 from sim.controllers.job.backoff import BackoffRecord
@@ -91,7 +91,7 @@ class JobController(Controller):
     def __init__(self, env: simpy.Environment, api: ApiServer, client: Client, workers: int,
                  sync_latency: Sampler, rng: np.random.Generator) -> None:
         super().__init__(env, api, client, workers, sync_latency)
-        self.rng = rng
+        self.name_suffix = NameSuffixes(rng)  # generateName suffixes: the stream serves nothing else
         self.expectations = Expectations(env)
         self._pods: dict[int, dict[int, Pod]] = defaultdict(dict)  # job uid -> pod uid -> pod
         self._counted: dict[int, set[int]] = defaultdict(set)
@@ -210,7 +210,7 @@ class JobController(Controller):
         return 0
 
     def _suffix(self) -> str:
-        return name_suffix(self.rng)
+        return self.name_suffix()
 
     @staticmethod
     def _records(job: Job, conditions: tuple[JobCondition, ...]) -> list[tuple[str, str, str]]:
