@@ -135,7 +135,7 @@ class Simulation:
             self.billing.start(node.meta.name, node.price_per_hour, 0.0)
         self.scheduler = Scheduler(env, self.api, cp.scheduler, self._resource_names(),
                                    streams.get("scheduler"), self.trace, scenario.outputs.decisions)
-        if len(self.nodes) >= kernels.MIN_NODES:
+        if kernels.worth_loading(len(self.nodes), _expected_pods(scenario)):
             kernels.load()  # the scheduler's compiled loops: loaded with the cluster, not in its first cycles
         kcm = cp.controller_manager
 
@@ -402,6 +402,20 @@ class Simulation:
         self._record_pod_series()
         summary = summarize(self)
         return Result(self.scenario, self.seed, self.trace, summary, self)
+
+
+def _expected_pods(scenario: Scenario) -> int:
+    """A rough count of the pods a scenario's objects ask for (replicas, HPA maxima, Job
+    completions and parallelism, bare pods): it only decides whether to load compiled code."""
+    total = 0
+    for _, obj in scenario.objects:
+        if obj.kind == "Pod":
+            total += 1
+        for name in ("replicas", "max_replicas", "completions", "parallelism"):
+            value = getattr(obj, name, None)
+            if isinstance(value, int):
+                total += value
+    return total
 
 
 def _requests_of(obj: Any) -> list[tuple[str, int]]:

@@ -15,8 +15,8 @@ once and cached beside this file, do that work in one pass each:
 They run the same integer and IEEE float operations, in the same order where order matters,
 as the numpy code in ``framework.schedule_pod`` and ``PodTopologySpread.score``; tests hold
 the two to the same decisions. numba is optional: without it, with ``KUBESIM_JIT=0``, or on a
-cluster smaller than ``MIN_NODES`` (where loading the compiled code costs more than it saves)
-the cycle takes the numpy path.
+cluster smaller than ``MIN_NODES``, and in a run too short for loading them to pay, the cycle
+takes the numpy path.
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_NODES", "active", "available", "load", "log_table"]
+__all__ = ["MIN_NODES", "WORTH_CYCLES", "active", "available", "load", "log_table", "reset", "worth_loading"]
 
-MIN_NODES = 200  # below this, a cycle's numpy calls are few and short: not worth loading the compiler
+MIN_NODES = 200  # below this, a cycle's numpy calls are few and short: not worth the compiled loops
+# Loading numba and the cached kernels takes about half a second and saves some 30 us per cycle:
+# worth it from about this many cycles on (a large run loads them as it is built, see ``worth_loading``;
+# any other run once it has had this many cycles over MIN_NODES nodes or more).
+WORTH_CYCLES = 15_000
 _state: dict[str, Any] = {}  # "kernels": the compiled functions, or None once loading failed or is disabled
 _logs = np.zeros(0)
 
@@ -39,19 +43,24 @@ def available() -> bool:
     return load() is not None
 
 
+def worth_loading(nodes: int, pods: int) -> bool:
+    """Whether a run on ``nodes`` nodes expecting about ``pods`` pods should load the kernels up front."""
+    return nodes >= MIN_NODES and pods >= WORTH_CYCLES
+
+
 def active(n: int) -> Any:
     """The compiled kernels for a cycle over ``n`` nodes, or None for the numpy path."""
     if n < MIN_NODES:
         return None
     kernels = _state.get("kernels", False)
-    return load() if kernels is False else kernels
+    if kernels is not False:
+        return kernels
+    cycles = _state["cycles"] = _state.get("cycles", 0) + 1
+    return load() if cycles >= WORTH_CYCLES else None
 
 
 def load() -> Any:
-    """Import numba and compile (or read from its cache) the kernels; None if that is not possible.
-
-    Loading takes about half a second with a warm cache; a simulation of a large cluster
-    loads them while it is built, not in its first cycle."""
+    """Import numba and compile (or read from its cache) the kernels; None if that is not possible."""
     if "kernels" in _state:
         return _state["kernels"]
     _state["kernels"] = None

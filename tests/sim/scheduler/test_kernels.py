@@ -131,17 +131,25 @@ def test_first_feasible_is_the_round_robin_search(compiled, mask, want, first) -
     assert evaluated == (hits[-1] + 1 if len(hits) == want else len(present))
 
 
-def test_small_clusters_and_switch(monkeypatch) -> None:
-    """Below MIN_NODES a cycle takes the numpy path; KUBESIM_JIT=0 turns the kernels off."""
+def test_when_the_kernels_are_used(compiled, monkeypatch) -> None:
+    """Never below MIN_NODES; a run expecting WORTH_CYCLES pods on MIN_NODES nodes loads them up
+    front; any other run once it has had WORTH_CYCLES cycles that large; KUBESIM_JIT=0 never."""
     assert kernels.active(kernels.MIN_NODES - 1) is None
+    assert kernels.worth_loading(kernels.MIN_NODES, kernels.WORTH_CYCLES)
+    assert not kernels.worth_loading(kernels.MIN_NODES - 1, 10**6)
+    assert not kernels.worth_loading(10**4, kernels.WORTH_CYCLES - 1)
+    monkeypatch.setattr(kernels, "WORTH_CYCLES", 3)
     try:
+        kernels.reset()
+        assert [kernels.active(kernels.MIN_NODES) is not None for _ in range(4)] == [False, False, True, True]
         monkeypatch.setenv("KUBESIM_JIT", "0")
         kernels.reset()
-        assert kernels.active(kernels.MIN_NODES) is None
+        assert [kernels.active(kernels.MIN_NODES) for _ in range(4)] == [None] * 4
         assert not kernels.available()
     finally:
         monkeypatch.delenv("KUBESIM_JIT")
         kernels.reset()
+        kernels.load()
 
 
 def test_log_table_is_math_log() -> None:
@@ -151,55 +159,11 @@ def test_log_table_is_math_log() -> None:
     assert [float(v) for v in logs[:301]] == [math.log(k + 2) for k in range(301)]
 
 
-def test_pinned_density_run_without_the_kernels(monkeypatch, tmp_path: Path) -> None:
-    """The numpy path alone reproduces the pinned density-250 trace (250 nodes: the compiled
-    loops' side of it is ``test_scale_pinned``)."""
+def test_pinned_density_run_with_the_kernels(compiled, tmp_path: Path) -> None:
+    """With the kernels loaded, the density-250 run (250 nodes, 6,000 pods: too few to load them
+    by itself, so ``test_scale_pinned`` runs it on the numpy path) reproduces its pinned trace."""
     pinned = json.loads(Path("tests/golden/pinned-traces.json").read_text())["density-250"]
-    try:
-        monkeypatch.setenv("KUBESIM_JIT", "0")
-        kernels.reset()
-        result = run(load_scenario("scenarios/scale/density-250.yaml"))
-    finally:
-        monkeypatch.delenv("KUBESIM_JIT")
-        kernels.reset()
+    result = run(load_scenario("scenarios/scale/density-250.yaml"))
     trace_file = tmp_path / "trace.jsonl"
     result.trace.write_jsonl(trace_file)
     assert hashlib.sha256(trace_file.read_bytes()).hexdigest() == pinned["trace_sha256"]
-
-
-@settings(max_examples=80, deadline=None)
-@given(data=st.data(), m=st.integers(1, 60), domains=st.integers(0, 5), weight=st.sampled_from([1, 2]),
-       local_weight=st.sampled_from([0, 1, 3]))
-def test_select_scores_as_pod_topology_spread(compiled, data, m, domains, weight, local_weight) -> None:
-    """The weighted sum's ties equal those of PodTopologySpread's numpy arithmetic (per-row
-    hostname terms as ``live_spread`` keeps them, plus per-domain terms, rounded half away from
-    zero, reversed and normalised) plus the other scores."""
-    from sim.scheduler.plugins.pod_topology_spread import _normalize, _round_half_away
-
-    rows = 80
-    candidates = np.array(data.draw(st.lists(st.integers(0, rows - 1), min_size=m, max_size=m, unique=True)))
-    counts = np.array(data.draw(st.lists(st.integers(0, 12), min_size=rows, max_size=rows)), dtype=np.int64)
-    host_skew = float(data.draw(st.integers(0, 4)))
-    use_host = data.draw(st.booleans()) or domains == 0
-    ids = np.array(data.draw(st.lists(st.integers(0, max(domains - 1, 0)), min_size=rows, max_size=rows)))
-    sums = np.array(data.draw(st.lists(st.integers(0, 30), min_size=domains, max_size=domains)), dtype=np.int64)
-    skew = float(data.draw(st.integers(0, 4)))
-    local = np.array(data.draw(st.lists(st.integers(0, 300), min_size=rows, max_size=rows)), dtype=np.int64)
-    other = np.array(data.draw(st.lists(st.integers(0, 200), min_size=m, max_size=m)), dtype=np.int64)
-    if data.draw(st.booleans()):  # the spread score alone decides: every rounding shows in the ties
-        other[:], local[:] = 0, 0
-    ids = ids if domains else np.zeros(0, dtype=np.int64)
-    logs = kernels.log_table(max(m, domains))
-
-    raw = (counts * math.log(m + 2) + host_skew)[candidates] if use_host else np.zeros(m)
-    if domains:
-        size = len(set(ids[candidates].tolist()))
-        terms = np.array([total * math.log(size + 2) + skew for total in sums.tolist()])
-        raw = raw + terms[ids[candidates]] if use_host else terms[ids[candidates]]
-    total = _normalize(_round_half_away(raw), None) * weight + other + local[candidates] * local_weight
-    expected = np.flatnonzero(total == total.max())
-
-    got = compiled.select(candidates, other, local if local_weight else np.zeros(0, dtype=np.int64), local_weight,
-                          counts if use_host else np.zeros(0, dtype=np.int64), host_skew, ids, sums, logs, skew,
-                          weight)
-    assert got.tolist() == expected.tolist()
