@@ -11,6 +11,8 @@ round-robin start before (if it comes up short) every node; filters every node p
 scores every node shares are left out; scores that depend on a node's own row are summed
 per row once. Which plugins those are is worked out once per pod template and kept until the
 cluster changes (``Profile.plan_for``). A cycle that explains itself scores each plugin on its own.
+On large runs the search and the weighted sum run as compiled loops (``sim.scheduler.kernels``,
+``_compiled_cycle``) that decide as the numpy code here does.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ class FilterPlugin(Protocol):
     whose answers to these (and to ScorePlugin's optional checks) depend on nothing but the
     pod's spec, namespace, labels and owner, the nodes in the table, the table's pod-affinity
     groups and non-Pod API objects sets ``STABLE_CHECKS = True``: the cycle then asks once per
-    pod template until one of those changes (see ``Profile.plan_for``)."""
+    pod template until one of those changes (see ``Profile.plan_for``). A plugin whose verdict
+    depends on a node's own row alone may offer ``row_local_filter(state, pod, table)``: every
+    row's verdict (or None), which lets the compiled search run over it."""
 
     name: str
 
