@@ -32,7 +32,8 @@ __all__ = ["MIN_NODES", "WORTH_CYCLES", "active", "available", "load", "log_tabl
 MIN_NODES = 200  # below this, a cycle's numpy calls are few and short: not worth the compiled loops
 # Loading numba and the cached kernels takes about half a second and saves some 30 us per cycle:
 # worth it from about this many cycles on (a large run loads them as it is built, see ``worth_loading``;
-# any other run once it has had this many cycles over MIN_NODES nodes or more).
+# otherwise a process loads them once its cycles over MIN_NODES nodes or more reach this many, a sweep of
+# mid-size runs included).
 WORTH_CYCLES = 15_000
 _state: dict[str, Any] = {}  # "kernels": the compiled functions, or None once loading failed or is disabled
 _logs = np.zeros(0)

@@ -133,7 +133,7 @@ def test_first_feasible_is_the_round_robin_search(compiled, mask, want, first) -
 
 def test_when_the_kernels_are_used(compiled, monkeypatch) -> None:
     """Never below MIN_NODES; a run expecting WORTH_CYCLES pods on MIN_NODES nodes loads them up
-    front; any other run once it has had WORTH_CYCLES cycles that large; KUBESIM_JIT=0 never."""
+    front; otherwise a process once it has run WORTH_CYCLES cycles that large; KUBESIM_JIT=0 never."""
     assert kernels.active(kernels.MIN_NODES - 1) is None
     assert kernels.worth_loading(kernels.MIN_NODES, kernels.WORTH_CYCLES)
     assert not kernels.worth_loading(kernels.MIN_NODES - 1, 10**6)
