@@ -382,19 +382,15 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     if not profile.scores:
         want = 1
     first = start % n if only_rows is None else 0
-    # On a large cluster, compiled loops search and sum (``sim.scheduler.kernels``); they decide
-    # as the code below does, which runs on smaller clusters, explains, and explains failures.
+    # On a large run, compiled loops search and sum (``sim.scheduler.kernels``); they decide as
+    # the code below does, which runs on smaller runs and explains.
     if not explain and only_rows is None:
         jit = kernels.active(n)
         if jit is not None:
-            result = _compiled_cycle(jit, plan, filters, state, pod, table, all_rows, first, want, rng)
-            if result is not None:
-                return result
+            return _compiled_cycle(jit, profile, plan, filters, state, pod, table, all_rows, first, want, rng)
     candidates, evaluated = _search(filters, state, pod, table, all_rows, first, want)
     if len(candidates) == 0:
-        reasons, codes = diagnose(profile, state, pod, table, all_rows)
-        return ScheduleResult(evaluated=n, message=fit_error_message(n, reasons), reasons=reasons,
-                              codes=codes, state=state, rows=all_rows)
+        return _fit_error(profile, state, pod, table, all_rows)
     if len(candidates) == 1:
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     parts: list[np.ndarray] = []  # weighted scores to add up (arrays a plugin may keep: read only)
@@ -409,9 +405,7 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
             per_plugin[plugin.name] = scores * weight
     else:  # the winner alone is wanted: the shortcuts that cannot change it
         row_local, _, rest = _resolve_scores(plan, state, pod, table, spread=False)
-        for plugin, weight in rest:
-            scores = plugin.score(state, pod, table, candidates)
-            parts.append(scores if weight == 1 else scores * weight)
+        parts = _weighted_scores(rest, state, pod, table, candidates)
         if row_local:
             parts.append(_row_local_total(table, row_local, candidates))
     if not parts:
@@ -425,6 +419,24 @@ def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
     return ScheduleResult(int(candidates[pick]), evaluated, len(candidates),
                           scores=(per_plugin | {"total": total}) if explain else None,
                           candidates=candidates, state=state)
+
+
+def _fit_error(profile: Profile, state: CycleState, pod: PodInfo, table: NodeTable,
+               all_rows: np.ndarray) -> ScheduleResult:
+    """No node fits: upstream's FitError, each node's reasons counted and its status code."""
+    reasons, codes = diagnose(profile, state, pod, table, all_rows)
+    return ScheduleResult(evaluated=len(all_rows), message=fit_error_message(len(all_rows), reasons),
+                          reasons=reasons, codes=codes, state=state, rows=all_rows)
+
+
+def _weighted_scores(plugins: list[tuple[Any, int]], state: CycleState, pod: PodInfo, table: NodeTable,
+                     candidates: np.ndarray) -> list[np.ndarray]:
+    """Each (plugin, weight)'s scores for ``candidates``, weighted (arrays a plugin may keep: read only)."""
+    parts = []
+    for plugin, weight in plugins:
+        scores = plugin.score(state, pod, table, candidates)
+        parts.append(scores if weight == 1 else scores * weight)
+    return parts
 
 
 def _search(filters: list[Any], state: CycleState, pod: PodInfo, table: NodeTable, all_rows: np.ndarray,
@@ -480,12 +492,12 @@ def _resolve_scores(plan: _TemplatePlan, state: CycleState, pod: PodInfo, table:
     return row_local, spread_inputs, rest
 
 
-def _compiled_cycle(jit: Any, plan: _TemplatePlan, filters: list[Any], state: CycleState, pod: PodInfo,
-                    table: NodeTable, all_rows: np.ndarray, first: int, want: int,
-                    rng: np.random.Generator) -> ScheduleResult | None:
+def _compiled_cycle(jit: Any, profile: Profile, plan: _TemplatePlan, filters: list[Any], state: CycleState,
+                    pod: PodInfo, table: NodeTable, all_rows: np.ndarray, first: int, want: int,
+                    rng: np.random.Generator) -> ScheduleResult:
     """The cycle on the compiled loops: one call searches and sums when every filter's verdict is
     a per-row value and every score is row-local or PodTopologySpread's; otherwise the numpy
-    search and the other scores feed the compiled sum. None when no node fits."""
+    search and the other scores feed the compiled sum."""
     row_local, spread, rest = _resolve_scores(plan, state, pod, table, spread=True)
     values, values_weight = _row_local_values(table, row_local) if row_local else (_NO_INTS, 0)
     counts, host_skew, ids, sums, skew, spread_weight = spread if spread is not None else _NO_SPREAD
@@ -501,12 +513,13 @@ def _compiled_cycle(jit: Any, plan: _TemplatePlan, filters: list[Any], state: Cy
             candidates, evaluated = _search(filters, state, pod, table, all_rows, first, want)
         ties = None
         if len(candidates) > 1:
-            parts = [plugin.score(state, pod, table, candidates) * weight for plugin, weight in rest]
-            other = _sum(parts).astype(np.int64, copy=False) if parts else _NO_INTS
+            parts = _weighted_scores(rest, state, pod, table, candidates)
+            other = (parts[0] if len(parts) == 1 else _sum(parts)).astype(np.int64, copy=False) if parts \
+                else _NO_INTS
             ties = jit.select(candidates, other, values, values_weight, counts, host_skew, ids, sums, logs, skew,
                               spread_weight)
     if len(candidates) == 0:
-        return None
+        return _fit_error(profile, state, pod, table, all_rows)
     if len(candidates) == 1:
         return ScheduleResult(int(candidates[0]), evaluated, 1, candidates=candidates, state=state)
     pick = ties[0] if len(ties) == 1 else ties[int(rng.integers(len(ties)))]

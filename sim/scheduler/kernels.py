@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_NODES", "WORTH_CYCLES", "active", "available", "load", "log_table", "reset", "worth_loading"]
+__all__ = ["MIN_NODES", "WORTH_CYCLES", "active", "load", "log_table", "reset", "worth_loading"]
 
 MIN_NODES = 200  # below this, a cycle's numpy calls are few and short: not worth the compiled loops
 # Loading numba and the cached kernels takes about half a second and saves some 30 us per cycle:
@@ -37,11 +37,6 @@ MIN_NODES = 200  # below this, a cycle's numpy calls are few and short: not wort
 WORTH_CYCLES = 15_000
 _state: dict[str, Any] = {}  # "kernels": the compiled functions, or None once loading failed or is disabled
 _logs = np.zeros(0)
-
-
-def available() -> bool:
-    """Whether the compiled kernels can be used (numba importable and ``KUBESIM_JIT`` not "0")."""
-    return load() is not None
 
 
 def worth_loading(nodes: int, pods: int) -> bool:

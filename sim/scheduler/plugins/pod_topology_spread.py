@@ -365,9 +365,10 @@ class PodTopologySpread:
                     return None
                 counts, host_skew = live_counts(table, c.matcher), float(c.max_skew - 1)
             else:
-                if len(sums) or not len(table.domains(c.key)[1]):
+                domain_ids, values = table.domains(c.key)
+                if len(sums) or not values:
                     return None
-                ids = table.domains(c.key)[0]
+                ids = domain_ids
                 sums = live_domain_sums(table, c.matcher, c.key, self._eligible(c, pod, table, base,
                                                                                  ("score", require_all)))
                 skew = float(c.max_skew - 1)
