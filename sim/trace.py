@@ -61,6 +61,7 @@ class Trace:
         self._t = array("d")
         self._cols = {name: array("i") for name in EVENT_COLUMNS[1:]}
         self._col_list = [self._cols[name] for name in EVENT_COLUMNS[1:]]  # in record()'s argument order
+        self._pending: list[tuple[Any, ...]] = []  # records not yet in the columns (see record())
         self.series: dict[str, _Series] = {}
         self.matrices: dict[str, _Matrix] = {}
         self.decisions: list[str] = []  # scheduler decisions, one JSON object each (for explain)
@@ -77,27 +78,32 @@ class Trace:
 
     def record(self, t: float, kind: str, namespace: str, name: str, event: str,
                node: str = "", reason: str = "", message: str = "", upstream: str = "") -> None:
-        """Append one event record; ``upstream`` is the server's timestamp of it, if real."""
+        """Append one event record; ``upstream`` is the server's timestamp of it, if real.
+
+        This runs for every event of a large run: the record waits as one tuple, and a few
+        thousand at a time are encoded into the columns (a column's strings in one pass)."""
+        pending = self._pending
         if upstream:
-            self.upstream[len(self._t)] = upstream
-        self._t.append(t)
-        get, code = self._codes.get, self.code
-        kinds, namespaces, names, events, nodes, reasons, messages = self._col_list
-        # one column at a time, unrolled: this runs for every event of a large run
-        value = get(kind)
-        kinds.append(code(kind) if value is None else value)
-        value = get(namespace)
-        namespaces.append(code(namespace) if value is None else value)
-        value = get(name)
-        names.append(code(name) if value is None else value)
-        value = get(event)
-        events.append(code(event) if value is None else value)
-        value = get(node)
-        nodes.append(code(node) if value is None else value)
-        value = get(reason)
-        reasons.append(code(reason) if value is None else value)
-        value = get(message)
-        messages.append(code(message) if value is None else value)
+            self.upstream[len(self._t) + len(pending)] = upstream
+        pending.append((t, kind, namespace, name, event, node, reason, message))
+        if len(pending) >= _SETTLE_EVERY:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Encode the pending records into the columns (every reader calls this first)."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        times, *fields = zip(*pending, strict=True)
+        self._t.extend(times)
+        codes, strings = self._codes, self._strings
+        for column, values in zip(self._col_list, fields, strict=True):
+            for text in dict.fromkeys(values):  # new strings get codes in order of appearance
+                if text not in codes:
+                    codes[text] = len(strings)
+                    strings.append(text)
+            column.extend(map(codes.__getitem__, values))
 
     def sample(self, name: str, t: float, value: float) -> None:
         """Append a point to the time series ``name``."""
@@ -138,7 +144,7 @@ class Trace:
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
-        return len(self._t)
+        return len(self._t) + len(self._pending)
 
     def decisions_for(self, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """The scheduler's decision records for one pod, in order."""
@@ -151,6 +157,7 @@ class Trace:
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Every event record as a dict, in recording order."""
+        self._settle()
         s = self._strings
         cols = [self._cols[name] for name in EVENT_COLUMNS[1:]]
         upstream = self.upstream
@@ -163,12 +170,14 @@ class Trace:
             yield rec
 
     def _codes_of(self, column: str) -> np.ndarray:
+        self._settle()
         return np.array(self._cols[column], dtype=np.int32)
 
     def to_frame(self) -> Any:
         """Events as a pandas DataFrame (one row per record, categorical string columns)."""
         import pandas as pd
 
+        self._settle()
         categories = pd.Index(self._strings, dtype=object)
         data: dict[str, Any] = {"t": np.array(self._t, dtype=np.float64)}
         for name in EVENT_COLUMNS[1:]:
@@ -195,6 +204,7 @@ class Trace:
         import pandas as pd
 
         columns = ["namespace", "name", "node", *POD_LIFECYCLE, "attempts"]
+        self._settle()
         pod_code = self._codes.get("Pod")
         kinds = self._codes_of("kind")
         rows = np.flatnonzero(kinds == pod_code) if pod_code is not None else np.zeros(0, np.int64)
@@ -248,6 +258,7 @@ class Trace:
     def _write_events(self, out: Any) -> None:
         """One JSON object per event, as ``json.dumps`` writes ``{"type": "event", **record}`` with
         the empty optional fields left out; each distinct string is encoded once."""
+        self._settle()
         encoded = [json.dumps(text) for text in self._strings]
         kinds, namespaces, names, events, nodes, reasons, messages = self._col_list
         upstream = self.upstream
@@ -309,6 +320,7 @@ class Trace:
 
 
 _NOT_FINITE = ("nan", "inf", "-inf")
+_SETTLE_EVERY = 4096  # pending records encoded at a time: a few hundred KiB of tuples at most
 
 
 def _json_number(x: float) -> float | None:

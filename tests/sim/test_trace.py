@@ -61,6 +61,35 @@ def test_event_lines_are_what_json_dumps_writes(tmp_path) -> None:  # type: igno
     assert "namespace" not in lines[1]
 
 
+def test_records_read_back_in_order_across_the_encoding_chunks() -> None:
+    """Records wait as tuples and are encoded a chunk at a time: reads between, at and across
+    chunk boundaries see every record once, in order, with its upstream timestamp in place."""
+    import random
+
+    from sim import trace as trace_module
+
+    rng = random.Random(7)
+    trace = Trace()
+    expected: list[dict[str, object]] = []
+    total = 2 * trace_module._SETTLE_EVERY + 123
+    for i in range(total):
+        rec = {"t": i / 10, "kind": rng.choice(["Pod", "Node"]), "namespace": rng.choice(["", "a", "b"]),
+               "name": f"p{rng.randrange(500)}", "event": rng.choice(["created", "bound", "ready"]),
+               "node": rng.choice(["", "n1", "n2"]), "reason": "", "message": f"m{i}" if i % 3 else ""}
+        upstream = f"2026-12-07T00:00:{i % 60:02d}Z" if i % 1000 == 0 else ""
+        trace.record(*rec.values(), upstream=upstream)  # type: ignore[arg-type]
+        if upstream:
+            rec["upstream"] = upstream
+        expected.append(rec)
+        if i in (10, trace_module._SETTLE_EVERY - 1, trace_module._SETTLE_EVERY + 5):
+            assert len(trace) == i + 1
+            assert list(trace.events()) == expected
+    assert len(trace) == total
+    assert list(trace.events()) == expected
+    frame = trace.to_frame()
+    assert list(frame["message"].astype(str)) == [r["message"] for r in expected]
+
+
 def test_pods_frame_has_one_row_per_pod() -> None:
     """Each pod's first time per lifecycle event, its node and failed attempts."""
     pods = _small_trace().pods_frame().set_index("name")
