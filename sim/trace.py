@@ -22,6 +22,7 @@ import math
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ class Trace:
         self._t = array("d")
         self._cols = {name: array("i") for name in EVENT_COLUMNS[1:]}
         self._col_list = [self._cols[name] for name in EVENT_COLUMNS[1:]]  # in record()'s argument order
-        self._pending: list[tuple[Any, ...]] = []  # records not yet in the columns (see record())
+        self._pending: list[Any] = []  # fields of the records not yet in the columns (see record())
         self.series: dict[str, _Series] = {}
         self.matrices: dict[str, _Matrix] = {}
         self.decisions: list[str] = []  # scheduler decisions, one JSON object each (for explain)
@@ -80,30 +81,32 @@ class Trace:
                node: str = "", reason: str = "", message: str = "", upstream: str = "") -> None:
         """Append one event record; ``upstream`` is the server's timestamp of it, if real.
 
-        This runs for every event of a large run: the record waits as one tuple, and a few
-        thousand at a time are encoded into the columns (a column's strings in one pass)."""
+        This runs for every event of a large run: the record's fields wait in one flat list,
+        and a few thousand records at a time are encoded into the columns (``_settle``)."""
         pending = self._pending
         if upstream:
-            self.upstream[len(self._t) + len(pending)] = upstream
-        pending.append((t, kind, namespace, name, event, node, reason, message))
-        if len(pending) >= _SETTLE_EVERY:
+            self.upstream[len(self._t) + len(pending) // _FIELDS] = upstream
+        pending += (t, kind, namespace, name, event, node, reason, message)
+        if len(pending) >= _SETTLE_EVERY * _FIELDS:
             self._settle()
 
     def _settle(self) -> None:
-        """Encode the pending records into the columns (every reader calls this first)."""
+        """Encode the pending records into the columns (every reader calls this first): a
+        column's strings in one pass each, new ones coded in order of appearance."""
         pending = self._pending
         if not pending:
             return
         self._pending = []
-        times, *fields = zip(*pending, strict=True)
-        self._t.extend(times)
+        self._t.extend(pending[0::_FIELDS])
         codes, strings = self._codes, self._strings
-        for column, values in zip(self._col_list, fields, strict=True):
-            for text in dict.fromkeys(values):  # new strings get codes in order of appearance
-                if text not in codes:
-                    codes[text] = len(strings)
-                    strings.append(text)
-            column.extend(map(codes.__getitem__, values))
+        for i, column in enumerate(self._col_list, 1):
+            values = pending[i::_FIELDS]
+            distinct = dict.fromkeys(values)
+            if not distinct.keys() <= codes.keys():
+                fresh = [text for text in distinct if text not in codes]
+                codes.update(zip(fresh, range(len(strings), len(strings) + len(fresh)), strict=True))
+                strings.extend(fresh)
+            column.fromlist([codes[values[0]]] if len(values) == 1 else list(itemgetter(*values)(codes)))
 
     def sample(self, name: str, t: float, value: float) -> None:
         """Append a point to the time series ``name``."""
@@ -144,7 +147,7 @@ class Trace:
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
-        return len(self._t) + len(self._pending)
+        return len(self._t) + len(self._pending) // _FIELDS
 
     def decisions_for(self, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """The scheduler's decision records for one pod, in order."""
@@ -320,7 +323,8 @@ class Trace:
 
 
 _NOT_FINITE = ("nan", "inf", "-inf")
-_SETTLE_EVERY = 4096  # pending records encoded at a time: a few hundred KiB of tuples at most
+_FIELDS = len(EVENT_COLUMNS)
+_SETTLE_EVERY = 4096  # records encoded at a time: their pending fields take 256 KiB at most
 
 
 def _json_number(x: float) -> float | None:

@@ -81,7 +81,7 @@ def test_records_read_back_in_order_across_the_encoding_chunks() -> None:
         if upstream:
             rec["upstream"] = upstream
         expected.append(rec)
-        if i in (10, trace_module._SETTLE_EVERY - 1, trace_module._SETTLE_EVERY + 5):
+        if i in (0, 10, trace_module._SETTLE_EVERY - 1, trace_module._SETTLE_EVERY + 5):
             assert len(trace) == i + 1
             assert list(trace.events()) == expected
     assert len(trace) == total
