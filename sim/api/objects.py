@@ -312,22 +312,21 @@ class PodSpec:
     persistent_volume_claims: tuple[str, ...] = ()  # spec.volumes[].persistentVolumeClaim.claimName
     config_refs: tuple[ConfigRef, ...] = ()  # ConfigMaps and Secrets in env, envFrom and volumes
     host_network: bool = False
+    # Derived once (a spec is shared by its template's pods and read at every assume):
+    host_ports: tuple[HostPort, ...] = field(init=False, repr=False, compare=False)
+    """Ports the pod holds on its node: containers' and sidecars' (util.GetHostPorts)."""
+    has_pod_affinity: bool = field(init=False, repr=False, compare=False)
+    """Whether the pod has any pod affinity or anti-affinity term (NodeInfo.PodsWithAffinity)."""
 
-    @property
-    def host_ports(self) -> tuple[HostPort, ...]:
-        """Ports the pod holds on its node: containers' and sidecars' (util.GetHostPorts)."""
+    def __post_init__(self) -> None:
         sidecars = tuple(p for c in self.init_containers if c.restart_policy == "Always" for p in c.host_ports)
-        return sidecars + tuple(p for c in self.containers for p in c.host_ports)
+        object.__setattr__(self, "host_ports", sidecars + tuple(p for c in self.containers for p in c.host_ports))
+        object.__setattr__(self, "has_pod_affinity", bool(self.pod_affinity) or bool(self.pod_anti_affinity))
 
     @property
     def request_map(self) -> dict[str, int]:
         """Effective pod requests: max(sum of containers, any init container), per resource."""
         return dict(self.requests)
-
-    @property
-    def has_pod_affinity(self) -> bool:
-        """Whether the pod has any pod affinity or anti-affinity term (NodeInfo.PodsWithAffinity)."""
-        return bool(self.pod_affinity) or bool(self.pod_anti_affinity)
 
 
 @dataclass(slots=True)
