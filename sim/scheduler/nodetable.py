@@ -74,6 +74,7 @@ class NodeTable:
         self.pod_sig_labels: list[tuple[str, dict[str, str]]] = []
         self.pod_sig_counts: list[np.ndarray] = []
         self._pod_sig_ids: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        self._last_sig: tuple[str | None, dict[str, str] | None, int] = (None, None, -1)  # (namespace, labels, sig)
         # Pods with pod (anti-)affinity (NodeInfo.PodsWithAffinity), grouped by (label signature,
         # podAffinity, podAntiAffinity): the inter-pod plugins read existing pods' terms per group.
         self.affinity_groups: list[tuple[int, Any, Any]] = []
@@ -252,7 +253,8 @@ class NodeTable:
             if self._row_states[0] != end:  # the row states read at this log position, shared by every key
                 self._row_states = (end, {})
             states = self._row_states[1]
-            for row in sorted(set(self._row_log[entry[0] - self._log_base:])):
+            changed = self._row_log[entry[0] - self._log_base:]
+            for row in changed if len(changed) == 1 else sorted(set(changed)):
                 state = states.get(row)
                 if state is None:
                     state = states[row] = self._row_state(row)
@@ -310,12 +312,17 @@ class NodeTable:
 
     def pod_sig(self, pod: Pod) -> int:
         """The label signature of a pod (pods of one template share one)."""
-        key = (pod.meta.namespace, tuple(sorted(pod.meta.labels.items())))
+        meta = pod.meta
+        last = self._last_sig
+        if last[0] == meta.namespace and last[1] == meta.labels:  # consecutive pods of one template
+            return last[2]
+        key = (meta.namespace, tuple(sorted(meta.labels.items())))
         sig = self._pod_sig_ids.get(key)
         if sig is None:
             sig = self._pod_sig_ids[key] = len(self.pod_sig_labels)
-            self.pod_sig_labels.append((pod.meta.namespace, dict(pod.meta.labels)))
+            self.pod_sig_labels.append((meta.namespace, dict(meta.labels)))
             self.pod_sig_counts.append(np.zeros(self.allocatable.shape[0], dtype=np.int32))
+        self._last_sig = (meta.namespace, self.pod_sig_labels[sig][1], sig)
         return sig
 
     def assume(self, row: int, pod: Pod, request: np.ndarray, nonzero: np.ndarray) -> PodEntry:

@@ -91,3 +91,23 @@ def test_take_copies_or_gathers() -> None:
     assert table.take(values, np.array([2, 0])).tolist() == [7, 5]
     table.set_present(1, False)
     assert table.take(values, table.present_rows()).tolist() == [5, 7]
+
+
+def test_pod_signatures_follow_namespace_and_labels() -> None:
+    """Pods with equal labels in one namespace share a signature, one after another or not;
+    another label value or namespace gets its own, and a pod relabelled takes its new one."""
+    table = _table()
+    a1 = make_pod("a1").label("app", "a").label("tier", "web").obj()
+    a2 = make_pod("a2").label("tier", "web").label("app", "a").obj()
+    b = make_pod("b").label("app", "b").label("tier", "web").obj()
+    other_ns = make_pod("a3", namespace="other").label("app", "a").label("tier", "web").obj()
+    sig_a = table.pod_sig(a1)
+    assert table.pod_sig(a2) == sig_a
+    sig_b = table.pod_sig(b)
+    assert sig_b != sig_a
+    assert table.pod_sig(a1) == sig_a
+    sig_other = table.pod_sig(other_ns)
+    assert sig_other not in (sig_a, sig_b)
+    a2.meta.labels["app"] = "b"  # relabelled in place
+    assert table.pod_sig(a2) == sig_b
+    assert table.pod_sig_labels[sig_a] == ("default", {"app": "a", "tier": "web"})
