@@ -87,8 +87,9 @@ class FilterPlugin(Protocol):
     pod's spec, namespace, labels and owner, the nodes in the table, the table's pod-affinity
     groups and non-Pod API objects sets ``STABLE_CHECKS = True``: the cycle then asks once per
     pod template until one of those changes (see ``Profile.plan_for``). A plugin whose verdict
-    depends on a node's own row alone may offer ``row_local_filter(state, pod, table)``: every
-    row's verdict (or None), which lets the compiled search run over it."""
+    depends on a node's own row alone may offer ``row_local_filter(state, pod, table)``: the
+    (key, compute) of its verdicts for ``NodeTable.row_values`` (or None), which lets the
+    compiled search run over every row's verdict."""
 
     name: str
 
@@ -316,14 +317,45 @@ def _row_local_values(table: NodeTable, hooks: list[tuple[Any, Any, int]]) -> tu
     if len(hooks) == 1:
         key, compute, weight = hooks[0]
         return table.row_values(key, compute), weight
+    return table.row_values(("weighted", tuple((key, weight) for key, _, weight in hooks)),
+                            lambda rows: _weighted_rows(hooks, rows)), 1
 
-    def weighted_sum(rows: np.ndarray) -> np.ndarray:
-        total = np.zeros(len(rows), dtype=np.int64)
-        for _, compute, weight in hooks:
-            values = compute(rows)
-            total += values if weight == 1 else values * weight
-        return total
-    return table.row_values(("weighted", tuple((key, weight) for key, _, weight in hooks)), weighted_sum), 1
+
+def _weighted_rows(hooks: list[tuple[Any, Any, int]], rows: np.ndarray) -> np.ndarray:
+    """For ``rows``, the weighted sum of row-local scores (``hooks``: (key, compute, weight))."""
+    total = np.zeros(len(rows), dtype=np.int64)
+    for _, compute, weight in hooks:
+        values = compute(rows)
+        total += values if weight == 1 else values * weight
+    return total
+
+
+def _row_local_verdicts(filters: list[Any], state: CycleState, pod: PodInfo,
+                        table: NodeTable) -> list[tuple[Any, Any]] | None:
+    """Each filter's ``row_local_filter`` (key, compute), or None unless every filter has one."""
+    hooks = []
+    for plugin in filters:
+        hook = getattr(plugin, "row_local_filter", None)
+        found = hook(state, pod, table) if hook is not None else None
+        if found is None:
+            return None
+        hooks.append(found)
+    return hooks
+
+
+def _row_local_scored(table: NodeTable, verdicts: list[tuple[Any, Any]],
+                      hooks: list[tuple[Any, Any, int]]) -> np.ndarray:
+    """Per row, the weighted row-local score sum plus one where every verdict passes, and 0
+    where one fails: the compiled search's mask and the compiled sum's values at once (one
+    per-row cache to keep current instead of two; the +1 is the same for every candidate, so
+    it moves no candidate ahead of another)."""
+    def compute(rows: np.ndarray) -> np.ndarray:
+        fits = verdicts[0][1](rows)
+        for _, verdict in verdicts[1:]:
+            fits = fits & verdict(rows)
+        return np.where(fits, _weighted_rows(hooks, rows) + 1, 0)
+    key = ("scored", tuple(key for key, _ in verdicts), tuple((key, weight) for key, _, weight in hooks))
+    return table.row_values(key, compute)
 
 
 def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: np.ndarray) -> np.ndarray:
@@ -333,16 +365,15 @@ def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: 
     return values if weight == 1 else values * weight
 
 
-def _row_local_mask(filters: list[Any], state: CycleState, pod: PodInfo, table: NodeTable) -> np.ndarray | None:
-    """Every row's verdict when each filter's depends on the node's own row alone (its
-    ``row_local_filter``), else None."""
+def _row_local_mask(table: NodeTable, verdicts: list[tuple[Any, Any]] | None) -> np.ndarray | None:
+    """Every row's verdict when each filter's depends on the node's own row alone (``verdicts``,
+    their ``row_local_filter`` hooks), else None."""
+    if verdicts is None:
+        return None
     mask = None
-    for plugin in filters:
-        hook = getattr(plugin, "row_local_filter", None)
-        verdicts = hook(state, pod, table) if hook is not None else None
-        if verdicts is None:
-            return None
-        mask = verdicts if mask is None else mask & verdicts
+    for key, compute in verdicts:
+        values = table.row_values(key, compute)
+        mask = values if mask is None else mask & values
     return mask if mask is not None else np.ones(table.n, dtype=bool)
 
 
@@ -499,10 +530,15 @@ def _compiled_cycle(jit: Any, profile: Profile, plan: _TemplatePlan, filters: li
     a per-row value and every score is row-local or PodTopologySpread's; otherwise the numpy
     search and the other scores feed the compiled sum."""
     row_local, spread, rest = _resolve_scores(plan, state, pod, table, spread=True)
-    values, values_weight = _row_local_values(table, row_local) if row_local else (_NO_INTS, 0)
+    verdicts = _row_local_verdicts(filters, state, pod, table)
+    if verdicts and row_local:  # one per-row array is the mask and the row-local sum
+        mask = values = _row_local_scored(table, verdicts, row_local)
+        values_weight = 1
+    else:
+        values, values_weight = _row_local_values(table, row_local) if row_local else (_NO_INTS, 0)
+        mask = _row_local_mask(table, verdicts)
     counts, host_skew, ids, sums, skew, spread_weight = spread if spread is not None else _NO_SPREAD
     logs = kernels.log_table(max(want, len(sums)))
-    mask = _row_local_mask(filters, state, pod, table)
     if mask is not None and not rest:
         candidates, evaluated, ties = jit.search_and_select(all_rows, mask, first, want, values, values_weight,
                                                             counts, host_skew, ids, sums, logs, skew, spread_weight)

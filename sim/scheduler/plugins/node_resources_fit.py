@@ -90,17 +90,19 @@ class NodeResourcesFit:
         return cls(strategy.type, {r.name: r.weight for r in strategy.resources}, shape)
 
     def filter(self, state: CycleState, pod: PodInfo, table: NodeTable, rows: np.ndarray) -> np.ndarray:
-        if pod.unknown_resources:
+        hook = self.row_local_filter(state, pod, table)
+        if hook is None:
             return np.zeros(len(rows), dtype=bool)
-        return self.row_local_filter(state, pod, table)[rows]
+        return table.row_values(*hook)[rows]
 
-    def row_local_filter(self, state: CycleState, pod: PodInfo, table: NodeTable) -> np.ndarray | None:
-        """Every row's verdict (the table's own array: read only): whether a node fits depends
-        on its own row and the pod's requests alone. None for a pod that requests a resource no
-        node has (``filter`` fails every node)."""
+    def row_local_filter(self, state: CycleState, pod: PodInfo,
+                         table: NodeTable) -> tuple[Any, Callable[[np.ndarray], np.ndarray]] | None:
+        """Whether a node fits depends on its own row and the pod's requests alone: the key and
+        the row-wise verdict for ``NodeTable.row_values``. None for a pod that requests a
+        resource no node has (``filter`` fails every node)."""
         if pod.unknown_resources:
             return None
-        return table.row_values((self.name, "fits", pod.request.tobytes()), lambda some: _fits(pod, table, some))
+        return (self.name, "fits", pod.request.tobytes()), lambda some: _fits(pod, table, some)
 
     def reasons(self, state: CycleState, pod: PodInfo, table: NodeTable,
                 rows: np.ndarray) -> list[tuple[str, np.ndarray, Code]]:
