@@ -8,8 +8,9 @@ toleration checks run once per signature, not once per node.
 Scores that depend on one node's row alone (resource fit, balance) are kept per pod shape in
 ``row_values`` and recomputed only for the rows that changed since (a log of touched rows),
 so a cycle of a pod like the last one costs a gather rather than a pass over every node.
-Likewise every change of a node's non-terminating pods is logged (``pod_log``), so the
-inter-pod plugins keep per-selector counts current instead of recounting every cycle.
+Likewise every change of a node's non-terminating pods is logged per label signature
+(``sig_logs``), so the inter-pod plugins keep per-selector counts current from the changes of
+the signatures they select instead of recounting every cycle.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ __all__ = ["DEFAULT_MEMORY_REQUEST", "DEFAULT_MILLI_CPU_REQUEST", "HOSTNAME", "N
 DEFAULT_MILLI_CPU_REQUEST = 100  # pkg/scheduler/util/pod_resources.go
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 HOSTNAME = "kubernetes.io/hostname"
+# A signature's pod log is dropped past this many changes per node (and at least these rows)
+SIG_LOG_FACTOR, SIG_LOG_ROWS = 8, 1024
 
 
 class PodEntry:
@@ -84,11 +87,12 @@ class NodeTable:
         self.terminating_sig_counts: dict[int, np.ndarray] = {}
         self._terminating: set[int] = set()
         self.pods_version = 0  # bumped on every assume/forget, so per-cycle plugin state can tell
-        # Changes of the non-terminating pod count, (label signature, row, +1/-1), in order;
-        # ``pod_log_base`` is the absolute position of ``pod_log[0]`` (dropped when it grows
-        # long). Plugins that keep per-selector counts catch up from it instead of recounting.
-        self.pod_log: list[tuple[int, int, int]] = []
-        self.pod_log_base = 0
+        # Per label signature, the changes of its non-terminating pod count, (row, +1/-1), in
+        # order; ``sig_log_bases[sig]`` is the absolute position of ``sig_logs[sig][0]`` (a log
+        # is dropped when it grows long). Plugins that keep per-selector counts catch up from
+        # the logs of the signatures they select (not every pod's) instead of recounting.
+        self.sig_logs: list[list[tuple[int, int]]] = []
+        self.sig_log_bases: list[int] = []
         self.pod_caches: dict[Any, Any] = {}  # per-selector state of the inter-pod plugins
         self.host_ports: dict[int, dict[tuple[str, str, int], int]] = {}  # row -> (ip, protocol, port) -> pods
         # The cache's image states (ImageStateSummary): per image name its size (as first
@@ -322,6 +326,8 @@ class NodeTable:
             sig = self._pod_sig_ids[key] = len(self.pod_sig_labels)
             self.pod_sig_labels.append((meta.namespace, dict(meta.labels)))
             self.pod_sig_counts.append(np.zeros(self.allocatable.shape[0], dtype=np.int32))
+            self.sig_logs.append([])
+            self.sig_log_bases.append(0)
         self._last_sig = (meta.namespace, self.pod_sig_labels[sig][1], sig)
         return sig
 
@@ -380,10 +386,10 @@ class NodeTable:
         self.pods_version += 1
 
     def _log_pod(self, sig: int, row: int, delta: int) -> None:
-        log = self.pod_log
-        log.append((sig, row, delta))
-        if len(log) > 8 * max(self.n, 1024):  # readers this far behind recount anyway
-            self.pod_log_base += len(log)
+        log = self.sig_logs[sig]
+        log.append((row, delta))
+        if len(log) > SIG_LOG_FACTOR * max(self.n, SIG_LOG_ROWS):  # readers this far behind recount anyway
+            self.sig_log_bases[sig] += len(log)
             log.clear()
 
     def _affinity_group(self, sig: int, pod: Pod) -> int:

@@ -116,16 +116,16 @@ def matching_per_row(table: NodeTable, matcher: PodMatcher, skip_terminating: bo
 
 class _LiveCounts:
     """A selector's non-terminating pods per node row, and per (topology key, eligible rows) its
-    domain sums, kept current from the table's pod log (a cycle reads them, not recounts)."""
+    domain sums, kept current from the table's logs of the signatures it selects (a cycle reads
+    them, not recounts)."""
 
-    __slots__ = ("counts", "n", "position", "scanned", "sigs", "spreads", "sums")
+    __slots__ = ("counts", "n", "positions", "scanned", "spreads", "sums")
 
-    def __init__(self, counts: np.ndarray, n: int, position: int, scanned: int, sigs: set[int]) -> None:
+    def __init__(self, counts: np.ndarray, n: int, positions: dict[int, int], scanned: int) -> None:
         self.counts = counts
         self.n = n
-        self.position = position
-        self.scanned = scanned
-        self.sigs = sigs
+        self.positions = positions  # selected signature -> absolute position read up to in its log
+        self.scanned = scanned  # signatures checked against the selector
         # (key, id(eligible)) -> (eligible, table version, domain id per row or -1 where not counted, sums)
         self.sums: dict[tuple[str, int], tuple[np.ndarray, int, list[int], np.ndarray]] = {}
         # (weight, offset) -> count * weight + offset per row (PodTopologySpread's hostname term)
@@ -133,26 +133,24 @@ class _LiveCounts:
 
 
 def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
-    log, base = table.pod_log, table.pod_log_base
     live = table.pod_caches.get(matcher)
-    if live is None or live.position < base or live.n != table.n:
-        if len(table.pod_caches) > 1024:
-            table.pod_caches.clear()
-        sigs = matching_sigs(table, matcher)
-        counts = matching_per_row(table, matcher, skip_terminating=True)
-        live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, base + len(log), len(table.pod_sig_labels),
-                                                       set(sigs))
-        return live
-    start = live.position - base
-    if start == len(log):
-        return live
-    if live.scanned < len(table.pod_sig_labels):  # label signatures seen since: the selector may pick them
-        live.sigs.update(matching_sigs(table, matcher))
-        live.scanned = len(table.pod_sig_labels)
-    counts, sigs, sums, spreads = live.counts, live.sigs, live.sums, live.spreads
-    for i in range(start, len(log)):
-        sig, row, delta = log[i]
-        if sig in sigs:
+    if live is None or live.n != table.n:
+        return _count_live(table, matcher)
+    logs, bases = table.sig_logs, table.sig_log_bases
+    if live.scanned < len(logs):  # label signatures seen since: the selector may pick them
+        for sig in matching_sigs(table, matcher):
+            live.positions.setdefault(sig, 0)  # new since: its every change is to count (or, dropped, a recount)
+        live.scanned = len(logs)
+    counts, sums, spreads = live.counts, live.sums, live.spreads
+    for sig, position in live.positions.items():
+        log = logs[sig]
+        start = position - bases[sig]
+        if start == len(log):
+            continue
+        if start < 0:  # the log was dropped meanwhile
+            return _count_live(table, matcher)
+        for i in range(start, len(log)):
+            row, delta = log[i]
             counts[row] += delta
             for _, _, domain_of, domain_sums in sums.values():
                 domain = domain_of[row]
@@ -162,7 +160,17 @@ def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
                 count = int(counts[row])
                 for (weight, offset), spread in spreads.items():
                     spread[row] = count * weight + offset  # the float operations numpy does per element
-    live.position = base + len(log)
+        live.positions[sig] = bases[sig] + len(log)
+    return live
+
+
+def _count_live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
+    if len(table.pod_caches) > 1024:
+        table.pod_caches.clear()
+    sigs = matching_sigs(table, matcher)
+    counts = matching_per_row(table, matcher, skip_terminating=True)
+    positions = {sig: table.sig_log_bases[sig] + len(table.sig_logs[sig]) for sig in sigs}
+    live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, positions, len(table.sig_logs))
     return live
 
 
