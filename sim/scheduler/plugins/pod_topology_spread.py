@@ -92,13 +92,16 @@ def default_selector(pod: Pod, store: Any) -> Selector | None:
     return Selector(requirements) if requirements else None
 
 
-def _resolve(c: TopologySpreadConstraint, pod: Pod, selector: Selector | None, label_keys: bool) -> _Constraint:
+def _resolve(c: TopologySpreadConstraint, pod: Pod, selector: Selector | None, label_keys: bool,
+             matchers: dict[PodMatcher, PodMatcher]) -> _Constraint:
     if label_keys:
         selector = with_label_keys(selector, pod.meta.labels, c.match_label_keys)
     counted = None if selector is None or selector.empty else selector  # countPodsMatchSelector
+    matcher = PodMatcher(frozenset((pod.meta.namespace,)), counted)
     return _Constraint(
         max_skew=c.max_skew, key=c.topology_key, selector=selector,
-        matcher=PodMatcher(frozenset((pod.meta.namespace,)), counted),
+        # one object per distinct matcher: the per-selector caches find theirs by identity
+        matcher=matchers.setdefault(matcher, matcher),
         self_match=selector is not None and selector.matches(pod.meta.labels),
         min_domains=c.min_domains or 1,
         honor_affinity=c.node_affinity_policy != "Ignore",
@@ -116,6 +119,7 @@ class PodTopologySpread:
     STABLE_CHECKS = True  # its checks read only what a template's plan is kept for (FilterPlugin)
     handle: Any = field(default=None, repr=False)
     _cache: dict[tuple[Any, ...], list[_Constraint]] = field(default_factory=dict, repr=False)
+    _matchers: dict[PodMatcher, PodMatcher] = field(default_factory=dict, repr=False)
     _eligible_cache: dict[tuple[Any, ...], tuple[Any, np.ndarray]] = field(default_factory=dict, repr=False)
     _layouts: dict[tuple[Any, ...], tuple[Any, _ScoreLayout]] = field(default_factory=dict, repr=False)
     _defaults: dict[tuple[Any, ...], tuple[Any, list[_Constraint]]] = field(default_factory=dict, repr=False)
@@ -199,9 +203,12 @@ class PodTopologySpread:
         key = (action, pod.meta.namespace, tuple(sorted(pod.meta.labels.items())), constraints, selector)
         resolved = self._cache.get(key)
         if resolved is None:
+            if len(self._matchers) > 1024:
+                self._matchers.clear()
             # A default constraint's selector is replaced outright (matchLabelKeys have no effect).
             resolved = self._cache[key] = [
-                _resolve(c, pod, c.label_selector, True) if selector is None else _resolve(c, pod, selector, False)
+                _resolve(c, pod, c.label_selector, True, self._matchers) if selector is None
+                else _resolve(c, pod, selector, False, self._matchers)
                 for c in constraints if c.when_unsatisfiable == action]
         return resolved
 
