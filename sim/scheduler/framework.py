@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from sim.api.objects import Pod
+from sim.rng import BoundedDraws
 from sim.scheduler import kernels
 from sim.scheduler.nodetable import NodeTable
 
@@ -388,7 +389,7 @@ def _sum(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def schedule_pod(profile: Profile, pod: PodInfo, table: NodeTable, start: int,
-                 rng: np.random.Generator, explain: bool = False,
+                 rng: np.random.Generator | BoundedDraws, explain: bool = False,
                  only_rows: np.ndarray | None = None) -> ScheduleResult:
     """One scheduling cycle over the present nodes (or ``only_rows``), from row ``start`` (round robin)."""
     state = CycleState()
@@ -525,7 +526,7 @@ def _resolve_scores(plan: _TemplatePlan, state: CycleState, pod: PodInfo, table:
 
 def _compiled_cycle(jit: Any, profile: Profile, plan: _TemplatePlan, filters: list[Any], state: CycleState,
                     pod: PodInfo, table: NodeTable, all_rows: np.ndarray, first: int, want: int,
-                    rng: np.random.Generator) -> ScheduleResult:
+                    rng: np.random.Generator | BoundedDraws) -> ScheduleResult:
     """The cycle on the compiled loops: one call searches and sums when every filter's verdict is
     a per-row value and every score is row-local or PodTopologySpread's; otherwise the numpy
     search and the other scores feed the compiled sum."""

@@ -24,6 +24,7 @@ from sim.api.objects import FAILED, SUCCEEDED, Node, Pod
 from sim.apiserver import ADDED, DELETED, ApiServer
 from sim.clock import call_later, call_urgent
 from sim.config import SchedulerConfig
+from sim.rng import BoundedDraws
 from sim.scheduler.framework import Code, PodInfo, Profile, ScheduleResult, schedule_pod
 from sim.scheduler.nodetable import NodeTable, PodEntry
 from sim.scheduler.plugins.registry import build_profile
@@ -62,7 +63,9 @@ class Scheduler:
         self.api = api
         self.config = config
         self.trace = trace
-        self.rng = rng
+        # the tie-breaks' draws (numpy's integers(n), a block of outputs at a time): the
+        # scheduler's stream serves nothing else
+        self.rng = BoundedDraws(rng)
         self.record_decisions = record_decisions
         self.client = Client("kube-scheduler", config.qps, config.burst)
         self.table = NodeTable(resources)
