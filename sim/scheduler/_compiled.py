@@ -14,7 +14,7 @@ __all__ = ["first_feasible", "search_and_select", "select"]
 
 @njit(cache=True, nogil=True)
 def first_feasible(all_rows: np.ndarray, mask: np.ndarray, first: int, want: int) -> tuple[np.ndarray, int]:
-    # ``mask``: a verdict per row, or a row-local score sum plus one where 0 means the node fails
+    # ``mask``: per row, 0 where the node fails (the cycle passes its row-local score sum plus one)
     n = len(all_rows)
     out = np.empty(want, np.int64)
     found = 0

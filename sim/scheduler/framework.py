@@ -351,9 +351,9 @@ def _row_local_scored(table: NodeTable, verdicts: list[tuple[Any, Any]],
     per-row cache to keep current instead of two; the +1 is the same for every candidate, so
     it moves no candidate ahead of another)."""
     def compute(rows: np.ndarray) -> np.ndarray:
-        fits = verdicts[0][1](rows)
-        for _, verdict in verdicts[1:]:
-            fits = fits & verdict(rows)
+        fits = np.ones(len(rows), dtype=bool)
+        for _, verdict in verdicts:
+            fits &= verdict(rows)
         return np.where(fits, _weighted_rows(hooks, rows) + 1, 0)
     key = ("scored", tuple(key for key, _ in verdicts), tuple((key, weight) for key, _, weight in hooks))
     return table.row_values(key, compute)
@@ -364,18 +364,6 @@ def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: 
     values, weight = _row_local_values(table, hooks)
     values = values[rows]
     return values if weight == 1 else values * weight
-
-
-def _row_local_mask(table: NodeTable, verdicts: list[tuple[Any, Any]] | None) -> np.ndarray | None:
-    """Every row's verdict when each filter's depends on the node's own row alone (``verdicts``,
-    their ``row_local_filter`` hooks), else None."""
-    if verdicts is None:
-        return None
-    mask = None
-    for key, compute in verdicts:
-        values = table.row_values(key, compute)
-        mask = values if mask is None else mask & values
-    return mask if mask is not None else np.ones(table.n, dtype=bool)
 
 
 def _sum(parts: list[np.ndarray]) -> np.ndarray:
@@ -532,12 +520,12 @@ def _compiled_cycle(jit: Any, profile: Profile, plan: _TemplatePlan, filters: li
     search and the other scores feed the compiled sum."""
     row_local, spread, rest = _resolve_scores(plan, state, pod, table, spread=True)
     verdicts = _row_local_verdicts(filters, state, pod, table)
-    if verdicts and row_local:  # one per-row array is the mask and the row-local sum
+    if verdicts is not None:  # one per-row array is the search's mask and the row-local sum
         mask = values = _row_local_scored(table, verdicts, row_local)
         values_weight = 1
-    else:
+    else:  # a filter's verdict needs more than its node's row: the numpy search finds the candidates
+        mask = None
         values, values_weight = _row_local_values(table, row_local) if row_local else (_NO_INTS, 0)
-        mask = _row_local_mask(table, verdicts)
     counts, host_skew, ids, sums, skew, spread_weight = spread if spread is not None else _NO_SPREAD
     logs = kernels.log_table(max(want, len(sums)))
     if mask is not None and not rest:

@@ -95,8 +95,7 @@ def _warm(kernels: Any) -> None:
     """Compile (or load from the cache) each kernel for the argument types a cycle passes."""
     rows = np.arange(4, dtype=np.int64)
     rows.flags.writeable = False  # as the table's present rows are
-    mask, ints, logs = np.ones(4, dtype=bool), np.zeros(4, dtype=np.int64), log_table(4)
-    for verdicts in (mask, ints):  # a verdict per row, or a row-local score sum where 0 means "fails"
-        candidates, _ = kernels.first_feasible(rows, verdicts, 1, 2)
-        kernels.search_and_select(rows, verdicts, 1, 2, ints, 1, ints, 0.0, ints, ints, logs, 0.0, 2)
+    scored, ints, logs = np.ones(4, dtype=np.int64), np.zeros(4, dtype=np.int64), log_table(4)
+    candidates, _ = kernels.first_feasible(rows, scored, 1, 2)
     kernels.select(candidates, ints, ints, 1, ints, 0.0, ints, ints, logs, 0.0, 2)
+    kernels.search_and_select(rows, scored, 1, 2, scored, 1, ints, 0.0, ints, ints, logs, 0.0, 2)

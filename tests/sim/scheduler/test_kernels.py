@@ -63,7 +63,7 @@ def _profile_with_defaults():  # type: ignore[no-untyped-def]
     return profile
 
 
-@pytest.mark.parametrize("kind", ["defaults", "own-spread", "zone-only", "host-only", "bare"])
+@pytest.mark.parametrize("kind", ["defaults", "own-spread", "zone-only", "host-only", "bare", "unscored"])
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n=st.integers(kernels.MIN_NODES, kernels.MIN_NODES + 120),
        sizes=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=8),
@@ -78,7 +78,8 @@ def test_compiled_cycle_decides_as_numpy(compiled, monkeypatch, n, sizes, zones,
                                          placed, cpu, kind, start, seed) -> None:
     """Same node, nodes evaluated, feasible count and candidates, however full the nodes, whether
     some lack the zone key, are cordoned (a filter that is not per-row) or carry a PreferNoSchedule
-    taint (a score left to numpy), and whatever spreading the pod asks for."""
+    taint (a score left to numpy), whatever spreading the pod asks for, and with no score that
+    reads a node's own row alone (``unscored``: the profile without the resource scores)."""
     nodes = []
     for i in range(n):
         size = sizes[i % len(sizes)]
@@ -103,10 +104,14 @@ def test_compiled_cycle_decides_as_numpy(compiled, monkeypatch, n, sizes, zones,
     elif kind == "host-only":
         pod = pod.spread(1, HOST, "ScheduleAnyway", {"app": "web"})
     pod = pod.obj()
-    plain = _numpy_cycle(monkeypatch, _profile_with_defaults(), pod_info(table, pod), table, start,
-                         np.random.default_rng(seed))
-    fast = framework.schedule_pod(_profile_with_defaults(), pod_info(table, pod), table, start,
-                                  np.random.default_rng(seed))
+
+    def profile():  # type: ignore[no-untyped-def]
+        made = _profile_with_defaults()
+        if kind == "unscored":
+            made.scores = [(p, w) for p, w in made.scores if not hasattr(p, "row_local_score")]
+        return made
+    plain = _numpy_cycle(monkeypatch, profile(), pod_info(table, pod), table, start, np.random.default_rng(seed))
+    fast = framework.schedule_pod(profile(), pod_info(table, pod), table, start, np.random.default_rng(seed))
     assert (fast.node_row, fast.evaluated, fast.feasible, fast.message) == \
         (plain.node_row, plain.evaluated, plain.feasible, plain.message)
     if plain.candidates is not None:
@@ -117,9 +122,10 @@ def test_compiled_cycle_decides_as_numpy(compiled, monkeypatch, n, sizes, zones,
 @given(mask=st.lists(st.booleans(), min_size=1, max_size=300), want=st.integers(1, 120),
        first=st.integers(0, 10**6))
 def test_first_feasible_is_the_round_robin_search(compiled, mask, want, first) -> None:
-    """The first ``want`` rows that pass, in order from ``first`` round the present rows, and how
-    many rows were looked at (all of them when fewer than ``want`` pass)."""
-    passes = np.array(mask)
+    """The first ``want`` rows that pass (a non-zero value: the cycle passes its row-local score
+    sum plus one), in order from ``first`` round the present rows, and how many rows were looked
+    at (all of them when fewer than ``want`` pass)."""
+    passes = np.array([row + 1 if ok else 0 for row, ok in enumerate(mask)], dtype=np.int64)
     present = np.flatnonzero(np.arange(len(mask)) % 5 != 4)  # every fifth row is not in the view
     if len(present) == 0:
         return
