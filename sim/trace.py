@@ -91,21 +91,23 @@ class Trace:
             self._settle()
 
     def _settle(self) -> None:
-        """Encode the pending records into the columns (every reader calls this first): a
-        column's strings in one pass each, new ones coded in order of appearance."""
+        """Encode the pending records into the columns (every reader calls this first): new
+        strings coded in order of first appearance, record by record and field by field (as
+        coding each record as it came would), then each column's codes in one pass."""
         pending = self._pending
         if not pending:
             return
         self._pending = []
         self._t.extend(pending[0::_FIELDS])
+        texts = pending.copy()
+        del texts[0::_FIELDS]  # the strings alone, in recording order
         codes, strings = self._codes, self._strings
+        fresh = [text for text in dict.fromkeys(texts) if text not in codes]
+        if fresh:
+            codes.update(zip(fresh, range(len(strings), len(strings) + len(fresh)), strict=True))
+            strings.extend(fresh)
         for i, column in enumerate(self._col_list, 1):
             values = pending[i::_FIELDS]
-            distinct = dict.fromkeys(values)
-            if not distinct.keys() <= codes.keys():
-                fresh = [text for text in distinct if text not in codes]
-                codes.update(zip(fresh, range(len(strings), len(strings) + len(fresh)), strict=True))
-                strings.extend(fresh)
             column.fromlist([codes[values[0]]] if len(values) == 1 else list(itemgetter(*values)(codes)))
 
     def sample(self, name: str, t: float, value: float) -> None:

@@ -62,8 +62,9 @@ def test_event_lines_are_what_json_dumps_writes(tmp_path) -> None:  # type: igno
 
 
 def test_records_read_back_in_order_across_the_encoding_chunks() -> None:
-    """Records wait as tuples and are encoded a chunk at a time: reads between, at and across
-    chunk boundaries see every record once, in order, with its upstream timestamp in place."""
+    """Records wait and are encoded a chunk at a time: reads between, at and across chunk
+    boundaries see every record once, in order, with its upstream timestamp in place, and the
+    strings are coded in the order coding each record as it came would give."""
     import random
 
     from sim import trace as trace_module
@@ -88,6 +89,9 @@ def test_records_read_back_in_order_across_the_encoding_chunks() -> None:
     assert list(trace.events()) == expected
     frame = trace.to_frame()
     assert list(frame["message"].astype(str)) == [r["message"] for r in expected]
+    # the strings are coded (the frame's categories ordered) by first appearance, record by record
+    fields = ("kind", "namespace", "name", "event", "node", "reason", "message")
+    assert list(frame["kind"].cat.categories) == list(dict.fromkeys(["", *(r[f] for r in expected for f in fields)]))
 
 
 def test_pods_frame_has_one_row_per_pod() -> None:
