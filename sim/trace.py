@@ -69,14 +69,6 @@ class Trace:
         self.upstream: dict[int, str] = {}  # event index -> the server's timestamp (real traces only)
 
     # ------------------------------------------------------------------ recording
-    def code(self, text: str) -> int:
-        """The interned code of a string (stable within this trace)."""
-        code = self._codes.get(text)
-        if code is None:
-            code = self._codes[text] = len(self._strings)
-            self._strings.append(text)
-        return code
-
     def record(self, t: float, kind: str, namespace: str, name: str, event: str,
                node: str = "", reason: str = "", message: str = "", upstream: str = "") -> None:
         """Append one event record; ``upstream`` is the server's timestamp of it, if real.
