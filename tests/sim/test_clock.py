@@ -54,3 +54,28 @@ def test_event_count_and_negative_delay() -> None:
     env = Environment()
     with pytest.raises(ValueError, match="Negative delay"):
         call_later(env, -1.0, lambda: None)
+
+
+def test_now_is_one_clock_for_simpy_and_callbacks() -> None:
+    """``now`` is a plain attribute here; SimPy's own code reads and sets ``_now``: the two
+    stay one value through SimPy's steps, the callback loop, ``step`` and a start time."""
+    env = Environment(initial_time=5.0)
+    assert env.now == env._now == 5.0
+    seen: list[tuple[str, float, float]] = []
+
+    def proc():  # type: ignore[no-untyped-def]
+        yield env.timeout(1.5)  # SimPy's step sets _now
+        seen.append(("process", env.now, env._now))
+        call_later(env, 0.25, lambda: seen.append(("callback", env.now, env._now)))
+
+    env.process(proc())
+    env.run(until=10)
+    assert seen == [("process", 6.5, 6.5), ("callback", 6.75, 6.75)]
+    assert env.now == env._now == 10.0
+    env = Environment(initial_time=10.0)
+    call_later(env, 2.0, lambda: None)
+    env.step()  # a callback entry by ``step``
+    assert env.now == env._now == 12.0
+    env.timeout(1.0)
+    env.step()  # a SimPy entry by ``step``
+    assert env.now == env._now == 13.0
