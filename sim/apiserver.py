@@ -157,7 +157,7 @@ class ApiServer:
               wants: Callable[[str, Any], bool] | None = None) -> Watch:
         """Watch every object of ``kind`` (an informer); ``handler`` sees only batches holding an
         event ``wants`` (if given) accepts: it must ignore the others."""
-        w = Watch(handler, self._watch_delay, wants)
+        w = Watch(handler, self._watch_delay.draw, wants)
         self._kind_watches[kind].append(w)
         return w
 
@@ -170,13 +170,13 @@ class ApiServer:
 
     def watch_node_pods(self, node_name: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
         """Watch the pods bound to one node (``fieldSelector=spec.nodeName=...``)."""
-        w = Watch(handler, self._watch_delay)
+        w = Watch(handler, self._watch_delay.draw)
         self._node_watches[node_name] = w
         return w
 
     def watch_node(self, node_name: str, handler: Callable[[list[tuple[str, Any]]], None]) -> Watch:
         """Watch one Node object (``fieldSelector=metadata.name=...``, the kubelet's node informer)."""
-        w = Watch(handler, self._node_watch_delay)
+        w = Watch(handler, self._node_watch_delay.draw)
         self._node_self_watches[node_name] = w
         return w
 
@@ -342,7 +342,7 @@ class ApiServer:
 
     def _start(self, request: _Request) -> None:
         self.inflight += 1
-        call_later(self.env, self._handler_time(), self.etcd.propose, request)
+        call_later(self.env, self._handler_time.draw(), self.etcd.propose, request)
 
     def _committed(self, batch: list[_Request | None]) -> None:
         now = self.env.now

@@ -2,12 +2,14 @@
 
 A scenario writes a delay either as a plain duration (``2ms``: constant) or as a mapping
 (``{dist: lognormal, median: 2ms, p99: 10ms}``). Samplers draw from a component's own
-numpy stream in blocks, so a draw costs a list pop rather than a numpy call.
+numpy stream in blocks, so a draw costs a step through a list rather than a numpy call.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from itertools import repeat
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -124,32 +126,33 @@ def _fmt(seconds: float | None) -> str:
 
 
 class Sampler:
-    """Draws from a ``Dist`` with a component's generator, a block at a time."""
+    """Draws from a ``Dist`` with a component's generator, a block at a time.
 
-    __slots__ = ("_block", "_buffer", "_constant", "_dist", "_rng")
+    ``sampler()`` is the next draw; ``sampler.draw`` is the same thing as a C-level callable
+    (a generator's ``__next__``, or ``itertools.repeat``'s for a constant), which hot paths keep
+    in place of the sampler to spare a Python call per draw. Both take from one stream: the
+    next block is drawn at the first draw that finds the current one used up."""
+
+    __slots__ = ("_block", "_dist", "_rng", "draw")
 
     def __init__(self, dist: Dist, rng: np.random.Generator, block: int = 1024) -> None:
         self._dist = dist
         self._rng = rng
         self._block = block
-        self._buffer: list[float] = []
-        self._constant = float(dist.value) if dist.dist == "constant" else None  # type: ignore[arg-type]
+        values = repeat(float(dist.value)) if dist.dist == "constant" else self._blocks()  # type: ignore[arg-type]
+        self.draw: Callable[[], float] = values.__next__
 
     def __call__(self) -> float:
-        constant = self._constant
-        if constant is not None:
-            return constant
-        try:
-            return self._buffer.pop()
-        except IndexError:  # the block is used up: draw the next one
-            self._buffer = self._draw(self._block).tolist()
-            self._buffer.reverse()
-            return self._buffer.pop()
+        return self.draw()
+
+    def _blocks(self) -> Iterator[float]:
+        while True:
+            yield from self._draw(self._block).tolist()
 
     def many(self, n: int) -> np.ndarray:
         """``n`` draws at once, as an array (for vectorised callers; bypasses the block buffer)."""
-        if self._constant is not None:
-            return np.full(n, self._constant)
+        if self._dist.dist == "constant":
+            return np.full(n, float(self._dist.value))  # type: ignore[arg-type]
         return self._draw(n)
 
     def _draw(self, n: int) -> np.ndarray:

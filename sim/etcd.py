@@ -79,7 +79,7 @@ class Etcd:
 
     def commit_latency(self) -> float:
         """One batch's commit time: leader fsync in parallel with the quorum's RTT + fsync."""
-        fsync, rtt = self._fsync, self._rtt
+        fsync, rtt = self._fsync.draw, self._rtt.draw
         leader = fsync()
         followers = self.config.members - 1
         if followers == 0:

@@ -303,7 +303,7 @@ class Kubelet:
                 self._pods[uid] = -1  # stop the pipeline; kill containers
                 self._ready_local.discard(uid)
                 self._leave_rendezvous(pod)
-                stop = self.samplers.of(pod.spec.behavior.stop_time)()
+                stop = self.samplers.of(pod.spec.behavior.stop_time).draw()
                 grace = pod.meta.deletion_grace_seconds or 0
                 self._later(min(stop, grace), self._killed, pod, stop > grace)
             elif uid in self._ready_local and not pod.ready and self._alive(pod):
@@ -329,7 +329,7 @@ class Kubelet:
             self._sandbox(pod)
 
     def _sandbox(self, pod: Pod) -> None:
-        self._later(self.samplers.sandbox(), self._pull_images, pod, 0)
+        self._later(self.samplers.sandbox.draw(), self._pull_images, pod, 0)
 
     def _pull_images(self, pod: Pod, index: int) -> None:
         if not self._alive(pod):
@@ -366,7 +366,7 @@ class Kubelet:
             pod.spec.behavior.image_size or self.config.default_image_size)
         bandwidth = self.config.registry_bandwidth * (registry.bandwidth_factor if registry is not None else 1.0)
         start = max(now, self._pull_free_at) if self.config.serialize_image_pulls else now
-        end = start + self.samplers.pull_overhead() + size / bandwidth
+        end = start + self.samplers.pull_overhead.draw() + size / bandwidth
         if in_flight is not None:
             end = max(end, in_flight)
         if self.config.serialize_image_pulls:
@@ -446,7 +446,7 @@ class Kubelet:
     def _run_seconds(self, pod: Pod) -> float | None:
         run = pod.spec.behavior.run_duration
         if run is not None and pod.spec.restart_policy != "Always":
-            return self.samplers.of(run)()
+            return self.samplers.of(run).draw()
         return None
 
     def _start_work(self, pod: Pod, seconds: float | None) -> None:
@@ -476,7 +476,7 @@ class Kubelet:
     def _ready_time(self, pod: Pod, started: float) -> float:
         if pod.spec.behavior.never_ready:
             return math.inf  # a broken version: its readiness probe keeps failing
-        warmup = self.samplers.of(pod.spec.behavior.readiness)()
+        warmup = self.samplers.of(pod.spec.behavior.readiness).draw()
         probes = [c.readiness_probe for c in pod.spec.containers if c.readiness_probe is not None]
         if not probes:
             return started + warmup
