@@ -369,19 +369,19 @@ class DaemonSetController(Controller):
         issued = 0
         for size in slow_start_batches(len(creates)):
             batch = creates[issued: issued + size]
-            results = yield simpy.AllOf(self.env, [self._create_pod(ds, node) for node in batch])
+            results = yield self.call_all(self.api.create, (self._new_pod(ds, node) for node in batch))
             issued += size
-            failed = sum(1 for ok in results.values() if not ok)
+            failed = results.count(False)
             if failed:
                 self.expectations.observed(key, add=failed + len(creates) - issued)
                 break
         if deletes:
-            results = yield simpy.AllOf(self.env, [self.call(self.api.delete, p) for p in deletes])
-            failed = sum(1 for ok in results.values() if not ok)
+            results = yield self.call_all(self.api.delete, deletes)
+            failed = results.count(False)
             if failed:
                 self.expectations.observed(key, delete=failed)
 
-    def _create_pod(self, ds: DaemonSet, node: str) -> simpy.Event:
+    def _new_pod(self, ds: DaemonSet, node: str) -> Pod:
         suffix = self.name_suffix()
         template = ds.template
         labels = {**dict(template.labels), REVISION_HASH: template.hash, TEMPLATE_GENERATION: str(ds.meta.generation)}
@@ -389,7 +389,7 @@ class DaemonSetController(Controller):
                                   annotations=dict(template.annotations),
                                   owner=OwnerReference(KIND, ds.meta.name, ds.meta.uid)),
                   spec=daemon_pod_spec(template.spec, node), node_name=template.spec.node_name)
-        return self.call(self.api.create, pod)
+        return pod
 
     def _rolling_update(self, ds: DaemonSet, key: Key, nodes: list[Node]) -> Generator[simpy.Event, Any, None]:
         """rollingUpdate (update.go): replace old pods within maxUnavailable, or surge."""

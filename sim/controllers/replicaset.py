@@ -132,21 +132,21 @@ class ReplicaSetController(Controller):
             self.expectations.expect(key, add=count)
             issued = 0
             for size in slow_start_batches(count):
-                results = yield simpy.AllOf(self.env, [self._create_pod(rs) for _ in range(size)])
+                results = yield self.call_all(self.api.create, (self._new_pod(rs) for _ in range(size)))
                 issued += size
-                failed = sum(1 for ok in results.values() if not ok)
+                failed = results.count(False)
                 if failed:
                     self.expectations.observed(key, add=failed + (count - issued))
                     break
         elif diff > 0:
             victims = deletion_order(pods, self.env.now)[: min(diff, self.burst_replicas)]
             self.expectations.expect(key, delete=len(victims))
-            results = yield simpy.AllOf(self.env, [self.call(self.api.delete, p) for p in victims])
-            failed = sum(1 for ok in results.values() if not ok)
+            results = yield self.call_all(self.api.delete, victims)
+            failed = results.count(False)
             if failed:
                 self.expectations.observed(key, delete=failed)
 
-    def _create_pod(self, rs: ReplicaSet) -> simpy.Event:
+    def _new_pod(self, rs: ReplicaSet) -> Pod:
         suffix = self.name_suffix()
         template = rs.template
         pod = Pod(
@@ -160,7 +160,7 @@ class ReplicaSetController(Controller):
             spec=template.spec,
             node_name=template.spec.node_name,
         )
-        return self.call(self.api.create, pod)
+        return pod
 
     def _update_status(self, rs: ReplicaSet) -> Generator[simpy.Event, Any, None]:
         now, uid = self.env.now, rs.meta.uid

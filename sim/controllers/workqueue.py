@@ -9,8 +9,9 @@ controller runs ``--concurrent-*-syncs`` times, plus ``ControllerExpectations`` 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import simpy
@@ -159,6 +160,35 @@ class Expectations:
         self._by_key.pop(key, None)
 
 
+class _Gather:
+    """The results of a batch of calls, and the event that succeeds with them once all are in.
+
+    It succeeds where ``AllOf`` over an event per call would have: the last call's event is
+    processed a step after that call completes, and the condition's own event a step after
+    that, so the waiting process resumes behind whatever else is due at that instant."""
+
+    __slots__ = ("env", "event", "left", "results")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.event = env.event()
+        self.results: list[bool] = []
+        self.left = 0  # calls issued and not completed; negative while the batch is being issued
+
+    def done(self, index: int, ok: bool) -> None:
+        self.results[index] = ok
+        self.left -= 1
+        if self.left == 0:
+            call_later(self.env, 0.0, self.event.succeed, self.results)
+
+    def issued(self) -> None:
+        self.left += len(self.results)
+        if not self.results:  # nothing to wait for: AllOf of no events succeeds at once
+            self.event.succeed(self.results)
+        elif self.left == 0:  # every call completed while the batch was issued
+            call_later(self.env, 0.0, self.event.succeed, self.results)
+
+
 class Controller:
     """Base: a work queue, ``workers`` worker processes, API helpers returning events, and
     kube-controller-manager's shared informers (``informers.watch``) to hear of changes."""
@@ -195,3 +225,14 @@ class Controller:
         event = self.env.event()
         verb(self.client, *args, on_done=event.succeed, **kwargs)
         return event
+
+    def call_all(self, verb: Callable[..., None], objects: Iterable[Any]) -> simpy.Event:
+        """Issue ``verb`` for each object at once (a slow-start batch); the returned event
+        succeeds with their results in order (True/False each) when the last completes: what
+        SimPy's ``AllOf`` over one ``call`` each gives, without an event per call."""
+        gather = _Gather(self.env)
+        for index, obj in enumerate(objects):
+            gather.results.append(False)
+            verb(self.client, obj, on_done=partial(gather.done, index))
+        gather.issued()
+        return gather.event

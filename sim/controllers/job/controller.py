@@ -185,8 +185,8 @@ class JobController(Controller):
     def _delete_pods(self, key: Key, result: JobSyncResult) -> Generator[simpy.Event, Any, None]:
         if not result.finishing:
             self.expectations.expect(key, delete=len(result.delete))
-        done = yield simpy.AllOf(self.env, [self.call(self.api.delete, p) for p in result.delete])
-        failed = sum(1 for ok in done.values() if not ok)
+        done = yield self.call_all(self.api.delete, result.delete)
+        failed = done.count(False)
         if failed and not result.finishing:
             self.expectations.observed(key, delete=failed)
 
@@ -197,12 +197,11 @@ class JobController(Controller):
         issued = 0
         for size in slow_start_batches(len(indexes)):
             batch = indexes[issued:issued + size]
-            events = [self.call(self.api.create, job_pod(job, ix, self._suffix(),
-                                                         result.replaced.get(ix) if ix is not None else None))
-                      for ix in batch]
-            done = yield simpy.AllOf(self.env, events)
+            pods = (job_pod(job, ix, self._suffix(), result.replaced.get(ix) if ix is not None else None)
+                    for ix in batch)
+            done = yield self.call_all(self.api.create, pods)
             issued += size
-            failed = sum(1 for ok in done.values() if not ok)
+            failed = done.count(False)
             if failed:
                 skipped = failed + len(indexes) - issued
                 self.expectations.observed(key, add=skipped)
