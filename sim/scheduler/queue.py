@@ -105,13 +105,16 @@ class SchedulingQueue:
         return event
 
     def pop_to(self, receive: Callable[[QueuedPodInfo], Any]) -> None:
-        """``pop`` for a callback: ``receive(info)`` runs where a process waiting on ``pop``
-        would resume (an entry at the instant the pod is handed over)."""
+        """``pop`` for a callback: with a pod queued, ``receive(info)`` runs at an entry of this
+        instant, where a process waiting on ``pop`` would resume; with none, it runs at the
+        hand-over itself once a pod is added (after that instant's adds, see ``_wake``), a step
+        sooner than a resumed process would: only an entry scheduled for that very instant in
+        between could tell the two apart."""
         info = self._take()
         if info is not None:
             call_later(self.env, 0, receive, info)
         else:
-            self._waiter = lambda info: call_later(self.env, 0, receive, info)
+            self._waiter = receive
 
     def _take(self) -> QueuedPodInfo | None:
         while self._active:
