@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -129,9 +129,10 @@ class Sampler:
     """Draws from a ``Dist`` with a component's generator, a block at a time.
 
     ``sampler()`` is the next draw; ``sampler.draw`` is the same thing as a C-level callable
-    (a generator's ``__next__``, or ``itertools.repeat``'s for a constant), which hot paths keep
-    in place of the sampler to spare a Python call per draw. Both take from one stream: the
-    next block is drawn at the first draw that finds the current one used up."""
+    (the ``__next__`` of a chain over the blocks, or of ``itertools.repeat`` for a constant),
+    which hot paths keep in place of the sampler to spare a Python call per draw. Both take
+    from one stream: the next block is drawn at the first draw that finds the current one
+    used up."""
 
     __slots__ = ("_block", "_dist", "_rng", "draw")
 
@@ -139,15 +140,17 @@ class Sampler:
         self._dist = dist
         self._rng = rng
         self._block = block
-        values = repeat(float(dist.value)) if dist.dist == "constant" else self._blocks()  # type: ignore[arg-type]
+        if dist.dist == "constant":
+            values: Iterator[float] = repeat(float(dist.value))  # type: ignore[arg-type]
+        else:  # the blocks one after another, each drawn when the one before is used up
+            values = chain.from_iterable(map(self._next_block, repeat(None)))
         self.draw: Callable[[], float] = values.__next__
 
     def __call__(self) -> float:
         return self.draw()
 
-    def _blocks(self) -> Iterator[float]:
-        while True:
-            yield from self._draw(self._block).tolist()
+    def _next_block(self, _: None) -> list[float]:
+        return self._draw(self._block).tolist()
 
     def many(self, n: int) -> np.ndarray:
         """``n`` draws at once, as an array (for vectorised callers; bypasses the block buffer)."""
