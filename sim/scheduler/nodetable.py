@@ -86,7 +86,7 @@ class NodeTable:
         # Terminating pods per label signature: PodTopologySpread does not count them.
         self.terminating_sig_counts: dict[int, np.ndarray] = {}
         self._terminating: set[int] = set()
-        self.pods_version = 0  # bumped on every assume/forget, so per-cycle plugin state can tell
+        self.pods_version = 0  # bumped on every assume, forget and terminating mark (each pod-log change)
         # Per label signature, the changes of its non-terminating pod count, (row, +1/-1), in
         # order; ``sig_log_bases[sig]`` is the absolute position of ``sig_logs[sig][0]`` (a log
         # is dropped when it grows long). Plugins that keep per-selector counts catch up from

@@ -119,11 +119,12 @@ class _LiveCounts:
     domain sums, kept current from the table's logs of the signatures it selects (a cycle reads
     them, not recounts)."""
 
-    __slots__ = ("counts", "n", "positions", "scanned", "spreads", "sums")
+    __slots__ = ("counts", "n", "positions", "scanned", "seen", "spreads", "sums")
 
-    def __init__(self, counts: np.ndarray, n: int, positions: dict[int, int], scanned: int) -> None:
+    def __init__(self, counts: np.ndarray, n: int, positions: dict[int, int], scanned: int, seen: int) -> None:
         self.counts = counts
         self.n = n
+        self.seen = seen  # the table's pods_version when last caught up (every logged change bumps it)
         self.positions = positions  # selected signature -> absolute position read up to in its log
         self.scanned = scanned  # signatures checked against the selector
         # (key, id(eligible)) -> (eligible, table version, domain id per row or -1 where not counted, sums)
@@ -136,6 +137,8 @@ def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
     live = table.pod_caches.get(matcher)
     if live is None or live.n != table.n:
         return _count_live(table, matcher)
+    if live.seen == table.pods_version:  # no pod change logged since: nothing to catch up on
+        return live
     logs, bases = table.sig_logs, table.sig_log_bases
     if live.scanned < len(logs):  # label signatures seen since: the selector may pick them
         for sig in matching_sigs(table, matcher):
@@ -161,6 +164,7 @@ def _live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
                 for (weight, offset), spread in spreads.items():
                     spread[row] = count * weight + offset  # the float operations numpy does per element
         live.positions[sig] = bases[sig] + len(log)
+    live.seen = table.pods_version
     return live
 
 
@@ -170,7 +174,8 @@ def _count_live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
     sigs = matching_sigs(table, matcher)
     counts = matching_per_row(table, matcher, skip_terminating=True)
     positions = {sig: table.sig_log_bases[sig] + len(table.sig_logs[sig]) for sig in sigs}
-    live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, positions, len(table.sig_logs))
+    live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, positions, len(table.sig_logs),
+                                                   table.pods_version)
     return live
 
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from builders import make_node, make_pod, make_table, pod_info
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sim.scheduler.framework as framework
@@ -60,6 +60,7 @@ ops = st.lists(st.tuples(st.sampled_from(["assume", "forget", "terminate", "add-
 
 @settings(max_examples=60, deadline=None)
 @given(ops, st.booleans())
+@example([("assume", 0, "web"), ("terminate", 0, "web")], False)  # read, then a change that is a mark only
 def test_live_counts_follow_every_pod_change(history, short_logs) -> None:
     """After any sequence of assume / forget / terminating / node added, the incrementally kept
     counts and zone sums equal a recount (terminating pods not counted): for a selector of
