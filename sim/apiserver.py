@@ -27,7 +27,7 @@ from sim.admission import AdmissionError, PodAdmission
 from sim.api.client import Client
 from sim.api.objects import Pod
 from sim.api.store import Store
-from sim.clock import call_later
+from sim.clock import Lane, call_later
 from sim.config import ControlPlane
 from sim.distributions import Sampler
 from sim.etcd import OBJECT_BYTES, Etcd
@@ -133,6 +133,7 @@ class ApiServer:
         self.rejected = 0
         self.conflicts = 0
         self.etcd = Etcd(env, config.etcd, streams.get("etcd"), self._committed)
+        self._lanes: dict[Client, Lane] = {}  # each client's rate-limited requests, waiting for admission
         self._handler_time = Sampler(config.api_server.request_latency, streams.get("apiserver"))
         self._watch_delay = Sampler(config.api_server.watch_latency, streams.get("watch"))
         # kubelets' own-Node watches draw from their own stream, so adding them shifts no other delay
@@ -321,8 +322,11 @@ class ApiServer:
         request = _Request(apply, on_done)
         self.etcd.bytes_since_compaction += size
         wait = client.reserve(self.env.now)
-        if wait > 0:
-            call_later(self.env, wait, self._admit, request)
+        if wait > 0:  # the client's throttled requests are admitted in order: one lane each
+            lane = self._lanes.get(client)
+            if lane is None:
+                lane = self._lanes[client] = Lane(self.env)
+            lane.call_later(wait, self._admit, request)
         else:
             self._admit(request)
 

@@ -11,6 +11,7 @@ falls back to a Timeout with a callback.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
@@ -19,7 +20,7 @@ import simpy
 from simpy.core import StopSimulation
 from simpy.events import NORMAL, URGENT
 
-__all__ = ["Environment", "call_later", "call_urgent"]
+__all__ = ["Environment", "Lane", "call_later", "call_urgent"]
 
 
 class Environment(simpy.Environment):
@@ -94,3 +95,47 @@ def call_urgent(env: simpy.Environment, fn: Callable[..., Any], *args: Any) -> N
         start._ok, start._value = True, None
         start.callbacks.append(lambda _event: fn(*args))
         env.schedule(start, URGENT)
+
+
+class Lane:
+    """Callbacks that fall due in the order they are scheduled (a rate limiter's admissions).
+
+    Only the earliest waits on the heap; the others wait behind it in a FIFO, so a long queue
+    of them does not deepen the heap that every entry is sifted through. Each keeps the
+    insertion count ``call_later`` would have given it and reaches the heap before anything
+    after it could be taken, so the run's order is exactly what ``call_later`` gives. One due
+    before the last queued goes on the heap directly."""
+
+    __slots__ = ("_env", "_last", "_on_heap", "_waiting")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self._env = env
+        self._waiting: deque[tuple[Any, ...]] = deque()
+        self._last = 0.0  # when the last callback queued here falls due
+        self._on_heap = False  # whether the earliest is on the heap (the FIFO waits behind it)
+
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """``call_later(env, delay, fn, *args)``, queued behind this lane's earlier callbacks."""
+        env = self._env
+        if env.__class__ is not Environment:
+            call_later(env, delay, fn, *args)
+            return
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        at = env.now + delay
+        if not self._on_heap:
+            self._on_heap = True
+            heappush(env._queue, (at, NORMAL, next(env._eid), self._due, (fn, args)))  # type: ignore[arg-type]
+        elif at >= self._last:  # due no sooner (and counted later) than the last: it comes after it
+            self._waiting.append((at, NORMAL, next(env._eid), self._due, (fn, args)))
+        else:
+            heappush(env._queue, (at, NORMAL, next(env._eid), fn, args))  # type: ignore[arg-type]
+            return
+        self._last = at
+
+    def _due(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self._waiting:  # the next one takes its place on the heap before anything else is taken
+            heappush(self._env._queue, self._waiting.popleft())  # type: ignore[arg-type]
+        else:
+            self._on_heap = False
+        fn(*args)
