@@ -5,14 +5,15 @@ printed as a table and written as JSON (with the commit and the machine) to
 ``bench-results/``. Wall time is noisy on a shared machine, so each row also reports the
 CPU seconds the run took (with its summary, as ``total_wall_s``), and ``--repeat N`` runs each
 benchmark N times and keeps the fastest (noise only ever adds time; the runs must agree on every
-simulated figure, or the benchmark fails). ``density-5k`` (150,000 pods, a few minutes) runs only
-with ``--large`` or when named with ``--only``. Rows with a scalability target say whether it is met.
+simulated figure and on a digest of every event record, or the benchmark fails). ``density-5k``
+(150,000 pods, a few minutes) runs only with ``--large`` or when named with ``--only``. Rows with a
+scalability target say whether it is met.
 
 ``--against REV`` measures a change: each scenario benchmark also runs on the files of commit REV
 (``git archive``, in a temporary folder), the two sides alternating run by run so that a busy
 spell on the machine slows both alike, and a second table gives the change in wall time and
-whether both sides simulated the same figures (a faster run that changes the answer is not a
-speed-up).
+whether both sides simulated the same: the same figures and the same event records (a faster run
+that changes the answer is not a speed-up; how many engine events it took is not the answer).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ print(json.dumps({"wall_s": wall, "cpu_s": cpu, "points": len(table), "runs": ta
 """
 
 _CHILD = """
-import json, os, resource, sys, time
+import hashlib, json, os, resource, sys, time
+import pandas as pd
 import sim as package
 import sim.scheduler.scheduler as scheduler_module
 from sim import load_scenario
@@ -139,9 +141,11 @@ result = sim.run()  # the summary's wall_time_s is the simulation alone; these i
 cpu, total_wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
 s = result.summary
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# every event record's time and strings, hashed by content (any revision's trace has to_frame)
+events = pd.util.hash_pandas_object(result.trace.to_frame(), index=False).to_numpy()
 print(json.dumps({"wall_time_s": s["wall_time_s"], "cpu_time_s": round(cpu, 3),
                   "total_wall_s": round(total_wall, 3), "sim_time_s": s["sim_time_s"],
-                  "events": s["events"],
+                  "events": s["events"], "trace_digest": hashlib.sha256(events.tobytes()).hexdigest()[:16],
                   "pods": s["pods_created"], "pod_startup_p50_s": s["pod_startup_p50_s"],
                   "pod_startup_p99_s": s["pod_startup_p99_s"], "peak_rss_bytes": rss,
                   "nodes": s["nodes"], "cycles": cycles["n"], "requests": s.get("requests_offered"),
@@ -151,8 +155,9 @@ print(json.dumps({"wall_time_s": s["wall_time_s"], "cpu_time_s": round(cpu, 3),
 """
 
 
-# what a run simulated: every repetition of a benchmark must report the same
-_SIMULATED = ("sim_time_s", "events", "pods", "pod_startup_p50_s", "pod_startup_p99_s", "cycles", "requests")
+# what a run simulated: every repetition of a benchmark must report the same (the event records
+# themselves, by digest; the count of engine events is how the engine got there, not what it simulated)
+_SIMULATED = ("sim_time_s", "trace_digest", "pods", "pod_startup_p50_s", "pod_startup_p99_s", "cycles", "requests")
 
 
 def _run_once(bench: Benchmark, tree: Path | None = None) -> dict[str, Any]:
@@ -306,7 +311,8 @@ def _print_against(rows: list[dict[str, Any]], baseline: Baseline, repeat: int) 
         table.add_column(col, justify="left" if col in ("benchmark", "same simulation") else "right")
     for r in rows:
         change = "–" if r["change"] is None else f"{100 * r['change']:+.1f} %"
-        same = "yes" if not r["differs"] else "NO: " + ", ".join(r["differs"]) + " differ"
+        same = "yes" if not r["differs"] else "NO: " + ", ".join(
+            "event records" if key == "trace_digest" else key for key in r["differs"]) + " differ"
         table.add_row(r["name"], f"{r['wall_time_s']:.2f}", f"{r['against_wall_time_s']:.2f}", change, same)
     _console().print(table)
 
