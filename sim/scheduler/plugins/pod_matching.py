@@ -21,9 +21,9 @@ from sim.api.objects import Pod, PodAffinityTerm
 from sim.api.selectors import Requirement, Selector
 from sim.scheduler.nodetable import NodeTable
 
-__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "live_counts", "live_domain_sums",
-           "live_spread", "matching_per_row", "matching_sigs", "namespace_labels", "resolve_term", "sig_rows",
-           "with_label_keys"]
+__all__ = ["NAMESPACE_NAME_LABEL", "PodMatcher", "domain_totals", "domains_seen", "live_cache", "live_counts",
+           "live_domain_sums", "live_spread", "matching_per_row", "matching_sigs", "namespace_labels", "resolve_term",
+           "sig_rows", "with_label_keys"]
 
 # Set by the API server on every namespace since 1.22; kubesim has no Namespace objects, so
 # this is the only label a namespaceSelector can see.
@@ -177,6 +177,12 @@ def _count_live(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
     live = table.pod_caches[matcher] = _LiveCounts(counts, table.n, positions, len(table.sig_logs),
                                                    table.pods_version)
     return live
+
+
+def live_cache(table: NodeTable, matcher: PodMatcher) -> _LiveCounts:
+    """The selector's live-count cache, caught up: the object behind ``live_counts`` and
+    ``live_domain_sums``, whose arrays it keeps current in place (a new object after a recount)."""
+    return _live(table, matcher)
 
 
 def live_counts(table: NodeTable, matcher: PodMatcher) -> np.ndarray:

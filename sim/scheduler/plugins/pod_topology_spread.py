@@ -35,6 +35,7 @@ from sim.scheduler.plugins.pod_matching import (
     PodMatcher,
     domain_totals,
     domains_seen,
+    live_cache,
     live_counts,
     live_domain_sums,
     live_spread,
@@ -127,6 +128,7 @@ class PodTopologySpread:
     _default_actions: frozenset[str] | None = field(default=None, repr=False)
     _last_eligible: tuple[Any, ...] | None = field(default=None, repr=False)
     _last_layout: tuple[Any, ...] | None = field(default=None, repr=False)
+    _last_inputs: _KeptInputs | None = field(default=None, repr=False)
 
     @classmethod
     def from_args(cls, args: PodTopologySpreadArgs) -> PodTopologySpread:
@@ -360,26 +362,44 @@ class PodTopologySpread:
         constraint, with every node carrying every key (two terms add up alike in either order);
         None otherwise, or when there is nothing to score (``score`` then)."""
         constraints = self._constraints(state, pod.pod, "ScheduleAnyway")
+        kept = self._last_inputs
+        if kept is not None and kept.constraints is constraints and kept.spec is pod.pod.spec \
+                and kept.table is table and kept.version == table.version and kept.n == table.n:
+            inputs = kept.current(table)
+            if inputs is not None:  # consecutive pods of one template: the same arrays, caught up
+                return inputs
+        inputs = self._spread_inputs(pod, table, constraints)
+        self._last_inputs = None if inputs is None else _KeptInputs(
+            constraints, pod.pod.spec, table, table.version, table.n, inputs[0], inputs[1])
+        return None if inputs is None else inputs[0]
+
+    def _spread_inputs(self, pod: PodInfo, table: NodeTable, constraints: list[_Constraint]) \
+            -> tuple[tuple[np.ndarray, float, np.ndarray, np.ndarray, float], list[tuple[Any, ...]]] | None:
+        """``spread_inputs``' answer, with the live-count caches it reads: (matcher, cache, and
+        the domain sums' key and entry or None) each."""
         if not constraints or len(constraints) > 2:
             return None
         require_all, layout = self._layout(constraints, pod, table)
         if not layout.ignores_none or not all(layout.keyed_everywhere):
             return None
         counts, host_skew, ids, sums, skew = _NO_INTS, 0.0, _NO_INTS, _NO_INTS, 0.0
+        reads: list[tuple[Any, ...]] = []
         for c, base in zip(constraints, layout.bases, strict=True):
             if c.key == HOSTNAME:
                 if len(counts):
                     return None
                 counts, host_skew = live_counts(table, c.matcher), float(c.max_skew - 1)
+                reads.append((c.matcher, live_cache(table, c.matcher), None, None))
             else:
                 domain_ids, values = table.domains(c.key)
                 if len(sums) or not values:
                     return None
                 ids = domain_ids
-                sums = live_domain_sums(table, c.matcher, c.key, self._eligible(c, pod, table, base,
-                                                                                 ("score", require_all)))
-                skew = float(c.max_skew - 1)
-        return counts, host_skew, ids, sums, skew
+                eligible = self._eligible(c, pod, table, base, ("score", require_all))
+                sums = live_domain_sums(table, c.matcher, c.key, eligible)
+                live = live_cache(table, c.matcher)
+                reads.append((c.matcher, live, (c.key, id(eligible)), live.sums[(c.key, id(eligible))]))
+        return (counts, host_skew, ids, sums, skew), reads
 
     def _layout(self, constraints: list[_Constraint], pod: PodInfo, table: NodeTable) -> tuple[bool, _ScoreLayout]:
         """Whether every key is required of a node, and the key layout for the pod's constraints."""
@@ -411,6 +431,30 @@ class PodTopologySpread:
                 ignores_none=not require_all or bool(all_keys.all()), bases=[base & k for k in keyed])
             self._layouts[cache_key] = (table, layout)
         return layout
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptInputs:
+    """``spread_inputs``' answer for one template at one node-table version. Its arrays are the
+    live-count caches' own, which keep them current in place, so it holds while each cache it
+    read is the same object (no recount) and still holds the same domain sums entry."""
+
+    constraints: list[_Constraint]
+    spec: Any
+    table: NodeTable
+    version: int
+    n: int
+    inputs: tuple[np.ndarray, float, np.ndarray, np.ndarray, float]
+    reads: list[tuple[Any, ...]]  # (matcher, its live-count cache, domain sums key or None, that entry)
+
+    def current(self, table: NodeTable) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float] | None:
+        """The answer with every cache caught up, or None if one was rebuilt meanwhile."""
+        for matcher, live, sums_key, entry in self.reads:
+            if live_cache(table, matcher) is not live:
+                return None
+            if sums_key is not None and live.sums.get(sums_key) is not entry:
+                return None
+        return self.inputs
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,61 @@ def test_live_counts_pick_up_label_signatures_seen_later() -> None:
     assert live_counts(table, matcher).tolist() == [0, 0, 1]
 
 
+spread_ops = st.lists(st.tuples(st.sampled_from(["assume", "forget", "terminate", "add-node", "rezone", "recount",
+                                                 "drop-sums", "other-template"]),
+                                st.integers(0, 10**6), st.sampled_from(APPS)), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(spread_ops)
+def test_kept_spread_inputs_are_what_a_fresh_plugin_reads(history) -> None:
+    """PodTopologySpread keeps a template's compiled-sum inputs across cycles; after any sequence
+    of pod changes, nodes added or moved to another zone, live-count caches rebuilt or their
+    domain sums dropped, and another template's pods read in between, they equal what a plugin
+    with nothing kept reads."""
+    nodes = _cluster([4] * 7, set(), set())
+    table = make_table(nodes)
+
+    def template(app: str):  # type: ignore[no-untyped-def]
+        pod = make_pod("t").label("app", app).spread(2, "kubernetes.io/hostname", "ScheduleAnyway", {"app": app}) \
+            .spread(3, ZONE, "ScheduleAnyway", {"app": app}).obj()
+        return pod
+
+    web, other = template("web"), template("db")
+    kept = PodTopologySpread()
+    entries = []
+    for step, (op, pick, app) in enumerate(history):
+        if op == "assume":
+            pod = make_pod(f"p{step}").label("app", app).req(cpu="100m").obj()
+            pod.meta.uid = step + 1
+            info = pod_info(table, pod)
+            entries.append(table.assume(pick % table.n, pod, info.request, info.nonzero))
+        elif op == "forget" and entries:
+            table.forget(entries.pop(pick % len(entries)))
+        elif op == "terminate" and entries:
+            entry = entries[pick % len(entries)]
+            entry.pod.meta.deletion_time = 1.0
+            table.mark_terminating(entry)
+        elif op == "add-node":
+            table.add_node(make_node(f"extra{step}").capacity(cpu="4", memory="4Gi").label(ZONE, "d").obj())
+        elif op == "rezone":
+            node = nodes[pick % len(nodes)]
+            node.meta.labels = {**node.meta.labels, ZONE: "abc"[pick // len(nodes) % 3]}
+            table.update_node(node)
+        elif op == "recount":
+            table.pod_caches.clear()
+        elif op == "drop-sums":
+            for live in table.pod_caches.values():
+                live.sums.clear()
+        elif op == "other-template":
+            kept.spread_inputs(CycleState(), pod_info(table, other), table)
+        got = kept.spread_inputs(CycleState(), pod_info(table, web), table)
+        fresh = PodTopologySpread().spread_inputs(CycleState(), pod_info(table, web), table)
+        assert got is not None
+        assert fresh is not None
+        assert [np.asarray(a).tolist() for a in got] == [np.asarray(a).tolist() for a in fresh]
+
+
 # ------------------------------------------------------------------ the filter window
 
 @pytest.fixture
