@@ -26,7 +26,8 @@ class Client:
 
     def reserve(self, now: float) -> float:
         """Take one token; return how long the caller must wait for it (0 if one was free)."""
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.qps)
+        tokens = self._tokens + (now - self._last) * self.qps
+        self._tokens = tokens if tokens < self.burst else self.burst  # min(burst, tokens), without the call
         self._last = now
         self._tokens -= 1.0
         self.requests += 1

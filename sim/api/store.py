@@ -82,5 +82,6 @@ class Store:
                     del self._by_owner[obj.meta.owner.uid]
 
     def exists(self, obj: Any) -> bool:
-        """Whether this exact object is still stored."""
-        return self._objects[obj.kind].get((obj.meta.namespace, obj.meta.name)) is obj
+        """Whether this exact object is still stored (every stored object has its own uid: the
+        API server sets it on create, and an object leaves both indexes at once)."""
+        return self._by_uid.get(obj.meta.uid) is obj

@@ -64,6 +64,7 @@ class NodeTable:
         self.allocatable = np.zeros((capacity, r), dtype=np.int64)
         self.requested = np.zeros((capacity, r), dtype=np.int64)
         self.nonzero_requested = np.zeros((capacity, 2), dtype=np.int64)
+        self._row_views()
         self.unschedulable = np.zeros(capacity, dtype=bool)
         self.present = np.zeros(capacity, dtype=bool)
         self.label_sig = np.zeros(capacity, dtype=np.int32)
@@ -204,6 +205,13 @@ class NodeTable:
             values.append(value)
         return sig
 
+    def _row_views(self) -> None:
+        # each row of the amounts as a view made once: a pod's assume adds to its node's row in
+        # place without indexing the matrix (a new view, then a write-back) every time
+        self._allocatable_rows = list(self.allocatable)
+        self._requested_rows = list(self.requested)
+        self._nonzero_rows = list(self.nonzero_requested)
+
     def _grow(self, need: int) -> None:
         cap = self.allocatable.shape[0]
         if need <= cap:
@@ -214,6 +222,7 @@ class NodeTable:
             grown = np.zeros((new, old.shape[1]), dtype=old.dtype)
             grown[:cap] = old
             setattr(self, name, grown)
+        self._row_views()
         for name in ("unschedulable", "present", "label_sig", "taint_sig"):
             old = getattr(self, name)
             grown = np.zeros(new, dtype=old.dtype)
@@ -280,8 +289,8 @@ class NodeTable:
 
     def _row_state(self, row: int) -> bytes:
         """A row's amounts as one key: what a row-wise value may depend on."""
-        return self.allocatable[row].tobytes() + self.requested[row].tobytes() + \
-            self.nonzero_requested[row].tobytes()
+        return self._allocatable_rows[row].tobytes() + self._requested_rows[row].tobytes() + \
+            self._nonzero_rows[row].tobytes()
 
     # ------------------------------------------------------------------ pods
     def request_vector(self, pod: Pod) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -334,8 +343,9 @@ class NodeTable:
     def assume(self, row: int, pod: Pod, request: np.ndarray, nonzero: np.ndarray) -> PodEntry:
         """Account a pod on a node (the scheduler's assume, or a bound pod seen by watch)."""
         entry = PodEntry(pod, row, request, nonzero, self.pod_sig(pod))
-        self.requested[row] += request
-        self.nonzero_requested[row] += nonzero
+        requested, nonzero_requested = self._requested_rows[row], self._nonzero_rows[row]
+        requested += request
+        nonzero_requested += nonzero
         self._touch(row)
         self.pods_on[row][pod.meta.uid] = entry
         self.pod_sig_counts[entry.sig][row] += 1
@@ -353,8 +363,9 @@ class NodeTable:
     def forget(self, entry: PodEntry) -> None:
         """Release a pod from its node."""
         row = entry.row
-        self.requested[row] -= entry.request
-        self.nonzero_requested[row] -= entry.nonzero
+        requested, nonzero_requested = self._requested_rows[row], self._nonzero_rows[row]
+        requested -= entry.request
+        nonzero_requested -= entry.nonzero
         self._touch(row)
         self.pods_on[row].pop(entry.pod.meta.uid, None)
         self.pod_sig_counts[entry.sig][row] -= 1

@@ -118,11 +118,11 @@ class SchedulingQueue:
 
     def _take(self) -> QueuedPodInfo | None:
         while self._active:
-            *_, info = heapq.heappop(self._active)
+            info = heapq.heappop(self._active)[-1]
             if info.where == "active":
                 return self._popped(info)
         while self._backoff:  # SchedulerPopFromBackoffQ: activeQ is empty
-            *_, info = heapq.heappop(self._backoff)
+            info = heapq.heappop(self._backoff)[-1]
             if info.where == "backoff":
                 return self._popped(info)
         return None
