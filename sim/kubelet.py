@@ -346,8 +346,9 @@ class Kubelet:
         if policy == "Never" and ref not in self.images:
             self._fail(pod, "ErrImageNeverPull", f'Container image "{image}" is not present with pull policy of Never')
             return
-        if policy == "IfNotPresent" and ref in self.images:
-            self._record(pod, "pulled", "Pulled", f'Container image "{image}" already present on machine')
+        if policy == "IfNotPresent" and ref in self.images:  # (alive, as checked above: trace it directly)
+            self.trace.record(now, "Pod", pod.meta.namespace, pod.meta.name, "pulled", self.node.meta.name, "Pulled",
+                              f'Container image "{image}" already present on machine')
             self._pull_images(pod, index + 1)
             return
         if self.pull_backoff.in_backoff((pod.meta.uid, image), now):
@@ -403,9 +404,9 @@ class Kubelet:
     def _start_containers(self, pod: Pod) -> None:
         if pod.spec.config_refs and not self.configs.env_ready(pod, self._start_containers):
             return  # CreateContainerConfigError: retried by the pod worker
-        start = self.samplers.of(pod.spec.behavior.container_start)
+        draw = self.samplers.of(pod.spec.behavior.container_start).draw
         now = self.env.now
-        started = now + sum(start() for _ in pod.spec.containers)
+        started = now + sum(draw() for _ in pod.spec.containers)
         # The containers run at ``started``; PLEG sees them at its first relist from then on.
         self._later(self._next_relist(started) - now, self._report_running, pod, started)
 

@@ -64,16 +64,22 @@ class LeaseHeartbeats:
 
     def _run(self):  # type: ignore[no-untyped-def]
         step = 1.0
+        last: tuple[np.ndarray, float, np.ndarray] | None = None  # (phases, tick, renewal periods begun by then)
         while True:
             yield self.env.timeout(step)
             if not len(self.phases):
                 continue
             now, phases = self.env.now, self.phases
-            due = self.alive & (np.floor((now - phases) / self.interval)
-                                > np.floor((now - step - phases) / self.interval))
+            begun = np.floor((now - phases) / self.interval)
+            if last is not None and last[0] is phases and last[1] == now - step:
+                before = last[2]  # the last tick's count is this one's "a step ago" (the same floats)
+            else:
+                before = np.floor((now - step - phases) / self.interval)
+            last = (phases, now, begun)
+            due = self.alive & (begun > before)
             if not self.api.available:
                 continue  # these renewals fail; the next tick tries again
-            count = int(due.sum())
+            count = int(np.count_nonzero(due))
             if count:
                 self.renew_time[due] = now
                 self.api.write_bulk(count, OBJECT_BYTES["Lease"])
