@@ -18,6 +18,8 @@ On large runs the search and the weighted sum run as compiled loops (``sim.sched
 from __future__ import annotations
 
 import enum
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -196,6 +198,9 @@ class _TemplatePlan:
     namespace: str
     owner: int | None  # its uid
     labels: dict[str, str]
+    # the compiled cycle's mask-and-values hook for the filters and row-local scores it was made
+    # for: (filters, row-local scores, their row_local_filter hooks or None, (key, compute) or None)
+    scored: tuple[Any, ...] | None = None
 
 
 def _settle(profile: Profile, state: CycleState, pod: PodInfo,
@@ -344,19 +349,34 @@ def _row_local_verdicts(filters: list[Any], state: CycleState, pod: PodInfo,
     return hooks
 
 
-def _row_local_scored(table: NodeTable, verdicts: list[tuple[Any, Any]],
-                      hooks: list[tuple[Any, Any, int]]) -> np.ndarray:
-    """Per row, the weighted row-local score sum plus one where every verdict passes, and 0
-    where one fails: the compiled search's mask and the compiled sum's values at once (one
-    per-row cache to keep current instead of two; the +1 is the same for every candidate, so
-    it moves no candidate ahead of another)."""
+def _scored_hook(verdicts: list[tuple[Any, Any]],
+                 hooks: list[tuple[Any, Any, int]]) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
+    """(key, compute) for ``NodeTable.row_values``: per row, the weighted row-local score sum
+    plus one where every verdict passes, and 0 where one fails: the compiled search's mask and
+    the compiled sum's values at once (one per-row cache to keep current instead of two; the +1
+    is the same for every candidate, so it moves no candidate ahead of another)."""
     def compute(rows: np.ndarray) -> np.ndarray:
         fits = np.ones(len(rows), dtype=bool)
         for _, verdict in verdicts:
             fits &= verdict(rows)
         return np.where(fits, _weighted_rows(hooks, rows) + 1, 0)
-    key = ("scored", tuple(key for key, _ in verdicts), tuple((key, weight) for key, _, weight in hooks))
-    return table.row_values(key, compute)
+    return ("scored", tuple(key for key, _ in verdicts), tuple((key, weight) for key, _, weight in hooks)), compute
+
+
+def _verdicts_and_scored(plan: _TemplatePlan, filters: list[Any], row_local: list[tuple[Any, Any, int]],
+                         state: CycleState, pod: PodInfo, table: NodeTable) -> tuple[Any, Any]:
+    """The filters' row-local verdicts (or None) and, with them, ``_scored_hook``. Kept on the
+    plan while the same filters and row-local scores come (every filter with ``STABLE_CHECKS``:
+    its verdict hook reads only what the plan is kept for), as consecutive pods of a template ask."""
+    kept = plan.scored
+    if kept is not None and len(kept[0]) == len(filters) and all(map(operator.is_, kept[0], filters)) \
+            and kept[1] == row_local:
+        return kept[2], kept[3]
+    verdicts = _row_local_verdicts(filters, state, pod, table)
+    scored = None if verdicts is None else _scored_hook(verdicts, row_local)
+    if all(getattr(plugin, "STABLE_CHECKS", False) for plugin in filters):
+        plan.scored = (filters, row_local, verdicts, scored)
+    return verdicts, scored
 
 
 def _row_local_total(table: NodeTable, hooks: list[tuple[Any, Any, int]], rows: np.ndarray) -> np.ndarray:
@@ -519,9 +539,9 @@ def _compiled_cycle(jit: Any, profile: Profile, plan: _TemplatePlan, filters: li
     a per-row value and every score is row-local or PodTopologySpread's; otherwise the numpy
     search and the other scores feed the compiled sum."""
     row_local, spread, rest = _resolve_scores(plan, state, pod, table, spread=True)
-    verdicts = _row_local_verdicts(filters, state, pod, table)
+    verdicts, scored = _verdicts_and_scored(plan, filters, row_local, state, pod, table)
     if verdicts is not None:  # one per-row array is the search's mask and the row-local sum
-        mask = values = _row_local_scored(table, verdicts, row_local)
+        mask = values = table.row_values(*scored)
         values_weight = 1
     else:  # a filter's verdict needs more than its node's row: the numpy search finds the candidates
         mask = None

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from builders import make_node, make_pod, make_table, pod_info
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sim import load_scenario, run
@@ -173,3 +174,78 @@ def test_pinned_density_run_with_the_kernels(compiled, tmp_path: Path) -> None:
     trace_file = tmp_path / "trace.jsonl"
     result.trace.write_jsonl(trace_file)
     assert hashlib.sha256(trace_file.read_bytes()).hexdigest() == pinned["trace_sha256"]
+
+
+class _RowsOut:
+    """A filter that, unless skipped, rejects the rows of one parity (a per-row verdict). Its skip
+    check is asked every cycle and its verdict may change between cycles (no STABLE_CHECKS), so
+    a kept plan runs it some cycles and not others, and must not keep its verdict."""
+
+    name = "RowsOut"
+
+    def __init__(self) -> None:
+        self.skipping, self.parity = True, 0
+
+    def skip_filter(self, state, pod, table) -> bool:  # type: ignore[no-untyped-def]
+        return self.skipping
+
+    def filter(self, state, pod, table, rows):  # type: ignore[no-untyped-def]
+        return rows % 2 != self.parity
+
+    def row_local_filter(self, state, pod, table):  # type: ignore[no-untyped-def]
+        parity = self.parity
+        return ("rows-out", parity), lambda rows: rows % 2 != parity
+
+
+class _RowsBonus:
+    """A score of 100 for the rows of one parity, read from each row alone, asked every cycle
+    (the same hook object while the parity stays)."""
+
+    name = "RowsBonus"
+
+    def __init__(self) -> None:
+        self.parity = 0
+        self._hooks = {p: (("rows-bonus", p), lambda rows, p=p: np.where(rows % 2 == p, 100, 0)) for p in (0, 1)}
+
+    def score(self, state, pod, table, rows):  # type: ignore[no-untyped-def]
+        return np.where(rows % 2 == self.parity, 100, 0)
+
+    def row_local_score(self, state, pod, table):  # type: ignore[no-untyped-def]
+        return self._hooks[self.parity]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(steps=[(False, 0, 0), (False, 1, 0)], seed=0)  # the same filters, a verdict that changed
+@given(steps=st.lists(st.tuples(st.booleans(), st.integers(0, 1), st.integers(0, 1)), min_size=2, max_size=12),
+       seed=st.integers(0, 3))
+def test_consecutive_cycles_of_a_kept_plan_decide_as_fresh_ones(compiled, steps, seed) -> None:
+    """Pods of one template scheduled one after another (each assumed where it went) on a profile
+    that keeps the template's plan decide as a profile that keeps nothing, also when a filter and
+    a score the plan asks about every cycle come and go or change their verdicts between them."""
+    nodes = [make_node(f"n{i}").capacity(cpu="4", memory="8Gi").label(ZONE, "abc"[i % 3]).obj()
+             for i in range(kernels.MIN_NODES)]
+    table = make_table(nodes)
+    template = make_pod("t").label("app", "web").owner("ReplicaSet", "web-1", 7).req(cpu="500m").obj()
+
+    def with_extras(profile):  # type: ignore[no-untyped-def]
+        rows_out, bonus = _RowsOut(), _RowsBonus()
+        profile.filters.append(rows_out)
+        profile.scores.append((bonus, 3))
+        return profile, rows_out, bonus
+
+    kept, kept_out, kept_bonus = with_extras(_profile_with_defaults())
+    kept.objects_revision = lambda: 0  # plans are kept across cycles
+    start = 0
+    for step, (skipping, out_parity, bonus_parity) in enumerate(steps):
+        pod = replace(template, meta=ObjectMeta(name=f"p{step}", labels=dict(template.meta.labels),
+                                                owner=template.meta.owner, uid=100 + step))
+        fresh, fresh_out, fresh_bonus = with_extras(_profile_with_defaults())
+        for out, bonus in ((kept_out, kept_bonus), (fresh_out, fresh_bonus)):
+            out.skipping, out.parity, bonus.parity = skipping, out_parity, bonus_parity
+        got = framework.schedule_pod(kept, pod_info(table, pod), table, start, np.random.default_rng(seed + step))
+        want = framework.schedule_pod(fresh, pod_info(table, pod), table, start, np.random.default_rng(seed + step))
+        assert (got.node_row, got.evaluated, got.feasible) == (want.node_row, want.evaluated, want.feasible)
+        assert got.node_row % 2 != out_parity or skipping
+        info = pod_info(table, pod)
+        table.assume(got.node_row, pod, info.request, info.nonzero)
+        start += got.evaluated
