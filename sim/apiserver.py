@@ -331,11 +331,14 @@ class ApiServer:
             self._admit(request)
 
     def _admit(self, request: _Request) -> None:
-        request.admitted = self.env.now
-        if self.env.now < self.down_until:
+        now = request.admitted = self.env.now
+        if now < self.down_until:
             self._held.append(request)
-            return
-        self._seat(request)
+        elif self.inflight < self.max_mutating_inflight:  # _seat and _start, inline: every write comes here
+            self.inflight += 1
+            call_later(self.env, self._handler_time.draw(), self.etcd.propose, request)
+        else:
+            self._seat(request)
 
     def _seat(self, request: _Request) -> None:
         if self.inflight < self.max_mutating_inflight:

@@ -33,12 +33,11 @@ class Store:
 
     def changed(self, kind: str) -> None:
         """Note that an object of ``kind`` changed in place (the API server calls this at commit)."""
-        self._bump(kind)
-
-    def _bump(self, kind: str) -> None:
         self._revisions[kind] += 1
         if kind != "Pod":
             self.non_pod_revision += 1
+
+    _bump = changed
 
     def get(self, kind: str, namespace: str, name: str) -> Any | None:
         """The object, or None if absent."""
