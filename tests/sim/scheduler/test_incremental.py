@@ -86,19 +86,8 @@ def _follow(history: list[tuple[str, int, str]]) -> None:
     live_counts(table, web)  # start the cache before the history, so it must catch up
     live_domain_sums(table, web, ZONE, eligible)
     for step, (op, pick, app) in enumerate(history):
-        if op == "assume":
-            pod = make_pod(f"p{step}").label("app", app).label("tier", "ab"[pick % 2]).req(cpu="100m").obj()
-            pod.meta.uid = step + 1
-            info = pod_info(table, pod)
-            entries.append(table.assume(pick % table.n, pod, info.request, info.nonzero))
-        elif op == "forget" and entries:
-            table.forget(entries.pop(pick % len(entries)))
-        elif op == "terminate" and entries:
-            entry = entries[pick % len(entries)]
-            entry.pod.meta.deletion_time = 1.0
-            table.mark_terminating(entry)
-        elif op == "add-node":
-            table.add_node(make_node(f"extra{step}").capacity(cpu="4", memory="4Gi").label(ZONE, "d").obj())
+        _pod_change(table, entries, step, op, pick, {"app": app, "tier": "ab"[pick % 2]})
+        if op == "add-node":
             eligible = table.present[: table.n] & (np.arange(table.n) % 2 == 0)
         if pick % 3 and step < len(history) - 1:
             continue  # not read at this step: the next read catches up on several changes
@@ -106,6 +95,28 @@ def _follow(history: list[tuple[str, int, str]]) -> None:
         assert live_counts(table, web).tolist() == expected.tolist()
         _, sums = domain_totals(table, ZONE, expected, eligible)
         assert live_domain_sums(table, web, ZONE, eligible).tolist() == sums.tolist()
+
+
+def _pod_change(table, entries, step: int, op: str, pick: int,  # type: ignore[no-untyped-def]
+                labels: dict[str, str]) -> None:
+    """Apply a history step that is a pod change (a pod with ``labels`` assumed, a pod forgotten
+    or marked terminating) or a node added (zone d); any other step is the caller's."""
+    if op == "assume":
+        wrapper = make_pod(f"p{step}")
+        for key, value in labels.items():
+            wrapper = wrapper.label(key, value)
+        pod = wrapper.req(cpu="100m").obj()
+        pod.meta.uid = step + 1
+        info = pod_info(table, pod)
+        entries.append(table.assume(pick % table.n, pod, info.request, info.nonzero))
+    elif op == "forget" and entries:
+        table.forget(entries.pop(pick % len(entries)))
+    elif op == "terminate" and entries:
+        entry = entries[pick % len(entries)]
+        entry.pod.meta.deletion_time = 1.0
+        table.mark_terminating(entry)
+    elif op == "add-node":
+        table.add_node(make_node(f"extra{step}").capacity(cpu="4", memory="4Gi").label(ZONE, "d").obj())
 
 
 def test_live_counts_pick_up_label_signatures_seen_later() -> None:
@@ -144,20 +155,8 @@ def test_kept_spread_inputs_are_what_a_fresh_plugin_reads(history) -> None:
     kept = PodTopologySpread()
     entries = []
     for step, (op, pick, app) in enumerate(history):
-        if op == "assume":
-            pod = make_pod(f"p{step}").label("app", app).req(cpu="100m").obj()
-            pod.meta.uid = step + 1
-            info = pod_info(table, pod)
-            entries.append(table.assume(pick % table.n, pod, info.request, info.nonzero))
-        elif op == "forget" and entries:
-            table.forget(entries.pop(pick % len(entries)))
-        elif op == "terminate" and entries:
-            entry = entries[pick % len(entries)]
-            entry.pod.meta.deletion_time = 1.0
-            table.mark_terminating(entry)
-        elif op == "add-node":
-            table.add_node(make_node(f"extra{step}").capacity(cpu="4", memory="4Gi").label(ZONE, "d").obj())
-        elif op == "rezone":
+        _pod_change(table, entries, step, op, pick, {"app": app})
+        if op == "rezone":
             node = nodes[pick % len(nodes)]
             node.meta.labels = {**node.meta.labels, ZONE: "abc"[pick // len(nodes) % 3]}
             table.update_node(node)
