@@ -72,7 +72,7 @@ class LeaseHeartbeats:
             now, phases = self.env.now, self.phases
             begun = np.floor((now - phases) / self.interval)
             if last is not None and last[0] is phases and last[1] == now - step:
-                before = last[2]  # the last tick's count is this one's "a step ago" (the same floats)
+                before = last[2]  # the last tick's periods are this one's "a step ago" (the same floats)
             else:
                 before = np.floor((now - step - phases) / self.interval)
             last = (phases, now, begun)

@@ -92,7 +92,8 @@ class FilterPlugin(Protocol):
     pod template until one of those changes (see ``Profile.plan_for``). A plugin whose verdict
     depends on a node's own row alone may offer ``row_local_filter(state, pod, table)``: the
     (key, compute) of its verdicts for ``NodeTable.row_values`` (or None), which lets the
-    compiled search run over every row's verdict."""
+    compiled search run over every row's verdict; with ``STABLE_CHECKS``, that hook too must
+    read nothing else (a template's plan keeps it)."""
 
     name: str
 
