@@ -32,12 +32,11 @@ class Store:
         return self._revisions[kind]
 
     def changed(self, kind: str) -> None:
-        """Note that an object of ``kind`` changed in place (the API server calls this at commit)."""
+        """Note that an object of ``kind`` was added, removed or changed in place (the API server
+        calls this at commit for a change)."""
         self._revisions[kind] += 1
         if kind != "Pod":
             self.non_pod_revision += 1
-
-    _bump = changed
 
     def get(self, kind: str, namespace: str, name: str) -> Any | None:
         """The object, or None if absent."""
@@ -62,7 +61,7 @@ class Store:
     def add(self, obj: Any) -> None:
         """Insert a new object."""
         self._objects[obj.kind][(obj.meta.namespace, obj.meta.name)] = obj
-        self._bump(obj.kind)
+        self.changed(obj.kind)
         self._by_uid[obj.meta.uid] = obj
         if obj.meta.owner is not None:
             self._by_owner[obj.meta.owner.uid][key_of(obj)] = obj
@@ -71,7 +70,7 @@ class Store:
         """Delete an object (no-op if already gone)."""
         if self._objects[obj.kind].pop((obj.meta.namespace, obj.meta.name), None) is None:
             return
-        self._bump(obj.kind)
+        self.changed(obj.kind)
         self._by_uid.pop(obj.meta.uid, None)
         if obj.meta.owner is not None:
             owned = self._by_owner.get(obj.meta.owner.uid)

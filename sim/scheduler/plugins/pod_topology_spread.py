@@ -388,8 +388,9 @@ class PodTopologySpread:
             if c.key == HOSTNAME:
                 if len(counts):
                     return None
-                counts, host_skew = live_counts(table, c.matcher), float(c.max_skew - 1)
-                reads.append((c.matcher, live_cache(table, c.matcher), None, None))
+                live = live_cache(table, c.matcher)
+                counts, host_skew = live.counts, float(c.max_skew - 1)
+                reads.append((c.matcher, live, None, None))
             else:
                 domain_ids, values = table.domains(c.key)
                 if len(sums) or not values:
